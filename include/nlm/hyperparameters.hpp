@@ -1,0 +1,58 @@
+/// @file hyperparameters.hpp
+/// @brief The machine's hyperparameters as named fields, validated on construction of the
+/// machine; defaults are the paper's Table 1.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace nlm {
+
+/// Field names spell out the spec's symbols (given in each comment); the training length
+/// (epochs n) belongs to `TrainingOptions`, the weight decay λ to the `WeightDecay` policy.
+struct Hyperparameters {
+  std::size_t neurons = 784;             ///< N: neurons (pixels)
+  double coupling_strength = 2.0;        ///< g: J_ij ~ N(0, g²/N) at initialisation
+  double time_step = 0.01;               ///< Δt: Euler–Maruyama step
+  double temperature = 1.0;              ///< T
+  std::size_t langevin_steps = 10;       ///< n_t: Langevin steps of the chains per update
+  double learning_rate = 5e-4;           ///< k
+  std::size_t batch_size = 1000;         ///< b_size: data mini-batch
+  std::size_t persistent_chains = 1000;  ///< N_model: persistent model chains
+  std::uint64_t seed = 0;                ///< fixes every random stream of a run
+
+  /// Throws std::invalid_argument naming the first bad field and its value.
+  void validate() const {
+    positive_count("neurons (N)", neurons);
+    positive_count("langevin_steps (n_t)", langevin_steps);
+    positive_count("batch_size (b_size)", batch_size);
+    positive_count("persistent_chains (N_model)", persistent_chains);
+    finite_at_least("coupling_strength (g)", coupling_strength, 0.0, true);
+    finite_at_least("time_step (dt)", time_step, 0.0, false);
+    finite_at_least("temperature (T)", temperature, 0.0, true);
+    finite_at_least("learning_rate (k)", learning_rate, 0.0, false);
+  }
+
+ private:
+  static std::string show(double v) {
+    std::ostringstream s;
+    s.precision(17);
+    s << v;
+    return s.str();
+  }
+  static void positive_count(const char* name, std::size_t v) {
+    if (v == 0) throw std::invalid_argument(std::string("Hyperparameters: ") + name + " must be > 0, got 0");
+  }
+  static void finite_at_least(const char* name, double v, double bound, bool inclusive) {
+    const bool ok = std::isfinite(v) && (inclusive ? v >= bound : v > bound);
+    if (!ok)
+      throw std::invalid_argument(std::string("Hyperparameters: ") + name + " must be finite and " +
+                                  (inclusive ? ">= " : "> ") + show(bound) + ", got " + show(v));
+  }
+};
+
+}  // namespace nlm

@@ -1,0 +1,305 @@
+/// @file langevin_machine.hpp
+/// @brief The Neural Langevin Machine: couplings J, the energy E(x) = ½‖x − Jφ(x)‖², its
+/// force, Langevin sampling, and the local asymmetric learning rule, composed from four
+/// policies at compile time.
+///
+/// Reference: Z. Yu, W. Huang, H. Huang, "Neural Langevin Machine: a local asymmetric
+/// learning rule can be creative" (2025). States are rows (see types.hpp).
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
+#include <xtensor/xview.hpp>
+
+#include "activation/activation.hpp"
+#include "activation/tanh.hpp"
+#include "detail/blas.hpp"
+#include "detail/random.hpp"
+#include "errors.hpp"
+#include "force_workspace.hpp"
+#include "hyperparameters.hpp"
+#include "noise/gaussian_noise.hpp"
+#include "noise/noise.hpp"
+#include "regularizer/regularizer.hpp"
+#include "regularizer/weight_decay.hpp"
+#include "sampler/euler_maruyama.hpp"
+#include "sampler/sampler.hpp"
+#include "types.hpp"
+
+namespace nlm {
+
+/// Independent random streams derived from `Hyperparameters::seed`.
+enum class Stream : std::uint64_t { initialisation = 0, noise = 1, sampler = 2, shuffle = 3 };
+
+/// @tparam ActivationT  φ (see activation/activation.hpp); default tanh.
+/// @tparam NoiseT       the Langevin noise (noise/noise.hpp); default Gaussian.
+/// @tparam RegularizerT added to each coupling update (regularizer/regularizer.hpp).
+/// @tparam SamplerT     advances chains (sampler/sampler.hpp); default Euler–Maruyama.
+/// @tparam S            float or double.
+template <class ActivationT = Tanh, class NoiseT = GaussianNoise,
+          class RegularizerT = WeightDecay, class SamplerT = EulerMaruyama, Scalar S = float>
+class LangevinMachine {
+  // Checked here rather than in the template head so that a type missing part of an
+  // interface is reported with a sentence naming what is missing.
+  static_assert(detail::diagnose_activation<ActivationT, S>());
+  static_assert(detail::diagnose_noise<NoiseT, S>());
+  static_assert(detail::diagnose_regularizer<RegularizerT, S>());
+  static_assert(detail::diagnose_sampler<SamplerT, S>());
+
+ public:
+  using scalar_type = S;
+  using matrix_type = Matrix<S>;
+  using vector_type = Vector<S>;
+  using activation_type = ActivationT;
+  using noise_type = NoiseT;
+  using regularizer_type = RegularizerT;
+  using sampler_type = SamplerT;
+  static constexpr bool deterministic_noise = NoiseT::deterministic;
+
+  /// Validates `hp`, draws J_ij ~ N(0, g²/N) with J_ii = 0 and the persistent chains from
+  /// N(0, 1), and seeds the noise and sampler streams from `hp.seed`.
+  explicit LangevinMachine(const Hyperparameters& hp, ActivationT activation = ActivationT(),
+                           NoiseT noise = NoiseT(), RegularizerT regularizer = RegularizerT(),
+                           SamplerT sampler = SamplerT())
+      : hp_(validated(hp)),
+        activation_(std::move(activation)),
+        noise_(std::move(noise)),
+        regularizer_(std::move(regularizer)),
+        sampler_(std::move(sampler)),
+        init_engine_(detail::derive_seed(hp.seed, std::uint64_t(Stream::initialisation))) {
+    noise_.seed(detail::derive_seed(hp.seed, std::uint64_t(Stream::noise)));
+    sampler_.seed(detail::derive_seed(hp.seed, std::uint64_t(Stream::sampler)));
+    const std::size_t n = hp_.neurons;
+    couplings_ = random_normal(n, n, S(hp_.coupling_strength / std::sqrt(double(n))));
+    for (std::size_t i = 0; i < n; ++i) couplings_(i, i) = S(0);
+    chains_ = random_states(hp_.persistent_chains);
+    gradient_ = matrix_type::from_shape({n, n});
+    step_ = matrix_type::from_shape({n, n});
+    gradient_.fill(S(0));
+  }
+
+  // ---- parameters and state ------------------------------------------------------------
+  const Hyperparameters& hyperparameters() const noexcept { return hp_; }
+  std::size_t neurons() const noexcept { return hp_.neurons; }
+  S time_step() const noexcept { return S(hp_.time_step); }
+  S temperature() const noexcept { return S(hp_.temperature); }
+
+  /// J, with J(i, j) the synapse from neuron j to neuron i.
+  const matrix_type& couplings() const noexcept { return couplings_; }
+  void set_couplings(matrix_type j) {
+    require_shape(j, hp_.neurons, hp_.neurons, "couplings");
+    require_finite(j, "couplings");
+    couplings_ = std::move(j);
+  }
+  /// The N_model persistent chains of the model phase, one per row.
+  const matrix_type& persistent_chains() const noexcept { return chains_; }
+  void set_persistent_chains(matrix_type chains) {
+    require_shape(chains, hp_.persistent_chains, hp_.neurons, "persistent chains");
+    require_finite(chains, "persistent chains");
+    chains_ = std::move(chains);
+  }
+  /// The learning signal M − D of the last update.
+  const matrix_type& gradient() const noexcept { return gradient_; }
+  std::uint64_t updates() const noexcept { return updates_; }
+  void set_updates(std::uint64_t n) noexcept { updates_ = n; }
+
+  ActivationT& activation() noexcept { return activation_; }
+  const ActivationT& activation() const noexcept { return activation_; }
+  NoiseT& noise() noexcept { return noise_; }
+  const NoiseT& noise() const noexcept { return noise_; }
+  RegularizerT& regularizer() noexcept { return regularizer_; }
+  const RegularizerT& regularizer() const noexcept { return regularizer_; }
+  SamplerT& sampler() noexcept { return sampler_; }
+  const SamplerT& sampler() const noexcept { return sampler_; }
+
+  /// The initialisation stream (J, chains, `random_states`), for checkpoints.
+  std::vector<std::uint64_t> initialisation_state() const {
+    return detail::save_engine(init_engine_);
+  }
+  void set_initialisation_state(std::span<const std::uint64_t> w) {
+    detail::restore_engine(init_engine_, w, "initialisation stream");
+  }
+
+  /// `count` states drawn from N(0, I), the starting point of generation.
+  matrix_type random_states(std::size_t count) {
+    return random_normal(count, hp_.neurons, S(1));
+  }
+
+  // ---- energy and force ----------------------------------------------------------------
+  /// The hot path: fills `ws` for the batch `x` (B×N) without allocating once `ws` has the
+  /// batch's shape. Two products: R = φ(X) Jᵀ − X and G = R J.
+  void evaluate(const matrix_type& x, ForceWorkspace<S>& ws, bool with_energy) const {
+    require_columns(x, "batch");
+    ws.resize(x.shape(0), x.shape(1));
+    activation_.value_and_derivative(x, ws.phi, ws.dphi);
+    residual_into(x, ws.phi, ws.residual);
+    detail::gemm(ws.residual, detail::Op::none, couplings_, detail::Op::none, ws.feedback, S(1),
+                 S(0));
+    if (with_energy) row_half_squares(ws.residual, ws.energy);
+  }
+
+  /// \f[ E(x) = \tfrac12 \|x - J\phi(x)\|^2 \f] for every row of `x`.
+  vector_type energy(const matrix_type& x) const {
+    require_columns(x, "batch");
+    matrix_type phi = matrix_type::from_shape(x.shape());
+    matrix_type r = matrix_type::from_shape(x.shape());
+    activation_.value(x, phi);
+    residual_into(x, phi, r);
+    vector_type e = vector_type::from_shape({x.shape(0)});
+    row_half_squares(r, e);
+    return e;
+  }
+
+  /// \f[ F(x) = -\nabla E = -(x - h) + \phi'(x) \odot J^\top (x - h), \quad h = J\phi(x) \f]
+  matrix_type force(const matrix_type& x) const {
+    ForceWorkspace<S> ws;
+    evaluate(x, ws, false);
+    return ws.residual - ws.dphi * ws.feedback;
+  }
+
+  /// Advances every row of `x` by `steps` steps of the sampler (observer(step, x) after each).
+  template <class Observer = NoObserver>
+  void sample(matrix_type& x, std::size_t steps, Observer&& observer = {}) {
+    require_columns(x, "chains");
+    sampler_.advance(*this, x, steps, std::forward<Observer>(observer));
+  }
+
+  /// Fills `xi` from the Noise policy (part of the model interface samplers use).
+  void draw_noise(matrix_type& xi) { noise_.fill(xi); }
+
+  // ---- learning ------------------------------------------------------------------------
+  /// Data phase: \f[ D = \frac{1}{T B} \sum_b (x_b - J\phi(x_b))\,\phi(x_b)^\top \f]
+  /// i.e. D = −(1/T) ∂⟨E⟩_batch/∂J, written into `d` (N×N).
+  void data_statistics(const matrix_type& batch, matrix_type& d) {
+    statistics_into(batch, data_ws_, d, S(1), S(0));
+  }
+  /// Model phase: the same average over the persistent chains as they are now.
+  void model_statistics(matrix_type& m) { statistics_into(chains_, model_ws_, m, S(1), S(0)); }
+
+  /// One step of the local asymmetric rule on a data mini-batch (rows = images):
+  /// advance the persistent chains n_t steps, then
+  /// \f[ J \leftarrow J - k\,(M - D) - \text{regularizer} \f]
+  /// (with WeightDecay: J ← (1 − λ)J − k(M − D)). Returns mean((M − D)²), the upstream
+  /// "KL norm". Throws numerical_error, leaving J unchanged, if M − D is not finite.
+  double update(const matrix_type& batch) {
+    require_columns(batch, "data batch");
+    if (!(hp_.temperature > 0.0))
+      throw std::invalid_argument("LangevinMachine::update: learning needs temperature (T) > 0, got " +
+                                  std::to_string(hp_.temperature));
+    sampler_.advance(*this, chains_, hp_.langevin_steps, NoObserver{});
+    statistics_into(chains_, model_ws_, gradient_, S(1), S(0));
+    statistics_into(batch, data_ws_, gradient_, S(-1), S(1));
+    const double gms = mean_square(gradient_);
+    if (!std::isfinite(gms))
+      throw numerical_error("nlm: the learning signal M - D is not finite at update " +
+                            std::to_string(updates_ + 1) +
+                            " (the persistent chains diverged?); the couplings were left "
+                            "unchanged. Lower time_step (dt) or learning_rate (k).");
+    xt::noalias(step_) = S(hp_.learning_rate) * gradient_;
+    regularizer_.add_to_step(couplings_, step_);
+    couplings_ -= step_;
+    regularizer_.constrain(couplings_);
+    ++updates_;
+    return gms;
+  }
+
+ private:
+  static const Hyperparameters& validated(const Hyperparameters& hp) {
+    hp.validate();
+    return hp;
+  }
+
+  matrix_type random_normal(std::size_t rows, std::size_t cols, S scale) {
+    matrix_type m = matrix_type::from_shape({rows, cols});
+    detail::fill_normal<S>(init_engine_, std::span<S>(m.data(), m.size()));
+    if (scale != S(1)) m *= scale;
+    return m;
+  }
+
+  /// r ← φ(X) Jᵀ − X (row form of h − x).
+  void residual_into(const matrix_type& x, const matrix_type& phi, matrix_type& r) const {
+    xt::noalias(r) = -x;
+    detail::gemm(phi, detail::Op::none, couplings_, detail::Op::transpose, r, S(1), S(1));
+  }
+
+  /// out ← sign·(1/(T B)) Σ_b (x_b − h_b) φ(x_b)ᵀ + beta·out. With R = h − x this is
+  /// −sign/(T B) · Rᵀ Φ: one product with a transpose flag.
+  void statistics_into(const matrix_type& x, ForceWorkspace<S>& ws, matrix_type& out, S sign,
+                       S beta) {
+    require_columns(x, "batch");
+    if (!(hp_.temperature > 0.0))
+      throw std::invalid_argument("LangevinMachine: statistics need temperature (T) > 0, got " +
+                                  std::to_string(hp_.temperature));
+    detail::ensure_shape(ws.phi, x.shape(0), x.shape(1));
+    detail::ensure_shape(ws.residual, x.shape(0), x.shape(1));
+    activation_.value(x, ws.phi);
+    residual_into(x, ws.phi, ws.residual);
+    const S alpha = -sign / (S(hp_.temperature) * S(x.shape(0)));
+    detail::gemm(ws.residual, detail::Op::transpose, ws.phi, detail::Op::none, out, alpha, beta);
+  }
+
+  static void row_half_squares(const matrix_type& r, vector_type& e) {
+    const std::size_t cols = r.shape(1);
+    for (std::size_t b = 0; b < r.shape(0); ++b) {
+      const S* row = r.data() + b * cols;
+      S acc = 0;
+      for (std::size_t c = 0; c < cols; ++c) acc += row[c] * row[c];
+      e(b) = S(0.5) * acc;
+    }
+  }
+
+  static double mean_square(const matrix_type& m) {
+    double acc = 0;
+    for (const S v : m) acc += double(v) * double(v);
+    return acc / double(m.size());
+  }
+
+  void require_columns(const matrix_type& x, const char* what) const {
+    if (x.shape(1) != hp_.neurons)
+      throw std::invalid_argument(std::string("LangevinMachine: ") + what + " has " +
+                                  std::to_string(x.shape(1)) + " columns, the machine has " +
+                                  std::to_string(hp_.neurons) + " neurons");
+  }
+  static void require_shape(const matrix_type& m, std::size_t rows, std::size_t cols,
+                            const char* what) {
+    if (m.shape(0) != rows || m.shape(1) != cols)
+      throw std::invalid_argument(std::string("LangevinMachine: ") + what + " must be " +
+                                  std::to_string(rows) + "x" + std::to_string(cols) + ", got " +
+                                  std::to_string(m.shape(0)) + "x" + std::to_string(m.shape(1)));
+  }
+  static void require_finite(const matrix_type& m, const char* what) {
+    for (std::size_t i = 0; i < m.size(); ++i)
+      if (!std::isfinite(m.data()[i]))
+        throw numerical_error(std::string("LangevinMachine: ") + what +
+                              " contain a non-finite value at flat index " + std::to_string(i));
+  }
+
+  Hyperparameters hp_;
+  ActivationT activation_;
+  NoiseT noise_;
+  RegularizerT regularizer_;
+  SamplerT sampler_;
+  detail::Xoshiro256 init_engine_;
+  matrix_type couplings_;
+  matrix_type chains_;
+  matrix_type gradient_;
+  matrix_type step_;
+  ForceWorkspace<S> data_ws_;
+  ForceWorkspace<S> model_ws_;
+  std::uint64_t updates_ = 0;
+};
+
+/// The paper's configuration: tanh, Gaussian noise, weight decay λ = 2·10⁻⁶ (diagonal zero
+/// only at initialisation, as in the upstream scripts), Euler–Maruyama, float.
+using PaperMachine = LangevinMachine<Tanh, GaussianNoise, WeightDecay, EulerMaruyama, float>;
+
+}  // namespace nlm

@@ -1,0 +1,38 @@
+/// @file nlm.hpp
+/// @brief The one header users include: the Neural Langevin Machine, its policies, training,
+/// generation and persistence.
+#pragma once
+
+#include "version.hpp"
+#include "types.hpp"
+#include "errors.hpp"
+#include "hyperparameters.hpp"
+
+#include "activation/activation.hpp"
+#include "activation/tanh.hpp"
+#include "activation/scaled_tanh.hpp"
+#include "activation/softsign.hpp"
+
+#include "noise/noise.hpp"
+#include "noise/gaussian_noise.hpp"
+#include "noise/no_noise.hpp"
+
+#include "regularizer/regularizer.hpp"
+#include "regularizer/weight_decay.hpp"
+#include "regularizer/no_regularizer.hpp"
+#include "regularizer/zero_diagonal.hpp"
+
+#include "sampler/sampler.hpp"
+#include "sampler/euler_maruyama.hpp"
+#include "sampler/mala.hpp"
+
+#include "langevin_machine.hpp"
+#include "observers.hpp"
+
+#include "io/atomic_file.hpp"
+#include "io/npy.hpp"
+#include "io/checkpoint.hpp"
+
+#include "training/training_state.hpp"
+#include "training/train.hpp"
+#include "training/callbacks.hpp"

@@ -1,0 +1,197 @@
+/// @file callbacks.hpp
+/// @brief Callbacks for `nlm::train`: a progress bar with ETA, periodic and on-interrupt
+/// checkpoints, a guard against non-finite couplings or chains, a per-epoch training curve and
+/// a time limit. Each is optional and they compose at the call site.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "../errors.hpp"
+#include "../io/checkpoint.hpp"
+#include "training_state.hpp"
+
+namespace nlm {
+namespace detail {
+
+inline std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "--:--";
+  const auto s = static_cast<long long>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%02lld:%02lld", s / 60, s % 60);
+  return buf;
+}
+
+}  // namespace detail
+
+/// One line, redrawn at most a few times a second: epoch, a bar over the whole run, updates,
+/// the last mean((M − D)²) (the upstream "KL norm"), elapsed time and ETA. A summary line is
+/// kept at the end of each epoch every `epoch_lines` epochs.
+class ProgressBar {
+ public:
+  explicit ProgressBar(std::ostream& out = std::cerr, std::size_t width = 30,
+                       std::size_t epoch_lines = 1)
+      : out_(&out), width_(width), epoch_lines_(epoch_lines == 0 ? 1 : epoch_lines) {}
+
+  template <class M>
+  void on_begin(const M&, const TrainingState& s) {
+    start_ = clock::now();
+    first_update_ = s.updates;
+    last_draw_ = {};
+  }
+  template <class M>
+  void on_update(const M&, const TrainingState& s) {
+    const auto now = clock::now();
+    if (now - last_draw_ < std::chrono::milliseconds(200) && s.updates != s.planned_updates) return;
+    last_draw_ = now;
+    draw(s, now);
+  }
+  template <class M>
+  void on_epoch_end(const M&, const TrainingState& s) {
+    if ((s.epoch + 1) % epoch_lines_ != 0) return;
+    draw(s, clock::now());
+    *out_ << '\n' << std::flush;
+  }
+  template <class M>
+  void on_end(const M&, const TrainingState& s) {
+    draw(s, clock::now());
+    *out_ << '\n' << std::flush;
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  void draw(const TrainingState& s, clock::time_point now) {
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double done = double(s.updates - first_update_);
+    const double left = double(s.planned_updates - s.updates);
+    const double eta = done > 0 ? elapsed / done * left : NAN;
+    const double frac = s.planned_updates ? double(s.updates) / double(s.planned_updates) : 0;
+    const auto filled = static_cast<std::size_t>(frac * double(width_));
+    std::string bar(width_, ' ');
+    for (std::size_t i = 0; i < filled && i < width_; ++i) bar[i] = '=';
+    if (filled < width_) bar[filled] = '>';
+    char line[256];
+    std::snprintf(line, sizeof line, "\repoch %zu [%s] %llu/%llu  grad ms %.3e  %s elapsed  ETA %s ",
+                  s.epoch + (s.batch == 0 && s.updates > 0 ? 0 : 1), bar.c_str(),
+                  static_cast<unsigned long long>(s.updates),
+                  static_cast<unsigned long long>(s.planned_updates), s.epoch_gradient_mean_square(),
+                  detail::format_duration(elapsed).c_str(), detail::format_duration(eta).c_str());
+    *out_ << line << std::flush;
+  }
+
+  std::ostream* out_;
+  std::size_t width_;
+  std::size_t epoch_lines_;
+  clock::time_point start_{};
+  clock::time_point last_draw_{};
+  std::uint64_t first_update_ = 0;
+};
+
+/// Saves a checkpoint every `every_updates` updates (0: never periodically), at the end of
+/// training, and when training is interrupted by SIGINT/SIGTERM. Writes are atomic.
+class PeriodicCheckpoint {
+ public:
+  explicit PeriodicCheckpoint(std::filesystem::path path, std::uint64_t every_updates = 0)
+      : path_(std::move(path)), every_(every_updates) {}
+
+  template <class M>
+  void on_update(const M& m, const TrainingState& s) {
+    if (every_ != 0 && s.updates % every_ == 0) save(m, s);
+  }
+  template <class M>
+  void on_end(const M& m, const TrainingState& s) {
+    save(m, s);
+  }
+  template <class M>
+  void on_interrupt(const M& m, const TrainingState& s) {
+    save(m, s);
+  }
+  const std::filesystem::path& path() const noexcept { return path_; }
+  std::uint64_t saves() const noexcept { return saves_; }
+
+ private:
+  template <class M>
+  void save(const M& m, const TrainingState& s) {
+    io::save_checkpoint(path_, m, s);
+    ++saves_;
+  }
+  std::filesystem::path path_;
+  std::uint64_t every_;
+  std::uint64_t saves_ = 0;
+};
+
+/// Stops with `numerical_error` naming what went wrong as soon as the couplings or the
+/// persistent chains hold a NaN or an infinity (checked every `every_updates` updates).
+class StopOnNonFinite {
+ public:
+  explicit StopOnNonFinite(std::uint64_t every_updates = 1)
+      : every_(every_updates == 0 ? 1 : every_updates) {}
+
+  template <class M>
+  void on_update(const M& m, const TrainingState& s) {
+    if (s.updates % every_ != 0) return;
+    check(m.couplings(), "couplings J", s);
+    check(m.persistent_chains(), "persistent chains", s);
+  }
+
+ private:
+  template <class Mat>
+  static void check(const Mat& a, const char* what, const TrainingState& s) {
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!std::isfinite(a.data()[i]))
+        throw numerical_error(std::string("nlm: the ") + what + " became non-finite at update " +
+                              std::to_string(s.updates) + " (epoch " + std::to_string(s.epoch + 1) +
+                              ", element " + std::to_string(i / a.shape(1)) + "," +
+                              std::to_string(i % a.shape(1)) +
+                              "). Lower time_step (dt) or learning_rate (k).");
+  }
+  std::uint64_t every_;
+};
+
+/// Records the mean of mean((M − D)²) over each epoch: the training curve.
+class TrainingCurve {
+ public:
+  struct Point {
+    std::size_t epoch;
+    std::uint64_t updates;
+    double gradient_mean_square;
+  };
+  template <class M>
+  void on_epoch_end(const M&, const TrainingState& s) {
+    points_.push_back({s.epoch + 1, s.updates, s.epoch_gradient_mean_square()});
+  }
+  const std::vector<Point>& points() const noexcept { return points_; }
+
+ private:
+  std::vector<Point> points_;
+};
+
+/// Stops training (normally, so end-of-training checkpoints are written) once `limit` of wall
+/// time has passed.
+class TimeLimit {
+ public:
+  explicit TimeLimit(std::chrono::duration<double> limit) : limit_(limit) {}
+  template <class M>
+  void on_begin(const M&, const TrainingState&) {
+    start_ = std::chrono::steady_clock::now();
+  }
+  template <class M>
+  bool on_update(const M&, const TrainingState&) const {
+    return std::chrono::steady_clock::now() - start_ >= limit_;
+  }
+
+ private:
+  std::chrono::duration<double> limit_;
+  std::chrono::steady_clock::time_point start_{};
+};
+
+}  // namespace nlm

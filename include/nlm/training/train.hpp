@@ -1,0 +1,197 @@
+/// @file train.hpp
+/// @brief Training with persistent chains over shuffled mini-batches, with callbacks
+/// composed at the call site (ensmallen style): `nlm::train(machine, data, options,
+/// ProgressBar(), Checkpoint("run.ckpt", 100))`.
+///
+/// Each callback may define any of these hooks (all optional; a hook returning `true` stops
+/// training after the current update):
+/// - `on_begin(machine, state)`
+/// - `on_update(machine, state)` after every update
+/// - `on_epoch_end(machine, state)` after the last update of an epoch
+/// - `on_end(machine, state)` when training stops normally
+/// - `on_interrupt(machine, state)` on SIGINT/SIGTERM, before `nlm::interrupted` is thrown
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "../detail/random.hpp"
+#include "../errors.hpp"
+#include "../types.hpp"
+#include "training_state.hpp"
+
+namespace nlm {
+namespace detail {
+
+inline std::atomic<int>& pending_signal() {
+  static std::atomic<int> s{0};
+  return s;
+}
+
+/// Installs SIGINT/SIGTERM handlers that only raise a flag, restoring the previous handlers
+/// on destruction: the training loop polls the flag between updates, so a checkpoint is never
+/// written from inside a signal handler and never torn.
+class SignalGuard {
+ public:
+  explicit SignalGuard(bool active) : active_(active) {
+    if (!active_) return;
+    pending_signal().store(0);
+    previous_int_ = std::signal(SIGINT, &SignalGuard::handle);
+    previous_term_ = std::signal(SIGTERM, &SignalGuard::handle);
+  }
+  ~SignalGuard() {
+    if (!active_) return;
+    std::signal(SIGINT, previous_int_);
+    std::signal(SIGTERM, previous_term_);
+  }
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
+
+ private:
+  static void handle(int sig) { pending_signal().store(sig); }
+  bool active_;
+  void (*previous_int_)(int) = SIG_DFL;
+  void (*previous_term_)(int) = SIG_DFL;
+};
+
+template <class Callback, class Machine>
+bool call_on_update(Callback& c, Machine& m, const TrainingState& s) {
+  if constexpr (requires { { c.on_update(m, s) } -> std::convertible_to<bool>; })
+    return c.on_update(m, s);
+  else if constexpr (requires { c.on_update(m, s); })
+    return c.on_update(m, s), false;
+  else
+    return false;
+}
+template <class Callback, class Machine>
+bool call_on_epoch_end(Callback& c, Machine& m, const TrainingState& s) {
+  if constexpr (requires { { c.on_epoch_end(m, s) } -> std::convertible_to<bool>; })
+    return c.on_epoch_end(m, s);
+  else if constexpr (requires { c.on_epoch_end(m, s); })
+    return c.on_epoch_end(m, s), false;
+  else
+    return false;
+}
+template <class Callback, class Machine>
+void call_on_begin(Callback& c, Machine& m, const TrainingState& s) {
+  if constexpr (requires { c.on_begin(m, s); }) c.on_begin(m, s);
+}
+template <class Callback, class Machine>
+void call_on_end(Callback& c, Machine& m, const TrainingState& s) {
+  if constexpr (requires { c.on_end(m, s); }) c.on_end(m, s);
+}
+template <class Callback, class Machine>
+void call_on_interrupt(Callback& c, Machine& m, const TrainingState& s) {
+  if constexpr (requires { c.on_interrupt(m, s); }) c.on_interrupt(m, s);
+}
+
+template <Scalar S>
+void gather_rows(const Matrix<S>& data, const std::uint32_t* rows, Matrix<S>& batch) {
+  const std::size_t cols = data.shape(1);
+  for (std::size_t r = 0; r < batch.shape(0); ++r)
+    std::copy_n(data.data() + std::size_t(rows[r]) * cols, cols, batch.data() + r * cols);
+}
+
+}  // namespace detail
+
+/// A fresh state for `machine`'s seed (the shuffle stream is derived from it).
+template <class Machine>
+TrainingState initial_training_state(const Machine& machine) {
+  TrainingState s;
+  s.shuffle.reseed(detail::derive_seed(machine.hyperparameters().seed, 3));
+  return s;
+}
+
+/// Trains `machine` on `data` (one image per row, N columns) from `state` (a fresh state or
+/// one loaded from a checkpoint), returning the state at the end. Mini-batches are
+/// `batch_size` rows of a fresh permutation each epoch; the last partial batch is dropped.
+template <class Machine, class... Callbacks>
+TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type>& data,
+                    const TrainingOptions& options, TrainingState state,
+                    Callbacks&&... callbacks) {
+  using S = typename Machine::scalar_type;
+  const auto& hp = machine.hyperparameters();
+  if (data.shape(1) != hp.neurons)
+    throw std::invalid_argument("train: the data have " + std::to_string(data.shape(1)) +
+                                " columns, the machine has " + std::to_string(hp.neurons) +
+                                " neurons");
+  if (data.shape(0) < hp.batch_size)
+    throw std::invalid_argument("train: batch_size (b_size) " + std::to_string(hp.batch_size) +
+                                " exceeds the " + std::to_string(data.shape(0)) +
+                                " training images");
+  if (data.shape(0) > std::size_t(UINT32_MAX))
+    throw std::invalid_argument("train: more than 2^32 training images");
+  for (std::size_t i = 0; i < data.size(); ++i)
+    if (!std::isfinite(data.data()[i]))
+      throw std::invalid_argument("train: the data contain a non-finite value (image " +
+                                  std::to_string(i / hp.neurons) + ", pixel " +
+                                  std::to_string(i % hp.neurons) + ")");
+
+  state.batches_per_epoch = data.shape(0) / hp.batch_size;
+  if (state.started && state.order.size() != data.shape(0))
+    throw std::invalid_argument("train: the state to resume shuffles " +
+                                std::to_string(state.order.size()) + " images, the data have " +
+                                std::to_string(data.shape(0)));
+  const std::uint64_t by_epochs =
+      options.epochs >= std::uint64_t(-1) / std::max<std::size_t>(state.batches_per_epoch, 1)
+          ? ~std::uint64_t{0}
+          : std::uint64_t(options.epochs) * state.batches_per_epoch;
+  state.planned_updates =
+      options.max_updates == 0 ? by_epochs : std::min<std::uint64_t>(by_epochs, options.max_updates);
+
+  Matrix<S> batch = Matrix<S>::from_shape({hp.batch_size, hp.neurons});
+  detail::SignalGuard guard(options.handle_signals);
+  (detail::call_on_begin(callbacks, machine, state), ...);
+
+  while (state.updates < state.planned_updates && state.epoch < options.epochs) {
+    if (!state.started || state.batch == 0) {
+      if (!state.started) {
+        state.order.resize(data.shape(0));
+        state.started = true;
+      }
+      std::iota(state.order.begin(), state.order.end(), std::uint32_t{0});
+      for (std::size_t i = state.order.size() - 1; i > 0; --i) {
+        const std::size_t j = std::size_t(state.shuffle() % (i + 1));
+        std::swap(state.order[i], state.order[j]);
+      }
+      state.epoch_gradient_sum = 0;
+    }
+    detail::gather_rows(data, state.order.data() + state.batch * hp.batch_size, batch);
+    state.gradient_mean_square = machine.update(batch);
+    state.epoch_gradient_sum += state.gradient_mean_square;
+    ++state.updates;
+    ++state.batch;
+
+    bool stop = (detail::call_on_update(callbacks, machine, state) | ... | false);
+    if (state.batch == state.batches_per_epoch) {
+      stop = (detail::call_on_epoch_end(callbacks, machine, state) | ... | stop);
+      state.batch = 0;
+      ++state.epoch;
+    }
+    if (const int sig = detail::pending_signal().exchange(0); sig != 0 && options.handle_signals) {
+      (detail::call_on_interrupt(callbacks, machine, state), ...);
+      throw interrupted("training interrupted by signal " + std::to_string(sig) + " after update " +
+                        std::to_string(state.updates));
+    }
+    if (stop) break;
+  }
+  (detail::call_on_end(callbacks, machine, state), ...);
+  return state;
+}
+
+/// Trains from a fresh state.
+template <class Machine, class... Callbacks>
+TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type>& data,
+                    const TrainingOptions& options, Callbacks&&... callbacks) {
+  return train(machine, data, options, initial_training_state(machine),
+               std::forward<Callbacks>(callbacks)...);
+}
+
+}  // namespace nlm
