@@ -1,0 +1,219 @@
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlm/nlm.hpp>
+
+#include "test_support.hpp"
+
+namespace {
+
+template <class S>
+using Machine = nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::WeightDecay,
+                                     nlm::EulerMaruyama, S>;
+
+nlm::Hyperparameters small_hyperparameters(std::uint64_t seed = 7) {
+  nlm::Hyperparameters hp;
+  hp.neurons = 12;
+  hp.persistent_chains = 8;
+  hp.batch_size = 5;
+  hp.langevin_steps = 3;
+  hp.time_step = 0.05;
+  hp.learning_rate = 0.01;
+  hp.seed = seed;
+  return hp;
+}
+
+// 23 images: 4 full batches of 5 per epoch, the last 3 images dropped each epoch.
+template <class S>
+nlm::Matrix<S> toy_data() {
+  nlm::Hyperparameters hp = small_hyperparameters(99);
+  Machine<S> source(hp);
+  nlm::Matrix<S> d = xt::tanh(source.random_states(23));
+  return d;
+}
+
+template <class S>
+bool bit_equal(const nlm::Matrix<S>& a, const nlm::Matrix<S>& b) {
+  return a.shape() == b.shape() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(S)) == 0;
+}
+
+// Raises SIGINT from inside training after a given number of updates.
+struct RaiseAt {
+  std::uint64_t at;
+  template <class M>
+  void on_update(const M&, const nlm::TrainingState& s) const {
+    if (s.updates == at) std::raise(SIGINT);
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("training") {
+
+TEST_CASE_TEMPLATE("same seed gives the same run, another seed a different one", S, float, double) {
+  const auto data = toy_data<S>();
+  const auto run = [&](std::uint64_t seed) {
+    Machine<S> m(small_hyperparameters(seed));
+    nlm::TrainingOptions o = nlm::TrainingOptions::for_epochs(3);
+    o.handle_signals = false;
+    const auto state = nlm::train(m, data, o);
+    CHECK(state.updates == 12);
+    CHECK(m.updates() == 12);
+    return m.couplings();
+  };
+  CHECK(bit_equal<S>(run(1), run(1)));
+  CHECK_FALSE(bit_equal<S>(run(1), run(2)));
+}
+
+TEST_CASE_TEMPLATE("resuming from a checkpoint reproduces the uninterrupted run bit for bit", S,
+                   float, double) {
+  const auto data = toy_data<S>();
+  nlm::test::TempDir dir;
+  nlm::TrainingOptions o = nlm::TrainingOptions::for_epochs(4);
+  o.handle_signals = false;
+
+  Machine<S> straight(small_hyperparameters());
+  nlm::train(straight, data, o);
+
+  // Stop mid-epoch (update 6 of 16: epoch 2, batch 2), save, then resume in a new machine.
+  Machine<S> first(small_hyperparameters());
+  nlm::TrainingOptions six = o;
+  six.max_updates = 6;
+  nlm::PeriodicCheckpoint ckpt(dir / "run.ckpt");
+  const auto stopped = nlm::train(first, data, six, ckpt);
+  CHECK(stopped.updates == 6);
+  CHECK(stopped.batch == 2);
+  CHECK(ckpt.saves() == 1);
+
+  Machine<S> resumed(small_hyperparameters(12345));  // the checkpoint restores every stream
+  auto state = nlm::io::load_checkpoint(dir / "run.ckpt", resumed);
+  CHECK(state.updates == 6);
+  nlm::train(resumed, data, o, state);
+  CHECK(resumed.updates() == 16);
+  CHECK(bit_equal<S>(resumed.couplings(), straight.couplings()));
+  CHECK(bit_equal<S>(resumed.persistent_chains(), straight.persistent_chains()));
+}
+
+TEST_CASE("SIGINT saves a checkpoint, throws interrupted, and the run resumes exactly") {
+  const auto data = toy_data<float>();
+  nlm::test::TempDir dir;
+  const auto o = nlm::TrainingOptions::for_epochs(3);
+
+  Machine<float> straight(small_hyperparameters());
+  nlm::TrainingOptions quiet = o;
+  quiet.handle_signals = false;
+  nlm::train(straight, data, quiet);
+
+  const auto disposition = [] {
+    const auto h = std::signal(SIGINT, SIG_IGN);
+    std::signal(SIGINT, h);
+    return h;
+  };
+  const auto before = disposition();
+  Machine<float> m(small_hyperparameters());
+  nlm::PeriodicCheckpoint ckpt(dir / "int.ckpt");
+  CHECK_THROWS_AS(nlm::train(m, data, o, RaiseAt{5}, ckpt), nlm::interrupted);
+  CHECK(ckpt.saves() == 1);
+  const bool restored = disposition() == before;  // the caller's handler is back in place
+  CHECK(restored);
+
+  Machine<float> resumed(small_hyperparameters());
+  auto state = nlm::io::load_checkpoint(dir / "int.ckpt", resumed);
+  CHECK(state.updates == 5);
+  nlm::train(resumed, data, quiet, state);
+  CHECK(bit_equal<float>(resumed.couplings(), straight.couplings()));
+}
+
+TEST_CASE("damaged checkpoints are rejected with the file's name") {
+  const auto data = toy_data<float>();
+  nlm::test::TempDir dir;
+  Machine<float> m(small_hyperparameters());
+  nlm::TrainingOptions o = nlm::TrainingOptions::for_updates(2);
+  o.handle_signals = false;
+  const auto state = nlm::train(m, data, o);
+  const auto path = dir / "a.ckpt";
+  nlm::io::save_checkpoint(path, m, state);
+  const auto size = std::filesystem::file_size(path);
+  std::string bytes(size, '\0');
+  std::ifstream(path, std::ios::binary).read(bytes.data(), std::streamsize(size));
+
+  const auto write = [&](const std::string& b) {
+    std::ofstream(dir / "bad.ckpt", std::ios::binary | std::ios::trunc)
+        .write(b.data(), std::streamsize(b.size()));
+    return dir / "bad.ckpt";
+  };
+  const std::string bad = (dir / "bad.ckpt").string();
+  CHECK_THROWS_WITH(nlm::io::load_checkpoint(write(bytes.substr(0, size / 2)), m),
+                    (bad + ": checkpoint is truncated (no end marker)").c_str());
+  std::string flipped = bytes;
+  flipped[size / 2] ^= 0x10;
+  CHECK_THROWS_WITH(nlm::io::load_checkpoint(write(flipped), m),
+                    (bad + ": checkpoint is corrupt (checksum mismatch)").c_str());
+  CHECK_THROWS_WITH(nlm::io::load_checkpoint(write("hello, world, this is not it"), m),
+                    (bad + ": not an nlm checkpoint (bad magic)").c_str());
+  CHECK_THROWS_WITH(nlm::io::load_checkpoint(dir / "missing.ckpt", m),
+                    ((dir / "missing.ckpt").string() + ": cannot open checkpoint for reading").c_str());
+
+  nlm::Hyperparameters other = small_hyperparameters();
+  other.time_step = 0.02;
+  Machine<float> different(other);
+  CHECK_THROWS_WITH(nlm::io::load_checkpoint(path, different),
+                    (path.string() + ": the checkpoint was written with time_step (dt) = 0.050000000000000003, the machine has 0.02").c_str());
+  // A failed save leaves the previous checkpoint intact.
+  CHECK_THROWS(nlm::io::save_checkpoint(dir / "nowhere" / "x.ckpt", m, state));
+  CHECK(std::filesystem::file_size(path) == size);
+}
+
+TEST_CASE("training rejects bad data with a sentence") {
+  Machine<float> m(small_hyperparameters());
+  nlm::TrainingOptions o = nlm::TrainingOptions::for_updates(1);
+  o.handle_signals = false;
+  CHECK_THROWS_WITH(nlm::train(m, nlm::Matrix<float>::from_shape({3, 12}), o),
+                    "train: batch_size (b_size) 5 exceeds the 3 training images");
+  CHECK_THROWS_WITH(nlm::train(m, nlm::Matrix<float>::from_shape({10, 11}), o),
+                    "train: the data have 11 columns, the machine has 12 neurons");
+  nlm::Matrix<float> d = toy_data<float>();
+  d(4, 3) = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH(nlm::train(m, d, o),
+                    "train: the data contain a non-finite value (image 4, pixel 3)");
+}
+
+TEST_CASE("a diverging run stops with numerical_error and keeps the last good couplings") {
+  nlm::Hyperparameters hp = small_hyperparameters();
+  hp.time_step = 3.0;  // explicit Euler far beyond stability: the chains blow up
+  hp.coupling_strength = 6.0;
+  Machine<float> m(hp);
+  const auto data = toy_data<float>();
+  nlm::TrainingOptions o = nlm::TrainingOptions::for_updates(200);
+  o.handle_signals = false;
+  nlm::Matrix<float> before;
+  struct Keep {
+    nlm::Matrix<float>* out;
+    void on_update(const Machine<float>& mm, const nlm::TrainingState&) const { *out = mm.couplings(); }
+  };
+  REQUIRE_THROWS_AS(nlm::train(m, data, o, Keep{&before}, nlm::StopOnNonFinite()), nlm::numerical_error);
+  for (const float v : m.couplings()) REQUIRE(std::isfinite(v));
+  if (before.size() != 0) CHECK(bit_equal<float>(before, m.couplings()));
+}
+
+TEST_CASE("the training curve records one point per epoch") {
+  const auto data = toy_data<double>();
+  Machine<double> m(small_hyperparameters());
+  nlm::TrainingCurve curve;
+  nlm::TrainingOptions o = nlm::TrainingOptions::for_epochs(3);
+  o.handle_signals = false;
+  std::ostringstream progress;
+  nlm::train(m, data, o, curve, nlm::ProgressBar(progress));
+  REQUIRE(curve.points().size() == 3);
+  CHECK(curve.points()[2].epoch == 3);
+  CHECK(curve.points()[2].updates == 12);
+  CHECK(curve.points()[0].gradient_mean_square > 0);
+  CHECK(progress.str().find("12/12") != std::string::npos);
+}
+
+}  // TEST_SUITE
