@@ -28,6 +28,7 @@
 
 #include "langevin_machine.hpp"
 #include "observers.hpp"
+#include "analysis/pca.hpp"
 
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"

@@ -6,7 +6,7 @@
 #include <cassert>
 #include <cstddef>
 
-#include <cblas.h>
+#include <xtensor-blas/xblas.hpp>
 
 #include "../types.hpp"
 
@@ -15,26 +15,15 @@ namespace nlm::detail {
 enum class Op { none, transpose };
 
 /// C ← alpha · op(A) · op(B) + beta · C, all row-major and contiguous; C must already have
-/// the result's shape.
+/// the result's shape. (xtensor-blas's gemm passes the transpose flags straight to the
+/// BLAS; it is used rather than <cblas.h> because xtensor-blas declares its own CBLAS enums.)
 template <Scalar S>
 void gemm(const Matrix<S>& a, Op op_a, const Matrix<S>& b, Op op_b, Matrix<S>& c, S alpha,
           S beta) {
-  const auto m = static_cast<blasint>(op_a == Op::none ? a.shape(0) : a.shape(1));
-  const auto k = static_cast<blasint>(op_a == Op::none ? a.shape(1) : a.shape(0));
-  const auto n = static_cast<blasint>(op_b == Op::none ? b.shape(1) : b.shape(0));
-  assert(static_cast<blasint>(op_b == Op::none ? b.shape(0) : b.shape(1)) == k);
-  assert(static_cast<blasint>(c.shape(0)) == m && static_cast<blasint>(c.shape(1)) == n);
-  const auto ta = op_a == Op::none ? CblasNoTrans : CblasTrans;
-  const auto tb = op_b == Op::none ? CblasNoTrans : CblasTrans;
-  const auto lda = static_cast<blasint>(a.shape(1));
-  const auto ldb = static_cast<blasint>(b.shape(1));
-  const auto ldc = static_cast<blasint>(c.shape(1));
-  if constexpr (std::is_same_v<S, float>)
-    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta,
-                c.data(), ldc);
-  else
-    cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta,
-                c.data(), ldc);
+  assert((op_a == Op::none ? a.shape(1) : a.shape(0)) == (op_b == Op::none ? b.shape(0) : b.shape(1)));
+  assert(c.shape(0) == (op_a == Op::none ? a.shape(0) : a.shape(1)));
+  assert(c.shape(1) == (op_b == Op::none ? b.shape(1) : b.shape(0)));
+  xt::blas::gemm(a, b, c, op_a == Op::transpose, op_b == Op::transpose, alpha, beta);
 }
 
 /// Gives `m` the shape rows×cols, allocating only when the shape changes.

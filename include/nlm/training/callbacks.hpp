@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "../errors.hpp"
 #include "../io/checkpoint.hpp"
 #include "training_state.hpp"
@@ -34,13 +36,17 @@ inline std::string format_duration(double seconds) {
 }  // namespace detail
 
 /// One line, redrawn at most a few times a second: epoch, a bar over the whole run, updates,
-/// the last mean((M − D)²) (the upstream "KL norm"), elapsed time and ETA. A summary line is
-/// kept at the end of each epoch every `epoch_lines` epochs.
+/// the epoch's mean of mean((M − D)²) (the upstream "KL norm"), elapsed time and ETA. A
+/// summary line is kept at the end of every `epoch_lines`-th epoch. When the stream is not a
+/// terminal (a log file, CI) only those summary lines are written.
 class ProgressBar {
  public:
   explicit ProgressBar(std::ostream& out = std::cerr, std::size_t width = 30,
                        std::size_t epoch_lines = 1)
-      : out_(&out), width_(width), epoch_lines_(epoch_lines == 0 ? 1 : epoch_lines) {}
+      : out_(&out),
+        width_(width),
+        epoch_lines_(epoch_lines == 0 ? 1 : epoch_lines),
+        interactive_((&out == &std::cerr && ::isatty(2)) || (&out == &std::cout && ::isatty(1))) {}
 
   template <class M>
   void on_begin(const M&, const TrainingState& s) {
@@ -50,6 +56,7 @@ class ProgressBar {
   }
   template <class M>
   void on_update(const M&, const TrainingState& s) {
+    if (!interactive_) return;
     const auto now = clock::now();
     if (now - last_draw_ < std::chrono::milliseconds(200) && s.updates != s.planned_updates) return;
     last_draw_ = now;
@@ -60,9 +67,11 @@ class ProgressBar {
     if ((s.epoch + 1) % epoch_lines_ != 0) return;
     draw(s, clock::now());
     *out_ << '\n' << std::flush;
+    drawn_epoch_ = s.updates;
   }
   template <class M>
   void on_end(const M&, const TrainingState& s) {
+    if (drawn_epoch_ == s.updates) return;  // the epoch line already shows the end
     draw(s, clock::now());
     *out_ << '\n' << std::flush;
   }
@@ -80,8 +89,8 @@ class ProgressBar {
     for (std::size_t i = 0; i < filled && i < width_; ++i) bar[i] = '=';
     if (filled < width_) bar[filled] = '>';
     char line[256];
-    std::snprintf(line, sizeof line, "\repoch %zu [%s] %llu/%llu  grad ms %.3e  %s elapsed  ETA %s ",
-                  s.epoch + (s.batch == 0 && s.updates > 0 ? 0 : 1), bar.c_str(),
+    std::snprintf(line, sizeof line, "%sepoch %zu [%s] %llu/%llu  grad ms %.3e  %s elapsed  ETA %s ",
+                  interactive_ ? "\r" : "", s.epoch + (s.batch == 0 && s.updates > 0 ? 0 : 1), bar.c_str(),
                   static_cast<unsigned long long>(s.updates),
                   static_cast<unsigned long long>(s.planned_updates), s.epoch_gradient_mean_square(),
                   detail::format_duration(elapsed).c_str(), detail::format_duration(eta).c_str());
@@ -91,6 +100,8 @@ class ProgressBar {
   std::ostream* out_;
   std::size_t width_;
   std::size_t epoch_lines_;
+  bool interactive_;
+  std::uint64_t drawn_epoch_ = ~std::uint64_t{0};
   clock::time_point start_{};
   clock::time_point last_draw_{};
   std::uint64_t first_update_ = 0;

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <numbers>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -70,8 +71,8 @@ inline std::size_t image_side(std::size_t pixels, const std::filesystem::path& p
 
 inline void check_scale(int scale, const std::filesystem::path& path) {
   if (scale < 1) {
-    throw std::invalid_argument("nlm::examples: scale must be at least 1 for '" +
-                                path.string() + "', got " + std::to_string(scale));
+    throw std::invalid_argument("nlm::examples: scale must be at least 1 for '" + path.string() +
+                                "', got " + std::to_string(scale));
   }
 }
 
@@ -87,8 +88,8 @@ std::uint8_t grey_level(T v) {
 /// Draws the first `n` images of `images` as a row-major grid of tiles with `cols` columns
 /// whose top-left tile starts at (x0, y0).
 template <std::floating_point T>
-void draw_tiles(Canvas& canvas, const T* images, std::size_t n, std::size_t side, int scale,
-                int x0, int y0, std::size_t cols) {
+void draw_tiles(Canvas& canvas, const T* images, std::size_t n, std::size_t side, int scale, int x0,
+                int y0, std::size_t cols) {
   const int tile = static_cast<int>(side) * scale;
   canvas.begin_pixels();
   for (std::size_t i = 0; i < n; ++i) {
@@ -165,7 +166,8 @@ void write_image_grid(const std::filesystem::path& path, const T* images, std::s
 template <ImageRows M>
 void write_image_grid(const std::filesystem::path& path, const M& images, std::size_t rows,
                       std::size_t cols, int scale = 3, const std::string& title = {}) {
-  write_image_grid(path, detail::row_major_data(images), static_cast<std::size_t>(images.shape()[0]),
+  write_image_grid(path, detail::row_major_data(images),
+                   static_cast<std::size_t>(images.shape()[0]),
                    static_cast<std::size_t>(images.shape()[1]), rows, cols, scale, title);
 }
 
@@ -245,8 +247,9 @@ struct Series {
   std::string name{};  ///< shown in the legend; series with an empty name are left out of it
   std::vector<double> xs{};
   std::vector<double> ys{};
-  std::optional<Colour> colour = std::nullopt;  ///< default: tab10 by the series' position in the picture
-  bool markers = false;          ///< a dot at each point, for short series such as epochs
+  /// Default: tab10 by the series' position in the picture.
+  std::optional<Colour> colour = std::nullopt;
+  bool markers = false;  ///< a dot at each point, for short series such as epochs
   double line_width = 2.0;
 };
 
@@ -366,8 +369,8 @@ inline void draw_panels(const std::filesystem::path& path, int height,
   for (int attempt = 0; attempt < 2; ++attempt) {
     x.p0 = left;
     x.p1 = plot_width - right;
-    xticks = fitted_ticks(c, x, x.p1 - x.p0, std::max(2, static_cast<int>((x.p1 - x.p0) / 90.0)),
-                          true);
+    xticks =
+        fitted_ticks(c, x, x.p1 - x.p0, std::max(2, static_cast<int>((x.p1 - x.p0) / 90.0)), true);
     if (xticks.major.empty()) break;
     const double overhang = x.pixel_of_coordinate(xticks.major.back()) +
                             c.text_width(xticks.labels.back(), tick_font) / 2.0 + 6.0 - plot_width;
@@ -406,8 +409,7 @@ inline void draw_panels(const std::filesystem::path& path, int height,
                   true);
   }
   if (!xlabel.empty()) {
-    c.text(xlabel, left + plot_w / 2.0, height - 12.0, label_font, HAlign::centre,
-           VAlign::bottom);
+    c.text(xlabel, left + plot_w / 2.0, height - 12.0, label_font, HAlign::centre, VAlign::bottom);
   }
   c.write_png();
 }
@@ -494,8 +496,8 @@ inline void pca_figure(const std::filesystem::path& path, std::span<const Point3
   for (auto& r : ranges) r = padded(r, 0.05);
 
   const double top = (title.empty() ? 12.0 : 44.0) + 30.0;
-  const double bottom = 16.0 + tick_length + 3.0 + c.line_height(tick_font) + 6.0 +
-                        c.line_height(label_font);
+  const double bottom =
+      16.0 + tick_length + 3.0 + c.line_height(tick_font) + 6.0 + c.line_height(label_font);
   const double plot_h = pca_height - top - bottom;
   constexpr std::array<std::array<std::size_t, 2>, 3> pairs = {{{0, 1}, {0, 2}, {1, 2}}};
 
@@ -564,10 +566,13 @@ inline void pca_figure(const std::filesystem::path& path, std::span<const Point3
   if (!trajectory.empty()) {
     const auto kind = LegendEntry::Kind::marker;
     legend.push_back({.name = "trajectory", .colour = trajectory_colour, .kind = kind});
-    legend.push_back({.name = "start", .colour = start_colour, .kind = kind,
-                      .marker = Marker::triangle, .edge = ink});
-    legend.push_back({.name = "end", .colour = end_colour, .kind = kind,
-                      .marker = Marker::square, .edge = ink});
+    legend.push_back({.name = "start",
+                      .colour = start_colour,
+                      .kind = kind,
+                      .marker = Marker::triangle,
+                      .edge = ink});
+    legend.push_back(
+        {.name = "end", .colour = end_colour, .kind = kind, .marker = Marker::square, .edge = ink});
   }
   double total = 0.0;
   for (const auto& e : legend) total += 22.0 + 6.0 + c.text_width(e.name, legend_font) + 24.0;
@@ -579,8 +584,7 @@ inline void pca_figure(const std::filesystem::path& path, std::span<const Point3
     lx += 22.0 + 6.0 + c.text_width(e.name, legend_font) + 24.0;
   }
   if (!title.empty()) {
-    c.fitted_text(title, pca_width / 2.0, 22.0, pca_width - 20.0, title_font, VAlign::middle,
-                  true);
+    c.fitted_text(title, pca_width / 2.0, 22.0, pca_width - 20.0, title_font, VAlign::middle, true);
   }
   c.write_png();
 }

@@ -38,12 +38,6 @@ struct Range {
       hi = std::max(hi, t);
     }
   }
-  void add(const Range& r) {
-    if (!r.empty()) {
-      add(r.lo);
-      add(r.hi);
-    }
-  }
 };
 
 /// One axis: a range in axis coordinates mapped onto pixels [p0, p1] (p1 < p0 for y).
@@ -87,7 +81,8 @@ inline std::string superscript(long long k) {
       "\xE2\x81\xB0", "\xC2\xB9",     "\xC2\xB2",     "\xC2\xB3",     "\xE2\x81\xB4",
       "\xE2\x81\xB5", "\xE2\x81\xB6", "\xE2\x81\xB7", "\xE2\x81\xB8", "\xE2\x81\xB9"};
   std::string out = k < 0 ? "\xE2\x81\xBB" : "";
-  for (const char c : std::to_string(k < 0 ? -k : k)) out += digits[static_cast<std::size_t>(c - '0')];
+  for (const char c : std::to_string(k < 0 ? -k : k))
+    out += digits[static_cast<std::size_t>(c - '0')];
   return out;
 }
 
@@ -115,7 +110,8 @@ inline std::string scientific(double v, double step) {
   }
   if (mantissa == "1") return "10" + superscript(e);
   if (mantissa == "-1") return with_minus("-10" + superscript(e));
-  return with_minus(mantissa + "\xC3\x97" "10" + superscript(e));
+  const std::string times_ten = "\xC3\x97" "10";
+  return with_minus(mantissa + times_ten + superscript(e));
 }
 
 /// Label of the linear tick v on an axis whose ticks are `step` apart and whose values
@@ -224,10 +220,9 @@ inline Ticks fitted_ticks(const Canvas& canvas, const Axis& axis, double length,
     bool clear = true;
     for (std::size_t i = 1; i < t.major.size() && clear; ++i) {
       const double gap = (t.major[i] - t.major[i - 1]) * scale;
-      const double need =
-          horizontal ? (canvas.text_width(t.labels[i - 1], tick_font) +
-                        canvas.text_width(t.labels[i], tick_font)) / 2.0 + 12.0
-                     : canvas.line_height(tick_font) + 4.0;
+      const double half_widths = (canvas.text_width(t.labels[i - 1], tick_font) +
+                                  canvas.text_width(t.labels[i], tick_font)) / 2.0;
+      const double need = horizontal ? half_widths + 12.0 : canvas.line_height(tick_font) + 4.0;
       clear = gap >= need;
     }
     if (clear) return t;
@@ -258,7 +253,9 @@ inline void draw_grid(const Canvas& c, Rect plot, const Axis& x, const Ticks& xt
 /// when `x_labels`, so stacked panels can share the bottom panel's).
 inline void draw_frame(const Canvas& c, Rect plot, const Axis& x, const Ticks& xt, const Axis& y,
                        const Ticks& yt, bool x_labels) {
-  const auto tick = [&](double x0, double y0, double x1, double y1) { c.hairline(x0, y0, x1, y1, ink); };
+  const auto tick = [&](double x0, double y0, double x1, double y1) {
+    c.hairline(x0, y0, x1, y1, ink);
+  };
   for (std::size_t i = 0; i < xt.major.size(); ++i) {
     const double px = x.pixel_of_coordinate(xt.major[i]);
     tick(px, plot.bottom(), px, plot.bottom() + tick_length);
@@ -274,8 +271,8 @@ inline void draw_frame(const Canvas& c, Rect plot, const Axis& x, const Ticks& x
   for (std::size_t i = 0; i < yt.major.size(); ++i) {
     const double py = y.pixel_of_coordinate(yt.major[i]);
     tick(plot.x - tick_length, py, plot.x, py);
-    c.text(yt.labels[i], plot.x - tick_length - 4.0, std::floor(py) + 0.5, tick_font,
-           HAlign::right, VAlign::middle);
+    c.text(yt.labels[i], plot.x - tick_length - 4.0, std::floor(py) + 0.5, tick_font, HAlign::right,
+           VAlign::middle);
   }
   for (const double t : yt.minor) {
     const double py = y.pixel_of_coordinate(t);
@@ -331,9 +328,10 @@ inline void draw_legend(const Canvas& c, Rect plot, const std::vector<LegendEntr
   std::size_t best = 0;
   std::size_t fewest = std::numeric_limits<std::size_t>::max();
   for (std::size_t i = 0; i < corners.size(); ++i) {
-    const auto n = static_cast<std::size_t>(std::count_if(points.begin(), points.end(), [&](const auto& p) {
-      return corners[i].contains(p[0], p[1]);
-    }));
+    const auto n =
+        static_cast<std::size_t>(std::count_if(points.begin(), points.end(), [&](const auto& p) {
+          return corners[i].contains(p[0], p[1]);
+        }));
     if (n < fewest) {
       fewest = n;
       best = i;

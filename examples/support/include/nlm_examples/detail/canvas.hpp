@@ -14,6 +14,7 @@
 #include <numbers>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "nlm_examples/colour.hpp"
 
@@ -56,8 +57,9 @@ class Canvas {
         surface_(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height)),
         cr_(cairo_create(surface_.get())) {
     if (const auto status = cairo_status(cr_.get()); status != CAIRO_STATUS_SUCCESS) {
-      fail(path_, "create a " + std::to_string(width) + "x" + std::to_string(height) +
-                      " picture for", status);
+      fail(path_,
+           "create a " + std::to_string(width) + "x" + std::to_string(height) + " picture for",
+           status);
     }
     cairo_set_source_rgb(cr_.get(), 1.0, 1.0, 1.0);
     cairo_paint(cr_.get());
@@ -154,8 +156,9 @@ class Canvas {
     cairo_font_extents(cr(), &fe);
     cairo_text_extents_t te;
     cairo_text_extents(cr(), s.c_str(), &te);
-    const double dx = h == HAlign::left ? 0.0 : h == HAlign::centre ? -te.x_advance / 2.0
-                                                                     : -te.x_advance;
+    const double dx = h == HAlign::left     ? 0.0
+                      : h == HAlign::centre ? -te.x_advance / 2.0
+                                            : -te.x_advance;
     const double dy = v == VAlign::baseline ? 0.0
                       : v == VAlign::top    ? fe.ascent
                       : v == VAlign::middle ? (fe.ascent - fe.descent) / 2.0
@@ -170,8 +173,8 @@ class Canvas {
   }
 
   /// Writes `s` centred in `width` pixels at `size`, shrunk (down to 7 px) until it fits.
-  void fitted_text(const std::string& s, double cx, double y, double width, double size,
-                   VAlign v, bool bold = false) const {
+  void fitted_text(const std::string& s, double cx, double y, double width, double size, VAlign v,
+                   bool bold = false) const {
     const double w = text_width(s, size, bold);
     const double fitted = w > width ? std::max(7.0, size * width / w) : size;
     text(s, cx, y, fitted, HAlign::centre, v, ink, bold);

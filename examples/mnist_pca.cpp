@@ -1,0 +1,77 @@
+// The paper's Fig. 1 (3pca.py): a PCA basis (3 components) of the first 400 training images
+// of the chosen digits, and one generating chain's tanh(x) trajectory projected onto it. The
+// trajectory wanders between the digit clusters: transitions driven by noise on the learned
+// landscape.
+//
+//   mnist_pca --couplings out/quick/J.npy [--from 10000 --steps 25000 --every 10]
+#include <iostream>
+#include <map>
+
+#include <nlm/nlm.hpp>
+#include <nlm_examples/picture.hpp>
+
+#include "common/generation.hpp"
+#include "common/mnist_common.hpp"
+
+namespace ex = nlm::examples;
+
+int main(int argc, char** argv) try {
+  CLI::App app{"PCA trajectory of a generating NLM chain over MNIST digits (nlm)"};
+  ex::GenerationOptions g;
+  g.add_to(app);
+  std::string data_dir = ex::default_data_dir(), digits = "1,3,6", out = "out/pca";
+  std::size_t images = 400, from = 10000, every = 10, chain = 35;
+  app.add_option("--data", data_dir, "folder with MNIST IDX files")->capture_default_str();
+  app.add_option("--digits", digits, "digits of the PCA basis")->capture_default_str();
+  app.add_option("--N_image1", images, "images for the PCA basis (N_image1)")->capture_default_str();
+  app.add_option("--from", from, "first step of the recorded trajectory")->capture_default_str();
+  app.add_option("--every", every, "record every this many steps")->capture_default_str();
+  app.add_option("--chain", chain, "which chain to follow (upstream: the last)")->capture_default_str();
+  app.add_option("--out", out, "output folder")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (chain >= g.chains) throw std::invalid_argument("--chain must be < --chains");
+  if (from > g.steps) throw std::invalid_argument("--from must be <= --steps");
+
+  const auto data = ex::load_digits(data_dir, digits, images);
+  const nlm::Pca<float> pca(data.x, 3);
+  nlm::ChainTrajectory<float> trajectory(chain, from, g.steps, every);
+  ex::generate(g, trajectory);
+  const nlm::Matrix<float> states = xt::tanh(trajectory.states());
+  const nlm::Matrix<float> projected = pca.transform(states);
+  const nlm::Matrix<float> points = pca.transform(data.x);
+
+  const ex::fs::path dir(out);
+  ex::fs::create_directories(dir);
+  std::map<int, int> index_of;
+  std::vector<std::string> names;
+  std::vector<int> labels;
+  for (const auto l : data.labels) {
+    if (!index_of.count(l)) {
+      index_of[l] = int(names.size());
+      names.push_back("digit " + std::to_string(l));
+    }
+  }
+  for (const auto l : data.labels) labels.push_back(index_of[l]);
+  std::vector<std::vector<double>> rows;
+  for (std::size_t i = 0; i < points.shape(0); ++i)
+    rows.push_back({double(data.labels[i]), points(i, 0), points(i, 1), points(i, 2)});
+  ex::write_csv(dir / "pca_data.csv", "digit,pc1,pc2,pc3", rows);
+  rows.clear();
+  for (std::size_t i = 0; i < projected.shape(0); ++i)
+    rows.push_back({double(trajectory.steps()[i]), projected(i, 0), projected(i, 1), projected(i, 2)});
+  ex::write_csv(dir / "pca_trajectory.csv", "step,pc1,pc2,pc3", rows);
+  const auto pts = ex::rows3(points);
+  const auto traj = ex::rows3(projected);
+  ex::pca_figure(dir / "pca.png", pts, labels, names, traj,
+                 "chain " + std::to_string(chain) + ", steps " + std::to_string(from) + "-" +
+                     std::to_string(g.steps) + ", over " + std::to_string(data.count()) +
+                     " images (PC variance " +
+                     std::to_string(int(100 * (pca.explained_variance_ratio(0) + pca.explained_variance_ratio(1) +
+                                               pca.explained_variance_ratio(2)))) + "%)");
+  std::cout << "wrote " << (dir / "pca.png").string() << ", " << (dir / "pca_data.csv").string()
+            << ", " << (dir / "pca_trajectory.csv").string() << "\n";
+  return 0;
+} catch (const std::exception& e) {
+  std::cerr << "mnist_pca: " << e.what() << "\n";
+  return 1;
+}

