@@ -21,7 +21,7 @@ namespace ex = nlm::examples;
 namespace {
 
 struct Options {
-  std::string couplings, out = "out/generate", samples_npy, sampler = "em";
+  std::string couplings, field, out = "out/generate", samples_npy, sampler = "em";
   std::size_t chains = 36, steps = 25000, snapshot_start = 10000, snapshot_every = 1500;
   std::uint64_t seed = 30;
   double dt = 0.01, temperature = 1.0;
@@ -41,6 +41,7 @@ int run(const Options& o) {
   hp.seed = o.seed;
   nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::WeightDecay, SamplerT> machine(hp);
   machine.set_couplings(j);
+  if (!o.field.empty()) machine.set_field(nlm::io::load_npy_vector<float>(o.field));
 
   nlm::Matrix<float> x = machine.random_states(o.chains);
   nlm::Snapshots<float> snapshots(o.snapshot_start, o.snapshot_every);
@@ -93,6 +94,7 @@ int main(int argc, char** argv) try {
   Options o;
   int threads = 0;
   app.add_option("--couplings", o.couplings, "couplings J as .npy (N x N, float32 or float64)")->required();
+  app.add_option("--field", o.field, "field b as .npy (N), from mnist_train --field");
   app.add_option("--chains", o.chains, "independent chains")->capture_default_str();
   app.add_option("--steps", o.steps, "Langevin steps")->capture_default_str();
   app.add_option("--seed", o.seed, "seed")->capture_default_str();

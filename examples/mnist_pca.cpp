@@ -20,7 +20,7 @@ int main(int argc, char** argv) try {
   ex::GenerationOptions g;
   g.add_to(app);
   std::string data_dir = ex::default_data_dir(), digits = "1,3,6", out = "out/pca";
-  std::size_t images = 400, from = 10000, every = 10, chain = 35;
+  std::size_t images = 400, from = 10000, every = 15, chain = 35;
   app.add_option("--data", data_dir, "folder with MNIST IDX files")->capture_default_str();
   app.add_option("--digits", digits, "digits of the PCA basis")->capture_default_str();
   app.add_option("--N_image1", images, "images for the PCA basis (N_image1)")->capture_default_str();

@@ -73,3 +73,96 @@ TEST_CASE_TEMPLATE("data statistics are -(1/T) d<E>/dJ (central differences)", S
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("field") {
+
+template <class S>
+using FieldMachine = nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::WeightDecay,
+                                          nlm::EulerMaruyama, S>;
+
+template <class S>
+FieldMachine<S> machine_with_field(double temperature) {
+  nlm::Hyperparameters hp;
+  hp.neurons = 6;
+  hp.persistent_chains = 3;
+  hp.temperature = temperature;
+  hp.learn_field = true;
+  hp.seed = 21;
+  FieldMachine<S> m(hp);
+  m.set_couplings(m.random_states(6) * S(0.5));
+  nlm::Vector<S> b = xt::view(m.random_states(1), 0, xt::all());
+  m.set_field(b);
+  return m;
+}
+
+TEST_CASE_TEMPLATE("with a field the force is still minus the gradient of the energy", S, float, double) {
+  auto m = machine_with_field<S>(1.0);
+  Matrix<S> x = m.random_states(2);
+  const Matrix<S> f = m.force(x);
+  const double h = nlm::test::fd_step<S>();
+  for (std::size_t b = 0; b < 2; ++b)
+    for (std::size_t i = 0; i < 6; ++i) {
+      Matrix<S> xp = x, xm = x;
+      xp(b, i) += S(h);
+      xm(b, i) -= S(h);
+      const double numeric = (double(m.energy(xp)(b)) - double(m.energy(xm)(b))) / (2 * h);
+      CHECK(double(f(b, i)) == doctest::Approx(-numeric).epsilon(nlm::test::fd_tolerance<S>()).scale(1.0));
+    }
+  // The field really enters the energy: E(x) = ½‖x − Jφ(x) − b‖².
+  auto plain = machine_with_field<S>(1.0);
+  plain.set_field(xt::zeros<S>({std::size_t(6)}));
+  CHECK(double(plain.energy(x)(0)) != doctest::Approx(double(m.energy(x)(0))));
+}
+
+TEST_CASE_TEMPLATE("field and coupling statistics are -(1/T) d<E>/db and -(1/T) d<E>/dJ", S, float, double) {
+  const double temperature = 0.6;
+  auto m = machine_with_field<S>(temperature);
+  const Matrix<S> batch = m.random_states(7);
+  nlm::Vector<S> fb;
+  m.field_statistics(batch, fb);
+  Matrix<S> d = Matrix<S>::from_shape({6, 6});
+  m.data_statistics(batch, d);
+  const nlm::Vector<S> b0 = m.field();
+  const Matrix<S> j0 = m.couplings();
+  const auto mean_energy = [&](const Matrix<S>& j, const nlm::Vector<S>& b) {
+    m.set_couplings(j);
+    m.set_field(b);
+    double s = 0;
+    for (auto v : m.energy(batch)) s += double(v);
+    return s / double(batch.shape(0));
+  };
+  const double h = nlm::test::fd_step<S>();
+  for (std::size_t i = 0; i < 6; ++i) {
+    nlm::Vector<S> bp = b0, bm = b0;
+    bp(i) += S(h);
+    bm(i) -= S(h);
+    const double grad = (mean_energy(j0, bp) - mean_energy(j0, bm)) / (2 * h);
+    CHECK(double(fb(i)) == doctest::Approx(-grad / temperature).epsilon(nlm::test::fd_tolerance<S>()).scale(1.0));
+    for (std::size_t c = 0; c < 6; ++c) {
+      Matrix<S> jp = j0, jm = j0;
+      jp(i, c) += S(h);
+      jm(i, c) -= S(h);
+      const double gj = (mean_energy(jp, b0) - mean_energy(jm, b0)) / (2 * h);
+      CHECK(double(d(i, c)) == doctest::Approx(-gj / temperature).epsilon(nlm::test::fd_tolerance<S>()).scale(1.0));
+    }
+  }
+}
+
+TEST_CASE("the update moves the field by -k times its learning signal, and not without learn_field") {
+  auto m = machine_with_field<double>(1.0);
+  const nlm::Vector<double> before = m.field();
+  const Matrix<double> batch = m.random_states(4);
+  m.update(batch);
+  const nlm::Vector<double> expected = before - m.hyperparameters().learning_rate * m.field_gradient();
+  for (std::size_t i = 0; i < 6; ++i) CHECK(m.field()(i) == doctest::Approx(expected(i)).epsilon(1e-12));
+  CHECK(xt::amax(xt::abs(m.field_gradient()))() > 0.0);
+
+  nlm::Hyperparameters hp = m.hyperparameters();
+  hp.learn_field = false;
+  FieldMachine<double> paper(hp);
+  paper.update(paper.random_states(4));
+  CHECK(xt::amax(xt::abs(paper.field()))() == 0.0);
+  CHECK(xt::amax(xt::abs(paper.field_gradient()))() == 0.0);
+}
+
+}  // TEST_SUITE

@@ -217,3 +217,30 @@ TEST_CASE("the training curve records one point per epoch") {
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("a learned field is checkpointed and resumes exactly") {
+  const auto data = toy_data<double>();
+  nlm::test::TempDir dir;
+  nlm::Hyperparameters hp = small_hyperparameters();
+  hp.learn_field = true;
+  nlm::TrainingOptions o = nlm::TrainingOptions::for_epochs(2);
+  o.handle_signals = false;
+  Machine<double> straight(hp);
+  nlm::train(straight, data, o);
+  CHECK(xt::amax(xt::abs(straight.field()))() > 0.0);
+
+  Machine<double> first(hp);
+  nlm::TrainingOptions three = o;
+  three.max_updates = 3;
+  nlm::train(first, data, three, nlm::PeriodicCheckpoint(dir / "f.ckpt"));
+  Machine<double> resumed(hp);
+  auto state = nlm::io::load_checkpoint(dir / "f.ckpt", resumed);
+  nlm::train(resumed, data, o, state);
+  CHECK(bit_equal<double>(resumed.couplings(), straight.couplings()));
+  CHECK(std::memcmp(resumed.field().data(), straight.field().data(), 12 * sizeof(double)) == 0);
+
+  nlm::Hyperparameters plain = small_hyperparameters();
+  Machine<double> without(plain);
+  CHECK_THROWS_WITH(nlm::io::load_checkpoint(dir / "f.ckpt", without),
+                    ((dir / "f.ckpt").string() + ": the checkpoint was written with learn_field = 1, the machine has 0").c_str());
+}

@@ -13,7 +13,7 @@
 namespace nlm::examples {
 
 struct GenerationOptions {
-  std::string couplings;
+  std::string couplings, field;
   std::size_t chains = 36, steps = 25000;
   std::uint64_t seed = 30;
   double dt = 0.01, temperature = 1.0;
@@ -21,6 +21,7 @@ struct GenerationOptions {
 
   void add_to(CLI::App& app) {
     app.add_option("--couplings", couplings, "couplings J as .npy (N x N)")->required();
+    app.add_option("--field", field, "field b as .npy (N), from mnist_train --field");
     app.add_option("--chains", chains, "independent chains")->capture_default_str();
     app.add_option("--steps", steps, "Langevin steps")->capture_default_str();
     app.add_option("--seed", seed, "seed")->capture_default_str();
@@ -47,6 +48,7 @@ Matrix<float> generate(const GenerationOptions& o, Observer&& observer) {
   hp.seed = o.seed;
   PaperMachine machine(hp);
   machine.set_couplings(std::move(j));
+  if (!o.field.empty()) machine.set_field(io::load_npy_vector<float>(o.field));
   Matrix<float> x = machine.random_states(o.chains);
   std::fprintf(stderr, "generating: %zu chains, %zu steps\n", o.chains, o.steps);
   machine.sample(x, o.steps, std::forward<Observer>(observer));

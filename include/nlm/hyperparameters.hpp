@@ -24,6 +24,10 @@ struct Hyperparameters {
   std::size_t batch_size = 1000;         ///< b_size: data mini-batch
   std::size_t persistent_chains = 1000;  ///< N_model: persistent model chains
   std::uint64_t seed = 0;                ///< fixes every random stream of a run
+  /// Learn a field (bias) b with E(x) = ½‖x − Jφ(x) − b‖². Off in the paper, whose energy is
+  /// even, E(−x) = E(x), so it generates inverted digits as often as real ones; a learned b
+  /// breaks that symmetry.
+  bool learn_field = false;
 
   /// Throws std::invalid_argument naming the first bad field and its value.
   void validate() const {

@@ -85,6 +85,10 @@ class LangevinMachine {
     gradient_ = matrix_type::from_shape({n, n});
     step_ = matrix_type::from_shape({n, n});
     gradient_.fill(S(0));
+    field_ = vector_type::from_shape({n});
+    field_.fill(S(0));
+    field_gradient_ = field_;
+    use_field_ = hp_.learn_field;
   }
 
   // ---- parameters and state ------------------------------------------------------------
@@ -107,8 +111,25 @@ class LangevinMachine {
     require_finite(chains, "persistent chains");
     chains_ = std::move(chains);
   }
+  /// The field b (zero unless learned or set).
+  const vector_type& field() const noexcept { return field_; }
+  /// Sets b; from then on the energy includes it, learned or not.
+  void set_field(vector_type b) {
+    if (b.shape(0) != hp_.neurons)
+      throw std::invalid_argument("LangevinMachine: field must have " +
+                                  std::to_string(hp_.neurons) + " values, got " +
+                                  std::to_string(b.shape(0)));
+    for (std::size_t i = 0; i < b.size(); ++i)
+      if (!std::isfinite(b(i)))
+        throw numerical_error("LangevinMachine: field contains a non-finite value at index " +
+                              std::to_string(i));
+    field_ = std::move(b);
+    use_field_ = true;
+  }
   /// The learning signal M − D of the last update.
   const matrix_type& gradient() const noexcept { return gradient_; }
+  /// The field's learning signal of the last update (zero unless learn_field).
+  const vector_type& field_gradient() const noexcept { return field_gradient_; }
   std::uint64_t updates() const noexcept { return updates_; }
   void set_updates(std::uint64_t n) noexcept { updates_ = n; }
 
@@ -147,7 +168,8 @@ class LangevinMachine {
     if (with_energy) row_half_squares(ws.residual, ws.energy);
   }
 
-  /// \f[ E(x) = \tfrac12 \|x - J\phi(x)\|^2 \f] for every row of `x`.
+  /// \f[ E(x) = \tfrac12 \|x - J\phi(x) - b\|^2 \f] for every row of `x` (b = 0 unless a
+  /// field is learned or set).
   vector_type energy(const matrix_type& x) const {
     require_columns(x, "batch");
     matrix_type phi = matrix_type::from_shape(x.shape());
@@ -185,6 +207,14 @@ class LangevinMachine {
   /// Model phase: the same average over the persistent chains as they are now.
   void model_statistics(matrix_type& m) { statistics_into(chains_, model_ws_, m, S(1), S(0)); }
 
+  /// The field's data statistics: \f[ \frac{1}{T B} \sum_b (x_b - J\phi(x_b) - b) \f]
+  /// = −(1/T) ∂⟨E⟩_batch/∂b, written into `out` (N).
+  void field_statistics(const matrix_type& batch, vector_type& out) {
+    residual_of(batch, data_ws_);
+    detail::ensure_size(out, hp_.neurons);
+    column_means_into(data_ws_.residual, out, -S(1) / S(hp_.temperature), S(0));
+  }
+
   /// One step of the local asymmetric rule on a data mini-batch (rows = images):
   /// advance the persistent chains n_t steps, then
   /// \f[ J \leftarrow J - k\,(M - D) - \text{regularizer} \f]
@@ -204,10 +234,21 @@ class LangevinMachine {
                             std::to_string(updates_ + 1) +
                             " (the persistent chains diverged?); the couplings were left "
                             "unchanged. Lower time_step (dt) or learning_rate (k).");
+    if (hp_.learn_field) {
+      // ∂KL/∂b = (1/T)(⟨x − h − b⟩_model − ⟨x − h − b⟩_data); residual = −(x − h − b).
+      const S inv_t = S(1) / S(hp_.temperature);
+      column_means_into(model_ws_.residual, field_gradient_, -inv_t, S(0));
+      column_means_into(data_ws_.residual, field_gradient_, inv_t, S(1));
+      for (std::size_t i = 0; i < field_gradient_.size(); ++i)
+        if (!std::isfinite(field_gradient_(i)))
+          throw numerical_error("nlm: the field's learning signal is not finite at update " +
+                                std::to_string(updates_ + 1) + "; the couplings were left unchanged.");
+    }
     xt::noalias(step_) = S(hp_.learning_rate) * gradient_;
     regularizer_.add_to_step(couplings_, step_);
     couplings_ -= step_;
     regularizer_.constrain(couplings_);
+    if (hp_.learn_field) xt::noalias(field_) -= S(hp_.learning_rate) * field_gradient_;
     ++updates_;
     return gms;
   }
@@ -225,9 +266,12 @@ class LangevinMachine {
     return m;
   }
 
-  /// r ← φ(X) Jᵀ − X (row form of h − x).
+  /// r ← φ(X) Jᵀ + b − X (row form of h + b − x).
   void residual_into(const matrix_type& x, const matrix_type& phi, matrix_type& r) const {
-    xt::noalias(r) = -x;
+    if (use_field_)
+      xt::noalias(r) = field_ - x;  // b broadcast over rows
+    else
+      xt::noalias(r) = -x;
     detail::gemm(phi, detail::Op::none, couplings_, detail::Op::transpose, r, S(1), S(1));
   }
 
@@ -235,6 +279,13 @@ class LangevinMachine {
   /// −sign/(T B) · Rᵀ Φ: one product with a transpose flag.
   void statistics_into(const matrix_type& x, ForceWorkspace<S>& ws, matrix_type& out, S sign,
                        S beta) {
+    residual_of(x, ws);
+    const S alpha = -sign / (S(hp_.temperature) * S(x.shape(0)));
+    detail::gemm(ws.residual, detail::Op::transpose, ws.phi, detail::Op::none, out, alpha, beta);
+  }
+
+  /// ws.phi ← φ(X), ws.residual ← φ(X) Jᵀ + b − X: what both statistics need.
+  void residual_of(const matrix_type& x, ForceWorkspace<S>& ws) {
     require_columns(x, "batch");
     if (!(hp_.temperature > 0.0))
       throw std::invalid_argument("LangevinMachine: statistics need temperature (T) > 0, got " +
@@ -243,8 +294,17 @@ class LangevinMachine {
     detail::ensure_shape(ws.residual, x.shape(0), x.shape(1));
     activation_.value(x, ws.phi);
     residual_into(x, ws.phi, ws.residual);
-    const S alpha = -sign / (S(hp_.temperature) * S(x.shape(0)));
-    detail::gemm(ws.residual, detail::Op::transpose, ws.phi, detail::Op::none, out, alpha, beta);
+  }
+
+  /// out ← scale · (column means of m) + beta · out.
+  static void column_means_into(const matrix_type& m, vector_type& out, S scale, S beta) {
+    const std::size_t rows = m.shape(0), cols = m.shape(1);
+    const S w = scale / S(rows);
+    for (std::size_t c = 0; c < cols; ++c) out(c) = beta == S(0) ? S(0) : beta * out(c);
+    for (std::size_t r = 0; r < rows; ++r) {
+      const S* row = m.data() + r * cols;
+      for (std::size_t c = 0; c < cols; ++c) out(c) += w * row[c];
+    }
   }
 
   static void row_half_squares(const matrix_type& r, vector_type& e) {
@@ -293,6 +353,9 @@ class LangevinMachine {
   matrix_type chains_;
   matrix_type gradient_;
   matrix_type step_;
+  vector_type field_;
+  vector_type field_gradient_;
+  bool use_field_ = false;
   ForceWorkspace<S> data_ws_;
   ForceWorkspace<S> model_ws_;
   std::uint64_t updates_ = 0;

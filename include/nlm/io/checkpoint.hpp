@@ -21,6 +21,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <xtensor/xoperation.hpp>
+
 #include "../hyperparameters.hpp"
 #include "../training/training_state.hpp"
 #include "../types.hpp"
@@ -85,6 +87,7 @@ struct Checkpoint {
   std::uint64_t machine_updates = 0;
   Matrix<S> couplings;
   Matrix<S> persistent_chains;
+  Vector<S> field;
   std::vector<std::uint64_t> initialisation_stream, noise_stream, sampler_stream;
   TrainingState state;
 };
@@ -106,6 +109,7 @@ void save_checkpoint(const std::filesystem::path& path, const Machine& machine,
     detail::put(body, v);
   for (const double v : {hp.coupling_strength, hp.time_step, hp.temperature, hp.learning_rate})
     detail::put(body, v);
+  detail::put<std::uint8_t>(body, hp.learn_field ? 1 : 0);
   detail::put<std::uint64_t>(body, machine.updates());
   for (const std::uint64_t v : {std::uint64_t(state.epoch), std::uint64_t(state.batch),
                                 std::uint64_t(state.batches_per_epoch), state.updates,
@@ -123,6 +127,7 @@ void save_checkpoint(const std::filesystem::path& path, const Machine& machine,
              std::streamsize(state.order.size() * sizeof(std::uint32_t)));
   write_npy(body, machine.couplings());
   write_npy(body, machine.persistent_chains());
+  write_npy(body, machine.field());
   std::string bytes = std::move(body).str();
   const std::uint64_t sum = detail::fnv1a(bytes);
   write_atomically(path, [&](std::ostream& out) {
@@ -168,6 +173,7 @@ Checkpoint<S> read_checkpoint(const std::filesystem::path& path) {
   hp.time_step = r.get<double>("time_step");
   hp.temperature = r.get<double>("temperature");
   hp.learning_rate = r.get<double>("learning_rate");
+  hp.learn_field = r.get<std::uint8_t>("learn_field") != 0;
   c.machine_updates = r.get<std::uint64_t>("updates");
   auto& s = c.state;
   s.epoch = r.get<std::uint64_t>("epoch");
@@ -190,6 +196,7 @@ Checkpoint<S> read_checkpoint(const std::filesystem::path& path) {
     throw std::runtime_error(name + ": checkpoint ends inside the shuffle");
   c.couplings = read_npy<S, 2>(in, name + " (couplings)");
   c.persistent_chains = read_npy<S, 2>(in, name + " (persistent chains)");
+  c.field = read_npy<S, 1>(in, name + " (field)");
   hp.validate();
   return c;
 }
@@ -224,8 +231,10 @@ TrainingState load_checkpoint(const std::filesystem::path& path, Machine& machin
   detail::require_same(f, "time_step (dt)", a.time_step, b.time_step);
   detail::require_same(f, "temperature (T)", a.temperature, b.temperature);
   detail::require_same(f, "learning_rate (k)", a.learning_rate, b.learning_rate);
+  detail::require_same(f, "learn_field", double(a.learn_field), double(b.learn_field));
   machine.set_couplings(std::move(c.couplings));
   machine.set_persistent_chains(std::move(c.persistent_chains));
+  if (a.learn_field || xt::any(xt::not_equal(c.field, S(0)))) machine.set_field(std::move(c.field));
   machine.set_initialisation_state(c.initialisation_stream);
   machine.noise().set_state(c.noise_stream);
   machine.sampler().set_state(c.sampler_stream);
