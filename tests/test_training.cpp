@@ -244,3 +244,36 @@ TEST_CASE("a learned field is checkpointed and resumes exactly") {
   CHECK_THROWS_WITH(nlm::io::load_checkpoint(dir / "f.ckpt", without),
                     ((dir / "f.ckpt").string() + ": the checkpoint was written with learn_field = 1, the machine has 0").c_str());
 }
+
+TEST_CASE("Adam steps: first update moves every coupling by about k, and resumes exactly") {
+  const auto data = toy_data<double>();
+  nlm::test::TempDir dir;
+  nlm::Hyperparameters hp = small_hyperparameters();
+  hp.step_rule = nlm::Hyperparameters::StepRule::adam;
+  hp.learn_field = true;
+  // At t = 1 the bias-corrected moments are g and g², so the step is k·g/(|g| + ε) ≈ k·sign(g)
+  // (plus the weight decay term λJ).
+  nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::NoRegularizer, nlm::EulerMaruyama, double> one(hp);
+  const auto j0 = one.couplings();
+  nlm::Matrix<double> batch = xt::view(data, xt::range(0, 5), xt::all());
+  one.update(batch);
+  const auto& g = one.gradient();
+  for (std::size_t i = 0; i < j0.size(); ++i) {
+    const double expected = -hp.learning_rate * g.data()[i] / (std::abs(g.data()[i]) + hp.adam_epsilon);
+    CHECK(one.couplings().data()[i] - j0.data()[i] == doctest::Approx(expected).epsilon(1e-9));
+  }
+
+  nlm::TrainingOptions o = nlm::TrainingOptions::for_epochs(2);
+  o.handle_signals = false;
+  Machine<double> straight(hp);
+  nlm::train(straight, data, o);
+  Machine<double> first(hp);
+  nlm::TrainingOptions three = o;
+  three.max_updates = 3;
+  nlm::train(first, data, three, nlm::PeriodicCheckpoint(dir / "adam.ckpt"));
+  Machine<double> resumed(hp);
+  auto state = nlm::io::load_checkpoint(dir / "adam.ckpt", resumed);
+  nlm::train(resumed, data, o, state);
+  CHECK(bit_equal<double>(resumed.couplings(), straight.couplings()));
+  CHECK(std::memcmp(resumed.field().data(), straight.field().data(), 12 * sizeof(double)) == 0);
+}

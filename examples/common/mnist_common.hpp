@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -68,6 +70,27 @@ inline data::dataset<float> load_digits(const fs::path& dir, const std::string& 
   auto d = data::load_dataset<float>(std::span<const data::idx_files>(files), sel);
   if (d.count() == 0) throw std::runtime_error("no images of digits " + digits + " in " + dir.string());
   return d;
+}
+
+/// The first ceil(total / d) images of each of the d digits present, in file order.
+inline data::dataset<float> first_of_each_digit(const data::dataset<float>& all, std::size_t total) {
+  std::vector<std::uint8_t> digits;
+  for (const auto l : all.labels)
+    if (std::find(digits.begin(), digits.end(), l) == digits.end()) digits.push_back(l);
+  const std::size_t each = (total + digits.size() - 1) / digits.size();
+  std::vector<std::size_t> rows;
+  std::map<std::uint8_t, std::size_t> taken;
+  for (std::size_t i = 0; i < all.count() && rows.size() < total; ++i)
+    if (taken[all.labels[i]]++ < each) rows.push_back(i);
+  data::dataset<float> out;
+  out.rows = all.rows;
+  out.cols = all.cols;
+  out.x = xt::xtensor<float, 2>::from_shape({rows.size(), all.x.shape(1)});
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    xt::view(out.x, r, xt::all()) = xt::view(all.x, rows[r], xt::all());
+    out.labels.push_back(all.labels[rows[r]]);
+  }
+  return out;
 }
 
 /// The default data folder: $NLM_DATA if set, else data/mnist (where get_mnist.sh writes).

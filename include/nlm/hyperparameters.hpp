@@ -28,6 +28,14 @@ struct Hyperparameters {
   /// even, E(−x) = E(x), so it generates inverted digits as often as real ones; a learned b
   /// breaks that symmetry.
   bool learn_field = false;
+  /// How the learning signal becomes a step. `plain` is the paper's J ← J − k(M − D);
+  /// `adam` scales each coupling's step by Adam's running moments (Kingma & Ba, 2015) with
+  /// the regularizer applied to the step afterwards (decoupled, as in AdamW).
+  enum class StepRule { plain, adam };
+  StepRule step_rule = StepRule::plain;
+  double adam_beta1 = 0.9;     ///< Adam's first-moment decay (step_rule = adam)
+  double adam_beta2 = 0.999;   ///< Adam's second-moment decay
+  double adam_epsilon = 1e-8;  ///< Adam's denominator guard
 
   /// Throws std::invalid_argument naming the first bad field and its value.
   void validate() const {
@@ -39,6 +47,11 @@ struct Hyperparameters {
     finite_at_least("time_step (dt)", time_step, 0.0, false);
     finite_at_least("temperature (T)", temperature, 0.0, true);
     finite_at_least("learning_rate (k)", learning_rate, 0.0, false);
+    if (step_rule == StepRule::adam) {
+      below_one("adam_beta1", adam_beta1);
+      below_one("adam_beta2", adam_beta2);
+      finite_at_least("adam_epsilon", adam_epsilon, 0.0, false);
+    }
   }
 
  private:
@@ -50,6 +63,10 @@ struct Hyperparameters {
   }
   static void positive_count(const char* name, std::size_t v) {
     if (v == 0) throw std::invalid_argument(std::string("Hyperparameters: ") + name + " must be > 0, got 0");
+  }
+  static void below_one(const char* name, double v) {
+    if (!(std::isfinite(v) && v >= 0.0 && v < 1.0))
+      throw std::invalid_argument(std::string("Hyperparameters: ") + name + " must be in [0, 1), got " + show(v));
   }
   static void finite_at_least(const char* name, double v, double bound, bool inclusive) {
     const bool ok = std::isfinite(v) && (inclusive ? v >= bound : v > bound);

@@ -244,13 +244,36 @@ class LangevinMachine {
           throw numerical_error("nlm: the field's learning signal is not finite at update " +
                                 std::to_string(updates_ + 1) + "; the couplings were left unchanged.");
     }
-    xt::noalias(step_) = S(hp_.learning_rate) * gradient_;
+    ++updates_;
+    const S k = S(hp_.learning_rate);
+    if (hp_.step_rule == Hyperparameters::StepRule::adam) {
+      adam_step(adam_j_, gradient_, step_);
+      if (hp_.learn_field) {
+        adam_step(adam_b_, field_gradient_, field_step_);
+        xt::noalias(field_) -= k * field_step_;
+      }
+      step_ *= k;
+    } else {
+      xt::noalias(step_) = k * gradient_;
+      if (hp_.learn_field) xt::noalias(field_) -= k * field_gradient_;
+    }
     regularizer_.add_to_step(couplings_, step_);
     couplings_ -= step_;
     regularizer_.constrain(couplings_);
-    if (hp_.learn_field) xt::noalias(field_) -= S(hp_.learning_rate) * field_gradient_;
-    ++updates_;
     return gms;
+  }
+
+  /// Adam's running moments of a parameter's learning signal (empty until the first Adam
+  /// update), for checkpoints.
+  template <class T>
+  struct AdamMoments {
+    T first, second;
+  };
+  const AdamMoments<matrix_type>& adam_couplings() const noexcept { return adam_j_; }
+  const AdamMoments<vector_type>& adam_field() const noexcept { return adam_b_; }
+  void set_adam_state(AdamMoments<matrix_type> j, AdamMoments<vector_type> b) {
+    adam_j_ = std::move(j);
+    adam_b_ = std::move(b);
   }
 
  private:
@@ -294,6 +317,23 @@ class LangevinMachine {
     detail::ensure_shape(ws.residual, x.shape(0), x.shape(1));
     activation_.value(x, ws.phi);
     residual_into(x, ws.phi, ws.residual);
+  }
+
+  /// Adam's direction for learning signal g at update t = updates_ (bias-corrected moments):
+  /// out = m̂ / (√v̂ + ε), elementwise.
+  template <class T>
+  void adam_step(AdamMoments<T>& mom, const T& g, T& out) {
+    if (mom.first.shape() != g.shape()) {
+      mom.first = xt::zeros_like(g);
+      mom.second = xt::zeros_like(g);
+    }
+    if (out.shape() != g.shape()) out.resize(g.shape());
+    const S b1 = S(hp_.adam_beta1), b2 = S(hp_.adam_beta2), eps = S(hp_.adam_epsilon);
+    const S c1 = S(1) / S(1 - std::pow(hp_.adam_beta1, double(updates_)));
+    const S c2 = S(1) / S(1 - std::pow(hp_.adam_beta2, double(updates_)));
+    xt::noalias(mom.first) = b1 * mom.first + (S(1) - b1) * g;
+    xt::noalias(mom.second) = b2 * mom.second + (S(1) - b2) * g * g;
+    xt::noalias(out) = (c1 * mom.first) / (xt::sqrt(c2 * mom.second) + eps);
   }
 
   /// out ← scale · (column means of m) + beta · out.
@@ -355,6 +395,9 @@ class LangevinMachine {
   matrix_type step_;
   vector_type field_;
   vector_type field_gradient_;
+  vector_type field_step_;
+  AdamMoments<matrix_type> adam_j_;
+  AdamMoments<vector_type> adam_b_;
   bool use_field_ = false;
   ForceWorkspace<S> data_ws_;
   ForceWorkspace<S> model_ws_;

@@ -29,6 +29,7 @@
 #include "langevin_machine.hpp"
 #include "observers.hpp"
 #include "analysis/pca.hpp"
+#include "analysis/metrics.hpp"
 
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"

@@ -14,8 +14,10 @@
 /// sit closer to the data than the data to itself, i.e. copies (memorisation).
 ///
 /// Under the null hypothesis each indicator is 1 with probability (n − 1)/(2n − 1), a hair
-/// under ½ (a point's own set has one point fewer to offer), and AA has a standard deviation
-/// of about \f$\sqrt{1/(8n)}\f$ (0.011 for n = 1000).
+/// under ½ (a point's own set has one point fewer to offer). Were the 2n indicators
+/// independent, AA would have a standard deviation of \f$\sqrt{1/(8n)}\f$ (0.011 for
+/// n = 1000); nearest-neighbour relations correlate them, and the spread measured over 200
+/// pairs of Gaussian sets (n = 500, d = 10) is 1.2 times that.
 #pragma once
 
 #include <algorithm>

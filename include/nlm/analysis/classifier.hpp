@@ -2,17 +2,27 @@
 /// @brief A multinomial logistic-regression (softmax) classifier trained on real images, to
 /// ask of generated ones: does each look clearly like one of the trained classes, and are the
 /// classes produced in balance? Small, deterministic and quick: it needs no random
-/// initialisation (the problem is strictly convex and solved from zero by L-BFGS) and trains
-/// on a few thousand MNIST digits in about a second.
+/// initialisation (the problem is strictly convex and solved from zero by L-BFGS), trains on
+/// a few thousand MNIST digits in a second or two, and its one random ingredient, the optional
+/// noise augmentation, comes from a seed in its options.
 ///
 /// With inputs \f$x_a\f$ (rows, a constant 1 appended for the bias), one-hot labels
-/// \f$y_a\f$ and weights W ((d + 1)×C), the class probabilities are
-/// \f$p_a = \mathrm{softmax}(W^\top x_a)\f$ and the objective is
-/// \f[ L(W) = -\frac1n \sum_a \log p_{a, y_a} + \frac{\lambda}{2} \sum_{i \le d,\,c} W_{ic}^2 \f]
-/// (the bias row is not penalised), with gradient
-/// \f$ \nabla L = \frac1n X^\top (P - Y) + \lambda W \f$. The L2 term keeps the weights, and
+/// \f$y_a\f$ and weights W (C×(d + 1), one row per class), the class probabilities are
+/// \f$p_a = \mathrm{softmax}(W x_a)\f$ and the objective is
+/// \f[ L(W) = -\frac1n \sum_a \log p_{a, y_a} + \frac{\lambda}{2} \sum_{c,\, i \le d} W_{ci}^2 \f]
+/// (the bias column is not penalised), with gradient
+/// \f$ \nabla L = \frac1n (P - Y)^\top X + \lambda W \f$. The L2 term keeps the weights, and
 /// so the confidence on inputs unlike any training image, finite even when the classes are
 /// separable.
+///
+/// Noise augmentation (ClassifierOptions::flip_noise). Chains sampled at T = 1 leave
+/// salt-and-pepper noise on every picture, and a linear classifier trained on clean digits
+/// reads scattered ink as the digit with the most ink: on held-out MNIST 1/3/6 with 30% of the
+/// pixels sign-flipped, one trained on clean digits calls 93% of them "3" (accuracy 0.46),
+/// which would make any noisy sample set look unbalanced. Training also on one copy of each
+/// row whose values are sign-flipped with probability \f$q \sim U[0, q_{max}]\f$ (per row)
+/// keeps the classes balanced under such noise (accuracy 0.83 at 30% flips, 0.99 on clean
+/// digits, with q_max = 0.35).
 #pragma once
 
 #include <algorithm>
@@ -30,16 +40,24 @@
 #include <xtensor/xtensor.hpp>
 
 #include "../detail/blas.hpp"
+#include "../detail/random.hpp"
 #include "../types.hpp"
 
 namespace nlm {
 
 /// Training settings of SoftmaxClassifier.
 struct ClassifierOptions {
-  double l2 = 1e-3;                   ///< λ, the L2 penalty on the non-bias weights
+  /// λ, the L2 penalty on the non-bias weights. 10⁻² keeps 95% of held-out MNIST 1/3/6
+  /// above 0.9 confidence while random ±1 pictures mostly stay below it (10⁻³: 97% and
+  /// 50% with flip_noise = 0.35; held-out accuracy 0.99 either way).
+  double l2 = 1e-2;
   std::size_t max_iterations = 500;   ///< L-BFGS iterations at most
   double gradient_tolerance = 1e-5;   ///< converged when max |∂L/∂W| falls below this
   std::size_t history = 10;           ///< L-BFGS memory (pairs of steps kept)
+  /// q_max of the noise augmentation (see the file's description), in [0, 0.5]; 0 trains on
+  /// the rows as given. Meant for values symmetric about 0 (pixels in [−1, 1]).
+  double flip_noise = 0.0;
+  std::uint64_t seed = 0;             ///< seeds the augmentation's noise
 };
 
 /// How a classifier's probabilities spread a set of samples over the classes.
@@ -126,6 +144,9 @@ class SoftmaxClassifier {
                                   std::to_string(options.l2));
     if (options.history == 0)
       throw std::invalid_argument("SoftmaxClassifier: history must be at least 1");
+    if (!(options.flip_noise >= 0.0 && options.flip_noise <= 0.5))
+      throw std::invalid_argument("SoftmaxClassifier: flip_noise must be in [0, 0.5], got " +
+                                  std::to_string(options.flip_noise));
     classes_.assign(labels.begin(), labels.end());
     std::sort(classes_.begin(), classes_.end());
     classes_.erase(std::unique(classes_.begin(), classes_.end()), classes_.end());
@@ -133,11 +154,12 @@ class SoftmaxClassifier {
       throw std::invalid_argument("SoftmaxClassifier: needs at least 2 classes, got " +
                                   std::to_string(classes_.size()));
     features_ = d;
-    const Matrix<double> xa = augmented(x, "SoftmaxClassifier");
+    Matrix<double> xa = augmented(x, "SoftmaxClassifier");
     std::vector<std::size_t> y(n);
     for (std::size_t i = 0; i < n; ++i)
       y[i] = std::size_t(std::lower_bound(classes_.begin(), classes_.end(), labels[i]) -
                          classes_.begin());
+    if (options.flip_noise > 0) add_flipped_copies(xa, y);
     train(xa, y);
   }
 
@@ -151,7 +173,7 @@ class SoftmaxClassifier {
                                   "trained on " + std::to_string(features_));
     const Matrix<double> xa = augmented(x, "SoftmaxClassifier::probabilities");
     Matrix<double> p = Matrix<double>::from_shape({xa.shape(0), classes_.size()});
-    detail::gemm(xa, detail::Op::none, weights_, detail::Op::none, p, 1.0, 0.0);
+    detail::gemm(xa, detail::Op::none, weights_, detail::Op::transpose, p, 1.0, 0.0);
     softmax_rows(p);
     return p;
   }
@@ -192,7 +214,8 @@ class SoftmaxClassifier {
 
   const std::vector<std::uint8_t>& classes() const noexcept { return classes_; }
   std::size_t features() const noexcept { return features_; }
-  /// (features + 1)×classes; the last row holds the biases.
+  /// classes×(features + 1), one row per class in classes()' order; the last column holds
+  /// the biases.
   const Matrix<double>& weights() const noexcept { return weights_; }
   const ClassifierOptions& options() const noexcept { return options_; }
   /// L-BFGS iterations used, the final objective L(W), and whether the gradient tolerance
@@ -220,6 +243,26 @@ class SoftmaxClassifier {
     return xa;
   }
 
+  /// Appends to `xa` one copy of each row with every value (not the bias input) negated with
+  /// probability q, q uniform in [0, flip_noise] per row, and the labels to match.
+  void add_flipped_copies(Matrix<double>& xa, std::vector<std::size_t>& y) const {
+    const std::size_t n = xa.shape(0), m = xa.shape(1);
+    Matrix<double> both = Matrix<double>::from_shape({2 * n, m});
+    std::copy(xa.begin(), xa.end(), both.begin());
+    detail::Xoshiro256 engine(options_.seed);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double q = options_.flip_noise * detail::uniform_open0<double>(engine());
+      const double* from = xa.data() + i * m;
+      double* to = both.data() + (n + i) * m;
+      for (std::size_t j = 0; j + 1 < m; ++j)
+        to[j] = detail::uniform_open0<double>(engine()) <= q ? -from[j] : from[j];
+      to[m - 1] = 1.0;
+    }
+    xa = std::move(both);
+    y.reserve(2 * n);
+    for (std::size_t i = 0; i < n; ++i) y.push_back(y[i]);
+  }
+
   /// Row-wise softmax in place, shifted by the row maximum so exp never overflows.
   static void softmax_rows(Matrix<double>& z) {
     for (std::size_t i = 0; i < z.shape(0); ++i) {
@@ -231,36 +274,58 @@ class SoftmaxClassifier {
     }
   }
 
-  /// L(W), with ∇L written into `gradient`; `p` is scratch for the probabilities.
+  /// Dot product with four partial sums, which the compiler can keep in vector registers
+  /// (a single running sum is a dependency chain it may not reorder).
+  static double dot(const double* a, const double* b, std::size_t n) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    std::size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      s0 += a[j] * b[j];
+      s1 += a[j + 1] * b[j + 1];
+      s2 += a[j + 2] * b[j + 2];
+      s3 += a[j + 3] * b[j + 3];
+    }
+    for (; j < n; ++j) s0 += a[j] * b[j];
+    return (s0 + s1) + (s2 + s3);
+  }
+
+  /// L(W), with ∇L written into `gradient`. One pass over the rows computes the logits and
+  /// accumulates the gradient while the row is still in cache: with C a handful of classes
+  /// the two GEMMs this replaces are bound by reading X, so one pass is twice as fast.
   double objective(const Matrix<double>& xa, const std::vector<std::size_t>& y,
-                   const Matrix<double>& w, Matrix<double>& gradient, Matrix<double>& p) const {
-    const std::size_t n = xa.shape(0), d = features_, c = classes_.size();
-    detail::gemm(xa, detail::Op::none, w, detail::Op::none, p, 1.0, 0.0);
+                   const Matrix<double>& w, Matrix<double>& gradient) const {
+    const std::size_t n = xa.shape(0), m = xa.shape(1), c = classes_.size();
+    std::vector<double> z(c);
+    gradient.fill(0.0);
     double loss = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      double top = p(i, 0);
-      for (std::size_t k = 1; k < c; ++k) top = std::max(top, p(i, k));
+      const double* row = xa.data() + i * m;
+      double top = -std::numeric_limits<double>::infinity();
+      for (std::size_t k = 0; k < c; ++k) top = std::max(top, z[k] = dot(row, w.data() + k * m, m));
       double sum = 0;
-      for (std::size_t k = 0; k < c; ++k) sum += std::exp(p(i, k) - top);
-      loss -= p(i, y[i]) - top - std::log(sum);
-      for (std::size_t k = 0; k < c; ++k) p(i, k) = std::exp(p(i, k) - top) / sum;
-      p(i, y[i]) -= 1.0;  // P − Y
-    }
-    loss /= double(n);
-    detail::gemm(xa, detail::Op::transpose, p, detail::Op::none, gradient, 1.0 / double(n), 0.0);
-    const double l2 = options_.l2;
-    for (std::size_t i = 0; i < d; ++i)
+      for (std::size_t k = 0; k < c; ++k) sum += (z[k] = std::exp(z[k] - top));
+      loss -= std::log(z[y[i]] / sum);
       for (std::size_t k = 0; k < c; ++k) {
-        loss += 0.5 * l2 * w(i, k) * w(i, k);
-        gradient(i, k) += l2 * w(i, k);
+        const double r = z[k] / sum - (k == y[i] ? 1.0 : 0.0);  // P − Y
+        double* g = gradient.data() + k * m;
+        for (std::size_t j = 0; j < m; ++j) g[j] += r * row[j];
+      }
+    }
+    const double l2 = options_.l2, scale = 1.0 / double(n);
+    loss *= scale;
+    for (std::size_t k = 0; k < c; ++k)
+      for (std::size_t j = 0; j < m; ++j) {
+        gradient(k, j) *= scale;
+        if (j + 1 < m) {
+          loss += 0.5 * l2 * w(k, j) * w(k, j);
+          gradient(k, j) += l2 * w(k, j);
+        }
       }
     return loss;
   }
 
   static double dot(const Matrix<double>& a, const Matrix<double>& b) {
-    double acc = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) acc += a.data()[i] * b.data()[i];
-    return acc;
+    return dot(a.data(), b.data(), a.size());
   }
 
   static double max_abs(const Matrix<double>& a) {
@@ -272,12 +337,11 @@ class SoftmaxClassifier {
   /// L-BFGS (Nocedal & Wright, Algorithm 7.4) with a backtracking Armijo line search.
   void train(const Matrix<double>& xa, const std::vector<std::size_t>& y) {
     const std::size_t c = classes_.size();
-    const std::array<std::size_t, 2> shape{features_ + 1, c};
+    const std::array<std::size_t, 2> shape{c, features_ + 1};
     Matrix<double> w = Matrix<double>::from_shape(shape);
     w.fill(0.0);
     Matrix<double> g = Matrix<double>::from_shape(shape), g_new = g, w_new = w, dir = w;
-    Matrix<double> p = Matrix<double>::from_shape({xa.shape(0), c});
-    double f = objective(xa, y, w, g, p);
+    double f = objective(xa, y, w, g);
     std::deque<Matrix<double>> s_hist, y_hist;
     std::deque<double> rho_hist;
     std::vector<double> alpha(options_.history);
@@ -315,7 +379,7 @@ class SoftmaxClassifier {
       bool accepted = false;
       for (int tries = 0; tries < 60; ++tries, step *= 0.5) {
         w_new = w + step * dir;
-        f_new = objective(xa, y, w_new, g_new, p);
+        f_new = objective(xa, y, w_new, g_new);
         if (f_new <= f + 1e-4 * step * slope) {
           accepted = true;
           break;

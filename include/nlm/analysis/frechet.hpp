@@ -105,7 +105,7 @@ class PcaFrechetDistance {
   ///                   for a full-rank covariance).
   /// @param components k, the dimension of the space the distance is measured in.
   /// @throws std::invalid_argument from Pca for k outside [1, width] or fewer than 2 rows.
-  PcaFrechetDistance(const Matrix<S>& reference, std::size_t components = 20)
+  explicit PcaFrechetDistance(const Matrix<S>& reference, std::size_t components = 20)
       : pca_(reference, components), reference_(moments(pca_.transform(reference))) {}
 
   /// FD between the Gaussian of `samples` and the reference's, both in the PCA space.

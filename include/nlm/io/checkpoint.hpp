@@ -88,6 +88,12 @@ struct Checkpoint {
   Matrix<S> couplings;
   Matrix<S> persistent_chains;
   Vector<S> field;
+  struct {
+    Matrix<S> first, second;
+  } adam_couplings;
+  struct {
+    Vector<S> first, second;
+  } adam_field;
   std::vector<std::uint64_t> initialisation_stream, noise_stream, sampler_stream;
   TrainingState state;
 };
@@ -110,6 +116,8 @@ void save_checkpoint(const std::filesystem::path& path, const Machine& machine,
   for (const double v : {hp.coupling_strength, hp.time_step, hp.temperature, hp.learning_rate})
     detail::put(body, v);
   detail::put<std::uint8_t>(body, hp.learn_field ? 1 : 0);
+  detail::put<std::uint8_t>(body, std::uint8_t(hp.step_rule));
+  for (const double v : {hp.adam_beta1, hp.adam_beta2, hp.adam_epsilon}) detail::put(body, v);
   detail::put<std::uint64_t>(body, machine.updates());
   for (const std::uint64_t v : {std::uint64_t(state.epoch), std::uint64_t(state.batch),
                                 std::uint64_t(state.batches_per_epoch), state.updates,
@@ -128,6 +136,18 @@ void save_checkpoint(const std::filesystem::path& path, const Machine& machine,
   write_npy(body, machine.couplings());
   write_npy(body, machine.persistent_chains());
   write_npy(body, machine.field());
+  const bool adam = machine.adam_couplings().first.size() != 0;
+  detail::put<std::uint8_t>(body, adam ? 1 : 0);
+  if (adam) {
+    write_npy(body, machine.adam_couplings().first);
+    write_npy(body, machine.adam_couplings().second);
+    const bool field_moments = machine.adam_field().first.size() != 0;
+    detail::put<std::uint8_t>(body, field_moments ? 1 : 0);
+    if (field_moments) {
+      write_npy(body, machine.adam_field().first);
+      write_npy(body, machine.adam_field().second);
+    }
+  }
   std::string bytes = std::move(body).str();
   const std::uint64_t sum = detail::fnv1a(bytes);
   write_atomically(path, [&](std::ostream& out) {
@@ -174,6 +194,13 @@ Checkpoint<S> read_checkpoint(const std::filesystem::path& path) {
   hp.temperature = r.get<double>("temperature");
   hp.learning_rate = r.get<double>("learning_rate");
   hp.learn_field = r.get<std::uint8_t>("learn_field") != 0;
+  const auto rule = r.get<std::uint8_t>("step_rule");
+  if (rule > std::uint8_t(Hyperparameters::StepRule::adam))
+    throw std::runtime_error(name + ": unknown step rule " + std::to_string(rule));
+  hp.step_rule = Hyperparameters::StepRule(rule);
+  hp.adam_beta1 = r.get<double>("adam_beta1");
+  hp.adam_beta2 = r.get<double>("adam_beta2");
+  hp.adam_epsilon = r.get<double>("adam_epsilon");
   c.machine_updates = r.get<std::uint64_t>("updates");
   auto& s = c.state;
   s.epoch = r.get<std::uint64_t>("epoch");
@@ -197,6 +224,14 @@ Checkpoint<S> read_checkpoint(const std::filesystem::path& path) {
   c.couplings = read_npy<S, 2>(in, name + " (couplings)");
   c.persistent_chains = read_npy<S, 2>(in, name + " (persistent chains)");
   c.field = read_npy<S, 1>(in, name + " (field)");
+  if (r.get<std::uint8_t>("adam flag") != 0) {
+    c.adam_couplings.first = read_npy<S, 2>(in, name + " (Adam first moments)");
+    c.adam_couplings.second = read_npy<S, 2>(in, name + " (Adam second moments)");
+    if (r.get<std::uint8_t>("adam field flag") != 0) {
+      c.adam_field.first = read_npy<S, 1>(in, name + " (Adam field first moments)");
+      c.adam_field.second = read_npy<S, 1>(in, name + " (Adam field second moments)");
+    }
+  }
   hp.validate();
   return c;
 }
@@ -232,9 +267,12 @@ TrainingState load_checkpoint(const std::filesystem::path& path, Machine& machin
   detail::require_same(f, "temperature (T)", a.temperature, b.temperature);
   detail::require_same(f, "learning_rate (k)", a.learning_rate, b.learning_rate);
   detail::require_same(f, "learn_field", double(a.learn_field), double(b.learn_field));
+  detail::require_same(f, "step_rule (0 plain, 1 adam)", double(a.step_rule), double(b.step_rule));
   machine.set_couplings(std::move(c.couplings));
   machine.set_persistent_chains(std::move(c.persistent_chains));
   if (a.learn_field || xt::any(xt::not_equal(c.field, S(0)))) machine.set_field(std::move(c.field));
+  machine.set_adam_state({std::move(c.adam_couplings.first), std::move(c.adam_couplings.second)},
+                         {std::move(c.adam_field.first), std::move(c.adam_field.second)});
   machine.set_initialisation_state(c.initialisation_stream);
   machine.noise().set_state(c.noise_stream);
   machine.sampler().set_state(c.sampler_stream);

@@ -13,8 +13,10 @@
 namespace nlm {
 
 /// Fast, reproducible N(0, 1) noise. The same seed and the same sequence of buffer shapes give
-/// the same numbers on the same build (the vectorised transcendental functions may differ in
-/// the last bit between instruction sets).
+/// the same numbers on the same build. Builds for different instruction sets (e.g. with and
+/// without NLM_NATIVE) give different streams: Box–Muller pairs are laid out in blocks of the
+/// SIMD width. Resume a checkpoint with a binary built the same way to reproduce a run bit
+/// for bit.
 class GaussianNoise {
  public:
   static constexpr bool deterministic = false;

@@ -1,0 +1,275 @@
+// Measures generated digits against real ones: the sample-quality metrics of
+// nlm/analysis/metrics.hpp as a table, for the samples of mnist_generate --samples-npy.
+//
+//   mnist_evaluate --samples out/s.npy                       # against 1000 held-out real digits
+//   mnist_evaluate --samples out/s.npy --couplings out/quick/J.npy --csv out/metrics.csv
+//   mnist_evaluate --samples out/s.npy --couplings out/f/J.npy --field out/f/field.npy
+//
+// The real digits of --digits are shuffled (seeded) and split three ways, disjoint:
+//   held-out  (--held-out, default 1000): the reference every metric compares with; the PCA
+//             of the Fréchet distance is fitted on it, and the classifier is scored on it;
+//   baseline  (as many as there are samples): real digits evaluated exactly like the samples,
+//             the "real" column: what an ideal generator would score with this many samples;
+//   classifier training (the rest, at most --classifier-images): softmax regression on the
+//             pixels, also trained on copies with salt-and-pepper noise (--flip-noise) like
+//             that of pictures sampled at T = 1 (see nlm/analysis/classifier.hpp for why).
+// Each metric is printed for the samples and for the baseline; the Fréchet ratio is
+// FD(samples, held-out) / FD(baseline, held-out) with both sets of the same size, because the
+// Fréchet estimate is biased upwards by an amount that depends on the sample sizes.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <limits>
+#include <random>
+#include <span>
+#include <sstream>
+
+#include <nlm/analysis/metrics.hpp>
+#include <nlm/nlm.hpp>
+
+#include "common/mnist_common.hpp"
+
+namespace ex = nlm::examples;
+
+namespace {
+
+struct Options {
+  std::string samples, data = ex::default_data_dir(), digits = "1,3,6", couplings, field, csv;
+  std::size_t held_out = 1000, components = 20, classifier_images = 2000, border = 2;
+  double confidence = 0.9, l2 = nlm::ClassifierOptions{}.l2, flip_noise = 0.35;
+  std::uint64_t seed = 1;
+};
+
+/// One line of the table: a value for the samples and one for the real baseline (NaN: none).
+struct Row {
+  std::string metric;
+  double samples;
+  double real;
+};
+
+constexpr double none = std::numeric_limits<double>::quiet_NaN();
+
+nlm::Matrix<float> rows_of(const nlm::Matrix<float>& x, std::span<const std::size_t> index) {
+  nlm::Matrix<float> out = nlm::Matrix<float>::from_shape({index.size(), x.shape(1)});
+  for (std::size_t r = 0; r < index.size(); ++r)
+    std::copy_n(x.data() + index[r] * x.shape(1), x.shape(1), out.data() + r * x.shape(1));
+  return out;
+}
+
+nlm::Matrix<float> first_rows(const nlm::Matrix<float>& x, std::size_t n) {
+  return xt::view(x, xt::range(0, n), xt::all());
+}
+
+/// Fisher–Yates with a 64-bit Mersenne Twister, whose output sequence the standard fixes, so
+/// the split is the same with every compiler and library (std::shuffle's is not).
+std::vector<std::size_t> shuffled(std::size_t n, std::uint64_t seed) {
+  std::vector<std::size_t> index(n);
+  for (std::size_t i = 0; i < n; ++i) index[i] = i;
+  std::mt19937_64 engine(seed);
+  for (std::size_t i = n; i > 1; --i) std::swap(index[i - 1], index[engine() % i]);
+  return index;
+}
+
+/// The samples as states the chains had: x = atanh(v). Pictures saturate (tanh of a float
+/// is exactly ±1 beyond |x| ≈ 9), so |v| is capped at 1 − 10⁻⁶ (|x| ≤ 7.25).
+nlm::Matrix<float> chain_states(const nlm::Matrix<float>& v) {
+  nlm::Matrix<float> x = nlm::Matrix<float>::from_shape(v.shape());
+  std::transform(v.begin(), v.end(), x.begin(), [](float value) {
+    return float(std::atanh(std::clamp(double(value), -1.0 + 1e-6, 1.0 - 1e-6)));
+  });
+  return x;
+}
+
+std::string format(double v) {
+  if (std::isnan(v)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+int run(const Options& o) {
+  const nlm::Matrix<float> samples = nlm::io::load_npy_matrix<float>(o.samples);
+  const auto digits = ex::load_digits(o.data, o.digits, 0);
+  const std::size_t width = digits.x.shape(1), n = samples.shape(0);
+  if (samples.shape(1) != width)
+    throw std::invalid_argument(o.samples + ": mismatched widths: samples have " +
+                                std::to_string(samples.shape(1)) + " values per row, the digits " +
+                                std::to_string(width));
+  if (n < 2) throw std::invalid_argument(o.samples + ": needs at least 2 samples, got " + std::to_string(n));
+  for (const float v : samples)
+    if (!(std::abs(v) <= 1.0f + 1e-6f))
+      throw std::invalid_argument(o.samples + ": holds " + std::to_string(v) +
+                                  ", outside [-1, 1]: pass pictures tanh(x), as mnist_generate "
+                                  "--samples-npy writes them");
+
+  // Split the real digits: held-out | baseline (size-matched) | classifier training.
+  constexpr std::size_t min_classifier = 200;
+  const std::size_t total = digits.count();
+  if (o.held_out < 2 || o.held_out + 2 + min_classifier > total)
+    throw std::invalid_argument("--held-out " + std::to_string(o.held_out) + " leaves too few of the " +
+                                std::to_string(total) + " real digits for a baseline and " +
+                                std::to_string(min_classifier) + " classifier images");
+  const std::size_t baseline_n = std::min(n, total - o.held_out - min_classifier);
+  const std::size_t train_n = std::min(o.classifier_images, total - o.held_out - baseline_n);
+  const auto order = shuffled(total, o.seed);
+  const std::span<const std::size_t> all(order);
+  const auto held_index = all.first(o.held_out);
+  const auto base_index = all.subspan(o.held_out, baseline_n);
+  const auto train_index = all.subspan(o.held_out + baseline_n, train_n);
+  const nlm::Matrix<float> held = rows_of(digits.x, held_index);
+  const nlm::Matrix<float> baseline = rows_of(digits.x, base_index);
+  const nlm::Matrix<float> train = rows_of(digits.x, train_index);
+  const auto labels_of = [&](std::span<const std::size_t> index) {
+    std::vector<std::uint8_t> l;
+    for (const std::size_t i : index) l.push_back(digits.labels[i]);
+    return l;
+  };
+
+  std::printf("samples: %zu from %s\n", n, o.samples.c_str());
+  std::printf("real digits %s from %s: %zu, shuffled (seed %llu) into %zu held-out (reference), "
+              "%zu baseline (the 'real' column), %zu to train the classifier\n",
+              o.digits.c_str(), o.data.c_str(), total, (unsigned long long)o.seed, o.held_out,
+              baseline_n, train_n);
+  std::printf("note: these real digits may be among the NLM's training images (mnist_train uses "
+              "the first N_image digits of the same files), so the 'real' column is what copying "
+              "the training set would score; AAI well below 0.5 is the sign of copies.\n");
+  if (baseline_n < n)
+    std::printf("note: only %zu real digits are left for the baseline; its values are for %zu "
+                "rather than %zu samples\n", baseline_n, baseline_n, n);
+
+  std::vector<Row> table;
+  // Fréchet distance in the held-out digits' PCA space.
+  const nlm::PcaFrechetDistance<float> frechet(held, o.components);
+  const double fd_samples = frechet.distance(samples), fd_real = frechet.distance(baseline);
+  table.push_back({"PCA Frechet distance (" + std::to_string(o.components) + " components)",
+                   fd_samples, fd_real});
+  table.push_back({"  ratio to real-vs-real", fd_samples / fd_real, 1.0});
+
+  // Adversarial accuracy against an equal number of held-out digits.
+  const std::size_t aa_n = std::min(n, o.held_out), aa_real_n = std::min(baseline_n, o.held_out);
+  const auto aa_samples = nlm::adversarial_accuracy(first_rows(held, aa_n), first_rows(samples, aa_n));
+  const auto aa_real = nlm::adversarial_accuracy(first_rows(held, aa_real_n), first_rows(baseline, aa_real_n));
+  table.push_back({"adversarial accuracy AAI (0.5 ideal, n=" + std::to_string(aa_n) + ")",
+                   aa_samples.value, aa_real.value});
+  table.push_back({"  AA real side (held-out)", aa_samples.real, aa_real.real});
+  table.push_back({"  AA synthetic side", aa_samples.synthetic, aa_real.synthetic});
+
+  // Moments against the held-out digits.
+  const nlm::Moments held_moments = nlm::moments(held);
+  const auto me_samples = nlm::moment_errors(nlm::moments(samples), held_moments);
+  const auto me_real = nlm::moment_errors(nlm::moments(baseline), held_moments);
+  table.push_back({"mean error (RMS over pixels)", me_samples.mean_rms, me_real.mean_rms});
+  table.push_back({"covariance error (RMS over entries)", me_samples.covariance_rms, me_real.covariance_rms});
+  table.push_back({"covariance error (relative Frobenius)", me_samples.covariance_relative,
+                   me_real.covariance_relative});
+
+  if (!o.couplings.empty()) {
+    const nlm::Matrix<float> j = nlm::io::load_npy_matrix<float>(o.couplings);
+    nlm::Hyperparameters hp;
+    hp.neurons = width;
+    hp.persistent_chains = 1;  // only the energy is used
+    hp.temperature = 1.0;
+    nlm::PaperMachine machine(hp);
+    machine.set_couplings(j);
+    if (!o.field.empty()) machine.set_field(nlm::io::load_npy_vector<float>(o.field));
+    const auto as_pictures = nlm::compare_energies(machine, samples, baseline);
+    table.push_back({"mean energy E(v), v the pictures (data: x=2p-1)", as_pictures.samples.mean,
+                     as_pictures.data.mean});
+    table.push_back({"mean energy of chain states E(atanh v) (chain output only)",
+                     nlm::energy_statistics(machine, chain_states(samples)).mean, none});
+  }
+
+  const nlm::BorderRule rule{o.border, 0.0};
+  table.push_back({"inverted background (border mean > 0)", nlm::inverted_fraction(samples, rule),
+                   nlm::inverted_fraction(baseline, rule)});
+
+  // Classifier: trained on its own part, scored on the held-out digits.
+  nlm::ClassifierOptions copt;
+  copt.l2 = o.l2;
+  copt.flip_noise = o.flip_noise;
+  copt.seed = o.seed;
+  const auto train_labels = labels_of(train_index), held_labels = labels_of(held_index);
+  const nlm::SoftmaxClassifier classifier(train, train_labels, copt);
+  table.push_back({"classifier accuracy on held-out real digits", none,
+                   classifier.accuracy(held, held_labels)});
+  const auto as_samples = classifier.assign(samples, o.confidence);
+  const auto as_real = classifier.assign(baseline, o.confidence);
+  std::ostringstream conf;
+  conf << "confidently classified (max p >= " << o.confidence << ")";
+  table.push_back({conf.str(), as_samples.confident_fraction, as_real.confident_fraction});
+  for (std::size_t k = 0; k < as_samples.classes.size(); ++k)
+    table.push_back({"  share of digit " + std::to_string(as_samples.classes[k]) + " among them",
+                     as_samples.class_fractions[k], as_real.class_fractions[k]});
+  table.push_back({"  class balance max/min count", as_samples.balance_ratio, as_real.balance_ratio});
+  table.push_back({"  class balance entropy / log C (1 ideal)", as_samples.balance_entropy,
+                   as_real.balance_entropy});
+
+  std::size_t label_width = 0;
+  for (const Row& r : table) label_width = std::max(label_width, r.metric.size());
+  std::printf("\n%-*s %12s %12s\n", int(label_width), "metric", "samples", "real");
+  for (const Row& r : table)
+    std::printf("%-*s %12s %12s\n", int(label_width), r.metric.c_str(), format(r.samples).c_str(),
+                format(r.real).c_str());
+  if (!classifier.converged())
+    std::printf("note: the classifier stopped after %zu iterations before reaching its tolerance\n",
+                classifier.iterations());
+
+  if (!o.csv.empty()) {
+    nlm::io::write_atomically(o.csv, [&](std::ostream& out) {
+      out << "metric,samples,real\n";
+      out.precision(9);
+      const auto cell = [&](double v) {
+        if (!std::isnan(v)) out << v;
+      };
+      for (const Row& r : table) {
+        std::string name = r.metric;
+        name.erase(0, name.find_first_not_of(' '));
+        std::replace(name.begin(), name.end(), ',', ';');
+        out << '"' << name << "\",";
+        cell(r.samples);
+        out << ',';
+        cell(r.real);
+        out << '\n';
+      }
+    });
+    std::printf("wrote %s\n", o.csv.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  CLI::App app{"Sample-quality metrics of generated digits against held-out real ones (nlm)"};
+  Options o;
+  int threads = 0;
+  app.add_option("--samples", o.samples,
+                 "samples as .npy (count x 784, float32 or float64, values in [-1, 1]: "
+                 "mnist_generate --samples-npy)")->required();
+  app.add_option("--data", o.data, "folder with MNIST IDX files")->capture_default_str();
+  app.add_option("--digits", o.digits, "the digits the NLM was trained on")->capture_default_str();
+  app.add_option("--couplings", o.couplings, "couplings J (.npy): adds mean energies at T = 1");
+  app.add_option("--field", o.field, "field b (.npy, from mnist_train --field) of those couplings");
+  app.add_option("--held-out", o.held_out, "real digits held out as the reference")->capture_default_str();
+  app.add_option("--pca-components", o.components, "PCA components of the Frechet distance")->capture_default_str();
+  app.add_option("--classifier-images", o.classifier_images, "real digits to train the classifier on, at most")->capture_default_str();
+  app.add_option("--confidence", o.confidence, "probability a classification must reach to count")->capture_default_str();
+  app.add_option("--l2", o.l2, "L2 penalty of the classifier")->capture_default_str();
+  app.add_option("--flip-noise", o.flip_noise,
+                 "classifier also trains on copies of its digits with up to this fraction of "
+                 "pixels sign-flipped, so noisy samples are not all read as the inkiest digit "
+                 "(0: clean digits only)")->capture_default_str();
+  app.add_option("--border", o.border, "border width (pixels) of the inverted-background test")->capture_default_str();
+  app.add_option("--seed", o.seed, "seed of the real digits' split")->capture_default_str();
+  app.add_option("--csv", o.csv, "also write the table here as CSV");
+  app.add_option("--threads", threads, "OpenBLAS threads (0: default)");
+  CLI11_PARSE(app, argc, argv);
+  if (!o.field.empty() && o.couplings.empty())
+    throw std::invalid_argument("--field needs --couplings (the energy uses both)");
+  ex::set_blas_threads(threads);
+  return run(o);
+} catch (const std::exception& e) {
+  std::cerr << "mnist_evaluate: " << e.what() << "\n";
+  return 1;
+}
