@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Runs nlm, the PyTorch peer and the NumPy peer in one run and prints the comparison table.
+
+A setting "T" or "TxB" runs a tool in its own process with OMP_NUM_THREADS=T and
+OPENBLAS_NUM_THREADS=B (B = T when omitted); torch also calls torch.set_num_threads(T), nlm
+openblas_set_num_threads(B). nlm and numpy do their elementwise work on one thread, so only B
+matters for them; Debian's torch has two separate pools (OpenMP for elementwise work, OpenBLAS
+for products), so mixed settings are tried for it. Every round runs every setting once, in
+turn, so the machine's background load is shared among the tools; each figure is the median
+over rounds, and each tool is reported at its fastest setting (said in the table). Any
+OPENBLAS_CORETYPE in the environment applies to all three tools.
+
+Usually started by run_peer.sh, which builds the nlm driver first.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The issue's targets (#4).
+UPDATE_BOUND = 1.10      # training update ≤ 1.10 × its 24 bare sgemm products
+UPDATE_VS_TORCH = 3.0    # ≥ 3 × faster than PyTorch per training update
+GENERATION_VS_TORCH = 2.5  # generation step on 36 chains ≥ 2.5 × faster than PyTorch
+
+
+def parse_setting(setting):
+    t, _, b = setting.partition("x")
+    return int(t), int(b or t)
+
+
+def run(cmd, setting):
+    threads, blas = parse_setting(setting)
+    env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = str(threads)
+    env["OPENBLAS_NUM_THREADS"] = str(blas)
+    env["MKL_NUM_THREADS"] = str(blas)
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--nlm", required=True, help="path of the nlm_peer driver")
+    p.add_argument("--python", default=sys.executable, help="interpreter with torch and numpy")
+    p.add_argument("--nlm-settings", default="1,2", help="OpenBLAS thread counts tried for nlm")
+    p.add_argument("--torch-settings", default="1x1,2x2,1x2,2x1",
+                   help="torch threads x OpenBLAS threads tried for the PyTorch peer")
+    p.add_argument("--numpy-settings", default="1,2", help="OpenBLAS thread counts for numpy")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--updates", type=int, default=5, help="timed updates per run")
+    p.add_argument("--no-numpy", action="store_true")
+    p.add_argument("--json", help="also write every run's result to this file")
+    a = p.parse_args()
+
+    def peer(script):
+        def cmd(setting):
+            t, b = parse_setting(setting)
+            return [a.python, os.path.join(HERE, script), "--threads", str(t), "--blas-threads",
+                    str(b), "--updates", str(a.updates)]
+        return cmd
+
+    tools = {
+        "nlm": lambda s: [a.nlm, "--threads", str(parse_setting(s)[1]), "--updates", str(a.updates)],
+        "torch": peer("torch_peer.py"),
+    }
+    settings = {"nlm": a.nlm_settings.split(","), "torch": a.torch_settings.split(",")}
+    if not a.no_numpy:
+        tools["numpy"] = peer("numpy_peer.py")
+        settings["numpy"] = a.numpy_settings.split(",")
+
+    runs = {(tool, s): [] for tool in tools for s in settings[tool]}
+    for r in range(a.rounds):
+        for tool, cmd in tools.items():
+            for t in settings[tool]:
+                res = run(cmd(t), t)
+                runs[(tool, t)].append(res)
+                print(f"round {r + 1}/{a.rounds} {tool:5s} threads={t}: "
+                      f"{res['update_ms']:8.1f} ms/update {res['generation_us']:8.1f} us/step",
+                      file=sys.stderr, flush=True)
+
+    def med(tool, t, key):
+        return statistics.median(x[key] for x in runs[(tool, t)])
+
+    def best(tool, key):
+        t = min(settings[tool], key=lambda t: med(tool, t, key))
+        return med(tool, t, key), t
+
+    def label(tool, t):
+        threads, blas = parse_setting(t)
+        if tool == "torch":
+            return f"{threads} torch + {blas} OpenBLAS thread(s)"
+        return f"{blas} OpenBLAS thread(s)"
+
+    core = runs[("nlm", settings["nlm"][0])][0]["core"]
+    coretype = os.environ.get("OPENBLAS_CORETYPE", "(default)")
+    print(f"OpenBLAS core: {core} (OPENBLAS_CORETYPE={coretype}); {a.rounds} rounds, "
+          f"median per setting; N=784, 1000 chains, batch 1000, n_t=10; generation 36 chains")
+    print()
+    print("| setting | update (ms) | generation step, 36 chains (µs) |")
+    print("|---|---:|---:|")
+    for tool in tools:
+        for t in settings[tool]:
+            print(f"| {tool}, {label(tool, t)} | {med(tool, t, 'update_ms'):.1f} | "
+                  f"{med(tool, t, 'generation_us'):.1f} |")
+    for t in settings["nlm"]:
+        print(f"| bare sgemm (24 / 2 products), {label('nlm', t)} | "
+              f"{med('nlm', t, 'update_bare_ms'):.1f} | {med('nlm', t, 'generation_bare_us'):.1f} |")
+    print()
+
+    nlm_u, nlm_ut = best("nlm", "update_ms")
+    nlm_g, nlm_gt = best("nlm", "generation_us")
+    bare_u = med("nlm", nlm_ut, "update_bare_ms")
+    bare_g = med("nlm", nlm_gt, "generation_bare_us")
+    print("| | update (ms) | fastest setting | generation (µs) | fastest setting |")
+    print("|---|---:|---|---:|---|")
+    print(f"| nlm | {nlm_u:.1f} | {label('nlm', nlm_ut)} | {nlm_g:.1f} | {label('nlm', nlm_gt)} |")
+    peers = {}
+    for tool in tools:
+        if tool == "nlm":
+            continue
+        u, ut = best(tool, "update_ms")
+        g, gt = best(tool, "generation_us")
+        peers[tool] = (u, g)
+        print(f"| {tool} | {u:.1f} | {label(tool, ut)} | {g:.1f} | {label(tool, gt)} |")
+    for tool, (u, g) in peers.items():
+        print(f"| nlm speed-up vs {tool} | {u / nlm_u:.2f}× | | {g / nlm_g:.2f}× | |")
+    print(f"| bare sgemm at nlm's setting | {bare_u:.1f} | {label('nlm', nlm_ut)} | {bare_g:.1f} | "
+          f"{label('nlm', nlm_gt)} |")
+    print(f"| fraction of the sgemm bound (bare / nlm) | {bare_u / nlm_u:.3f} | | "
+          f"{bare_g / nlm_g:.3f} | |")
+    print()
+
+    def verdict(ok):
+        return "MET" if ok else "NOT MET"
+
+    ratio = nlm_u / bare_u
+    print(f"target: update <= {UPDATE_BOUND:.2f} x its 24 bare sgemm products: "
+          f"{ratio:.3f} x -> {verdict(ratio <= UPDATE_BOUND)}")
+    if "torch" in peers:
+        su = peers["torch"][0] / nlm_u
+        sg = peers["torch"][1] / nlm_g
+        print(f"target: update >= {UPDATE_VS_TORCH:.1f} x faster than PyTorch: {su:.2f} x -> "
+              f"{verdict(su >= UPDATE_VS_TORCH)}")
+        print(f"target: generation step >= {GENERATION_VS_TORCH:.1f} x faster than PyTorch: "
+              f"{sg:.2f} x -> {verdict(sg >= GENERATION_VS_TORCH)}")
+        # Both sides call the same OpenBLAS sgemm: no implementation of these 24 (2) products
+        # can beat PyTorch by more than PyTorch's time over the bare products.
+        fastest_u = min(med("nlm", t, "update_bare_ms") for t in settings["nlm"])
+        fastest_g = min(med("nlm", t, "generation_bare_us") for t in settings["nlm"])
+        print(f"ceiling: PyTorch / fastest bare sgemm = {peers['torch'][0] / fastest_u:.2f} x per "
+              f"update, {peers['torch'][1] / fastest_g:.2f} x per generation step")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({f"{tool}/{t}": v for (tool, t), v in runs.items()}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Peer comparison in one command: builds nlm's driver (Release, -march=native), then runs nlm,
+# the PyTorch peer and the NumPy peer at several thread settings, interleaved over rounds, and prints
+# the table of docs/performance.md. Arguments go to compare.py, e.g.
+#   benchmarks/peer/run_peer.sh                         # 3 rounds, threads 1 and 2
+#   OPENBLAS_CORETYPE=Haswell benchmarks/peer/run_peer.sh --rounds 5
+# Needs python3-torch and python3-numpy (scripts/install_deps.sh --peer). PYTHON picks the
+# interpreter (default /usr/bin/python3, where Debian installs them).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+build=${NLM_BENCH_BUILD:-build-bench}
+python=${PYTHON:-/usr/bin/python3}
+if ! "$python" -c "import torch, numpy" 2>/dev/null; then
+  echo "run_peer: $python cannot import torch and numpy; run scripts/install_deps.sh --peer" >&2
+  exit 1
+fi
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DNLM_NATIVE=ON -DNLM_BUILD_BENCHMARKS=ON \
+      -DNLM_BUILD_TESTS=OFF -DNLM_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$build" --target nlm_peer -j"$(nproc)" >/dev/null
+exec "$python" benchmarks/peer/compare.py --nlm "$build/benchmarks/nlm_peer" --python "$python" "$@"
