@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config            # toolchain
-  libxtl-dev xtensor-dev libxsimd-dev           # containers and SIMD
+  xtl-dev xtensor-dev libxsimd-dev              # containers and SIMD
   libxtensor-blas-dev libopenblas-dev liblapack-dev  # GEMM, eigensolver
   zlib1g-dev                                    # gzipped IDX files
   doctest-dev                                   # tests

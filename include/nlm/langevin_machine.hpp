@@ -258,7 +258,7 @@ class LangevinMachine {
       if (hp_.learn_field) xt::noalias(field_) -= k * field_gradient_;
     }
     regularizer_.add_to_step(couplings_, step_);
-    couplings_ -= step_;
+    xt::noalias(couplings_) -= step_;
     regularizer_.constrain(couplings_);
     return gms;
   }
