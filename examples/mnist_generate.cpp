@@ -14,35 +14,22 @@
 #include <nlm/nlm.hpp>
 #include <nlm_examples/picture.hpp>
 
+#include "common/generation.hpp"
 #include "common/mnist_common.hpp"
 
 namespace ex = nlm::examples;
 
 namespace {
 
-struct Options {
-  std::string couplings, field, out = "out/generate", samples_npy, sampler = "em";
-  std::size_t chains = 36, steps = 25000, snapshot_start = 10000, snapshot_every = 1500;
-  std::uint64_t seed = 30;
-  double dt = 0.01, temperature = 1.0;
+struct Options : ex::GenerationOptions {
+  std::string out = "out/generate", samples_npy, sampler = "em";
+  std::size_t snapshot_start = 10000, snapshot_every = 1500;
 };
 
 template <class SamplerT>
 int run(const Options& o) {
-  const nlm::Matrix<float> j = nlm::io::load_npy_matrix<float>(o.couplings);
-  if (j.shape(0) != j.shape(1))
-    throw std::invalid_argument(o.couplings + ": couplings must be square, got " +
-                                std::to_string(j.shape(0)) + "x" + std::to_string(j.shape(1)));
-  nlm::Hyperparameters hp;
-  hp.neurons = j.shape(0);
-  hp.persistent_chains = 1;  // generation uses its own chains
-  hp.time_step = o.dt;
-  hp.temperature = o.temperature;
-  hp.seed = o.seed;
-  nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::WeightDecay, SamplerT> machine(hp);
-  machine.set_couplings(j);
-  if (!o.field.empty()) machine.set_field(nlm::io::load_npy_vector<float>(o.field));
-
+  auto machine = ex::make_generator<SamplerT>(o);
+  const auto& hp = machine.hyperparameters();
   nlm::Matrix<float> x = machine.random_states(o.chains);
   nlm::Snapshots<float> snapshots(o.snapshot_start, o.snapshot_every);
   std::size_t shown = 0;
@@ -55,9 +42,7 @@ int run(const Options& o) {
   };
   nlm::Observe observe(snapshots, progress);
   machine.sample(x, o.steps, observe);
-  for (const float v : x)
-    if (!std::isfinite(v))
-      throw nlm::numerical_error("the chains diverged (non-finite states): lower --dt");
+  ex::require_finite_states(x);
 
   const ex::fs::path out(o.out);
   ex::fs::create_directories(out);
@@ -92,23 +77,14 @@ int run(const Options& o) {
 int main(int argc, char** argv) try {
   CLI::App app{"Generate digits from trained NLM couplings (nlm)"};
   Options o;
-  int threads = 0;
-  app.add_option("--couplings", o.couplings, "couplings J as .npy (N x N, float32 or float64)")->required();
-  app.add_option("--field", o.field, "field b as .npy (N), from mnist_train --field");
-  app.add_option("--chains", o.chains, "independent chains")->capture_default_str();
-  app.add_option("--steps", o.steps, "Langevin steps")->capture_default_str();
-  app.add_option("--seed", o.seed, "seed")->capture_default_str();
-  app.add_option("--dt", o.dt, "time step dt")->capture_default_str();
-  app.add_option("--temperature,--T", o.temperature, "temperature T")->capture_default_str();
+  o.add_to(app);
   app.add_option("--sampler", o.sampler, "em (Euler-Maruyama, the paper's) or mala")->capture_default_str();
   app.add_option("--snapshot-start", o.snapshot_start, "first snapshot step")->capture_default_str();
   app.add_option("--snapshot-every", o.snapshot_every, "steps between snapshots")->capture_default_str();
   app.add_option("--out", o.out, "output folder")->capture_default_str();
   app.add_option("--samples-npy", o.samples_npy, "write tanh(x) of every chain here (float32, chains x N)");
-  app.add_option("--threads", threads, "OpenBLAS threads (0: default)");
   CLI11_PARSE(app, argc, argv);
   if (o.chains == 0) throw std::invalid_argument("--chains must be > 0");
-  ex::set_blas_threads(threads);
   if (o.sampler == "em") return run<nlm::EulerMaruyama>(o);
   if (o.sampler == "mala") return run<nlm::Mala>(o);
   throw std::invalid_argument("--sampler: unknown sampler '" + o.sampler + "' (use em or mala)");

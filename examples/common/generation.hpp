@@ -31,10 +31,10 @@ struct GenerationOptions {
   }
 };
 
-/// Runs the paper's generation dynamics (Euler–Maruyama, float) with `observer`, returning
-/// the final states.
-template <class Observer>
-Matrix<float> generate(const GenerationOptions& o, Observer&& observer) {
+/// A machine that generates with the couplings (and field) named in `o`: sampler `SamplerT`,
+/// float, Δt, T and seed from `o`.
+template <class SamplerT = EulerMaruyama>
+LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT> make_generator(const GenerationOptions& o) {
   set_blas_threads(o.threads);
   Matrix<float> j = io::load_npy_matrix<float>(o.couplings);
   if (j.shape(0) != j.shape(1))
@@ -42,18 +42,31 @@ Matrix<float> generate(const GenerationOptions& o, Observer&& observer) {
                                 std::to_string(j.shape(0)) + "x" + std::to_string(j.shape(1)));
   Hyperparameters hp;
   hp.neurons = j.shape(0);
-  hp.persistent_chains = 1;
+  hp.persistent_chains = 1;  // generation uses its own chains
   hp.time_step = o.dt;
   hp.temperature = o.temperature;
   hp.seed = o.seed;
-  PaperMachine machine(hp);
+  LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT> machine(hp);
   machine.set_couplings(std::move(j));
   if (!o.field.empty()) machine.set_field(io::load_npy_vector<float>(o.field));
+  return machine;
+}
+
+/// Throws if any state is not finite.
+inline void require_finite_states(const Matrix<float>& x) {
+  for (const float v : x)
+    if (!std::isfinite(v)) throw numerical_error("the chains diverged (non-finite states): lower --dt");
+}
+
+/// Runs the paper's generation dynamics (Euler–Maruyama, float) with `observer`, returning
+/// the final states.
+template <class Observer>
+Matrix<float> generate(const GenerationOptions& o, Observer&& observer) {
+  auto machine = make_generator(o);
   Matrix<float> x = machine.random_states(o.chains);
   std::fprintf(stderr, "generating: %zu chains, %zu steps\n", o.chains, o.steps);
   machine.sample(x, o.steps, std::forward<Observer>(observer));
-  for (const float v : x)
-    if (!std::isfinite(v)) throw numerical_error("the chains diverged (non-finite states): lower --dt");
+  require_finite_states(x);
   return x;
 }
 
