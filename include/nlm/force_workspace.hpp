@@ -21,6 +21,7 @@ struct ForceWorkspace {
   Matrix<S> residual;
   Matrix<S> feedback;
   Vector<S> energy;
+  Matrix<S> noise;  ///< the step's noise, for Noise policies that only fill whole buffers
 
   void resize(std::size_t rows, std::size_t cols) {
     detail::ensure_shape(phi, rows, cols);
@@ -28,6 +29,23 @@ struct ForceWorkspace {
     detail::ensure_shape(residual, rows, cols);
     detail::ensure_shape(feedback, rows, cols);
     detail::ensure_size(energy, rows);
+  }
+};
+
+/// Two workspaces for a sampler that serves batches of two shapes in turn (a machine's
+/// persistent chains during `update` and a generation batch in between), so alternating
+/// between them does not reallocate.
+template <Scalar S>
+struct WorkspaceCache {
+  ForceWorkspace<S> slot[2];
+  std::size_t last = 0;
+
+  ForceWorkspace<S>& for_shape(std::size_t rows, std::size_t cols) {
+    for (std::size_t i = 0; i < 2; ++i)
+      if (slot[i].phi.shape(0) == rows && slot[i].phi.shape(1) == cols) return slot[last = i];
+    last = 1 - last;  // replace the one used less recently
+    slot[last].resize(rows, cols);
+    return slot[last];
   }
 };
 

@@ -23,6 +23,7 @@
 #include "activation/activation.hpp"
 #include "activation/tanh.hpp"
 #include "detail/blas.hpp"
+#include "detail/parallel.hpp"
 #include "detail/random.hpp"
 #include "errors.hpp"
 #include "force_workspace.hpp"
@@ -159,13 +160,90 @@ class LangevinMachine {
   /// The hot path: fills `ws` for the batch `x` (B×N) without allocating once `ws` has the
   /// batch's shape. Two products: R = φ(X) Jᵀ − X and G = R J.
   void evaluate(const matrix_type& x, ForceWorkspace<S>& ws, bool with_energy) const {
+    prepare(x, ws);
+    products(ws);
+    if (with_energy) row_half_squares(ws.residual, ws.energy);
+  }
+
+  /// The elementwise half of `evaluate`: φ(X), φ'(X) and R ← b − X (one pass, split over
+  /// threads for large batches when the activation works on spans).
+  void prepare(const matrix_type& x, ForceWorkspace<S>& ws) const {
     require_columns(x, "batch");
     ws.resize(x.shape(0), x.shape(1));
-    activation_.value_and_derivative(x, ws.phi, ws.dphi);
-    residual_into(x, ws.phi, ws.residual);
+    if constexpr (detail::activation_has_rows<ActivationT, S>) {
+      const std::size_t n = x.shape(1);
+      detail::parallel_rows(x.shape(0), n, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) prepare_row(x.data() + r * n, ws, r * n);
+      });
+    } else {
+      activation_.value_and_derivative(x, ws.phi, ws.dphi);
+      if (use_field_)
+        xt::noalias(ws.residual) = field_ - x;
+      else
+        xt::noalias(ws.residual) = -x;
+    }
+  }
+
+  /// The two products of `evaluate` on a prepared workspace: R += φ(X) Jᵀ, G = R J.
+  void products(ForceWorkspace<S>& ws) const {
+    detail::gemm(ws.phi, detail::Op::none, couplings_, detail::Op::transpose, ws.residual, S(1),
+                 S(1));
     detail::gemm(ws.residual, detail::Op::none, couplings_, detail::Op::none, ws.feedback, S(1),
                  S(0));
-    if (with_energy) row_half_squares(ws.residual, ws.energy);
+  }
+
+  /// One Euler–Maruyama step on a workspace evaluated at `x`, fused into one pass over memory
+  /// that also prepares `ws` for the new states (call `products` before the next step):
+  /// \f[ X \leftarrow X + \Delta t\,(R - \phi'(X) \odot G) + \sigma\,\Xi \f]
+  /// The noise Ξ comes from the Noise policy (generated block by block inside the pass when
+  /// the policy offers draws); σ = 0 skips it.
+  void euler_step(matrix_type& x, ForceWorkspace<S>& ws, S dt, S sigma) {
+    const std::size_t rows = x.shape(0), n = x.shape(1);
+    constexpr bool rowwise = detail::activation_has_rows<ActivationT, S>;
+    constexpr bool blocks = detail::noise_has_draw<NoiseT, S>;
+    const bool noisy = !deterministic_noise && sigma != S(0);
+    matrix_type& xi = ws.noise;  // used only by Noise policies without draws
+    if (noisy && !blocks) {
+      detail::ensure_shape(xi, rows, n);
+      noise_.fill(xi);
+    }
+    // noise_at(off, buf, len) points at the noise for `len` states from flat offset `off`.
+    auto run = [&](auto&& noise_at) {
+      detail::parallel_rows(rows, n, [&](std::size_t r0, std::size_t r1) {
+        constexpr std::size_t chunk = 512;
+        alignas(64) S buf[chunk];
+        for (std::size_t r = r0; r < r1; ++r)
+          for (std::size_t c0 = 0; c0 < n; c0 += chunk) {
+            const std::size_t len = std::min(chunk, n - c0), off = r * n + c0;
+            S* xr = x.data() + off;
+            const S* rr = ws.residual.data() + off;
+            const S* dp = ws.dphi.data() + off;
+            const S* gr = ws.feedback.data() + off;
+            if (noisy) {
+              const S* z = noise_at(off, buf, len);
+              for (std::size_t j = 0; j < len; ++j)
+                xr[j] += dt * (rr[j] - dp[j] * gr[j]) + sigma * z[j];
+            } else {
+              for (std::size_t j = 0; j < len; ++j) xr[j] += dt * (rr[j] - dp[j] * gr[j]);
+            }
+            if constexpr (rowwise) prepare_span(xr, ws, off, c0, len);
+          }
+      });
+    };
+    if constexpr (blocks) {
+      if (noisy) {
+        const auto draw = noise_.template draw<S>(x.size());
+        run([&](std::size_t off, S* buf, std::size_t len) -> const S* {
+          draw.fill(off, std::span<S>(buf, len));
+          return buf;
+        });
+      } else {
+        run([](std::size_t, S* buf, std::size_t) -> const S* { return buf; });
+      }
+    } else {
+      run([&](std::size_t off, S*, std::size_t) -> const S* { return xi.data() + off; });
+    }
+    if constexpr (!rowwise) prepare(x, ws);
   }
 
   /// \f[ E(x) = \tfrac12 \|x - J\phi(x) - b\|^2 \f] for every row of `x` (b = 0 unless a
@@ -289,6 +367,24 @@ class LangevinMachine {
     return m;
   }
 
+  // φ, φ' and b − x for `len` states starting at flat offset `off` (column c0).
+  void prepare_span(const S* x, ForceWorkspace<S>& ws, std::size_t off, std::size_t c0,
+                    std::size_t len) const {
+    activation_.value_and_derivative(std::span<const S>(x, len),
+                                     std::span<S>(ws.phi.data() + off, len),
+                                     std::span<S>(ws.dphi.data() + off, len));
+    S* r = ws.residual.data() + off;
+    if (use_field_) {
+      const S* b = field_.data() + c0;
+      for (std::size_t j = 0; j < len; ++j) r[j] = b[j] - x[j];
+    } else {
+      for (std::size_t j = 0; j < len; ++j) r[j] = -x[j];
+    }
+  }
+  void prepare_row(const S* x, ForceWorkspace<S>& ws, std::size_t off) const {
+    prepare_span(x, ws, off, 0, hp_.neurons);
+  }
+
   /// r ← φ(X) Jᵀ + b − X (row form of h + b − x).
   void residual_into(const matrix_type& x, const matrix_type& phi, matrix_type& r) const {
     if (use_field_)
@@ -313,10 +409,16 @@ class LangevinMachine {
     if (!(hp_.temperature > 0.0))
       throw std::invalid_argument("LangevinMachine: statistics need temperature (T) > 0, got " +
                                   std::to_string(hp_.temperature));
-    detail::ensure_shape(ws.phi, x.shape(0), x.shape(1));
-    detail::ensure_shape(ws.residual, x.shape(0), x.shape(1));
-    activation_.value(x, ws.phi);
-    residual_into(x, ws.phi, ws.residual);
+    if constexpr (detail::activation_has_rows<ActivationT, S>) {
+      prepare(x, ws);  // one pass, split over threads (φ' comes along at little cost)
+      detail::gemm(ws.phi, detail::Op::none, couplings_, detail::Op::transpose, ws.residual,
+                   S(1), S(1));
+    } else {
+      detail::ensure_shape(ws.phi, x.shape(0), x.shape(1));
+      detail::ensure_shape(ws.residual, x.shape(0), x.shape(1));
+      activation_.value(x, ws.phi);
+      residual_into(x, ws.phi, ws.residual);
+    }
   }
 
   /// Adam's direction for learning signal g at update t = updates_ (bias-corrected moments):

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <concepts>
+#include <span>
 
 #include "../types.hpp"
 
@@ -20,6 +21,15 @@ concept activation_has_value =
 template <class A, class S>
 concept activation_has_derivative = requires(const A& a, const Matrix<S>& x, Matrix<S>& phi,
                                               Matrix<S>& dphi) {
+  a.value_and_derivative(x, phi, dphi);
+};
+
+/// Optional: the same on contiguous spans (a block of rows). Activations that offer it let
+/// the samplers fuse φ, φ' into the pass that moves the states and split it over threads;
+/// others are called on whole matrices.
+template <class A, class S>
+concept activation_has_rows = requires(const A& a, std::span<const S> x, std::span<S> phi,
+                                       std::span<S> dphi) {
   a.value_and_derivative(x, phi, dphi);
 };
 

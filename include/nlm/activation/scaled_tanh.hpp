@@ -6,9 +6,13 @@
 #include <stdexcept>
 #include <string>
 
+#include <span>
+#include <utility>
+
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
+#include "../detail/simd_map.hpp"
 #include "../types.hpp"
 
 namespace nlm {
@@ -32,6 +36,14 @@ class ScaledTanh {
     const S a = S(gain_);
     xt::noalias(phi) = xt::tanh(a * x);
     xt::noalias(dphi) = a * (S(1) - phi * phi);
+  }
+  template <Scalar S>
+  void value_and_derivative(std::span<const S> x, std::span<S> phi, std::span<S> dphi) const {
+    const S a = S(gain_);
+    detail::simd_map2(x, phi, dphi, [a](const auto& v) {
+      const auto t = xsimd::tanh(a * v);
+      return std::pair{t, a * (S(1) - t * t)};
+    });
   }
 
  private:

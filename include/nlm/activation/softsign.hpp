@@ -3,9 +3,13 @@
 /// a gradient (no exponential, cheaper than tanh).
 #pragma once
 
+#include <span>
+#include <utility>
+
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
+#include "../detail/simd_map.hpp"
 #include "../types.hpp"
 
 namespace nlm {
@@ -21,6 +25,13 @@ struct Softsign {
     xt::noalias(dphi) = S(1) / (S(1) + xt::abs(x));
     xt::noalias(phi) = x * dphi;
     dphi *= dphi;
+  }
+  template <Scalar S>
+  void value_and_derivative(std::span<const S> x, std::span<S> phi, std::span<S> dphi) const {
+    detail::simd_map2(x, phi, dphi, [](const auto& v) {
+      const auto d = S(1) / (S(1) + xsimd::abs(v));
+      return std::pair{v * d, d * d};
+    });
   }
 };
 

@@ -34,7 +34,7 @@ namespace detail {
 
 inline constexpr char checkpoint_magic[8] = {'N', 'L', 'M', 'C', 'K', 'P', 'T', '1'};
 inline constexpr char checkpoint_end[8] = {'N', 'L', 'M', 'C', 'K', 'E', 'N', 'D'};
-inline constexpr std::uint32_t checkpoint_version = 1;
+inline constexpr std::uint32_t checkpoint_version = 2;  // 2: two-word counter-based noise stream
 
 inline std::uint64_t fnv1a(std::string_view bytes) {
   std::uint64_t h = 0xcbf29ce484222325ULL;

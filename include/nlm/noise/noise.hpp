@@ -8,7 +8,9 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "../detail/engine_state.hpp"
 #include "../types.hpp"
@@ -18,6 +20,14 @@ namespace detail {
 
 template <class N, class S>
 concept noise_has_fill = requires(N& n, Matrix<S>& xi) { n.fill(xi); };
+
+/// Optional: `n.template draw<S>(size)` reserves a draw whose blocks `d.fill(first, span)`
+/// can be written by any thread (GaussianNoise). Samplers then generate the noise inside
+/// their fused pass instead of filling a whole buffer first.
+template <class N, class S>
+concept noise_has_draw = requires(N& n, std::size_t size, std::span<S> out) {
+  n.template draw<S>(size).fill(size, out);
+};
 
 template <class N>
 concept noise_has_deterministic_flag = requires {

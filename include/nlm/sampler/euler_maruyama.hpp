@@ -20,7 +20,8 @@ namespace nlm {
 
 /// \f[ X \leftarrow X + \Delta t\,\bigl(R - \phi'(X) \odot G\bigr) + \sqrt{2T\Delta t}\;\Xi \f]
 /// with R and G as in ForceWorkspace. Two products per step; the rest is one fused
-/// elementwise pass. Its stationary density differs from exp(−E/T) by O(Δt); use `Mala`
+/// elementwise pass (noise generated in it, φ and φ' of the new states computed in it, split
+/// over threads for large batches). Its stationary density differs from exp(−E/T) by O(Δt); use `Mala`
 /// where that bias matters.
 class EulerMaruyama {
  public:
@@ -36,27 +37,20 @@ class EulerMaruyama {
   void advance(M& model, Matrix<typename M::scalar_type>& x, std::size_t steps,
                Observer&& observer = {}) {
     using S = typename M::scalar_type;
-    auto& ws = workspace_.template get<S>();
-    auto& xi = noise_.template get<S>();
-    ws.resize(x.shape(0), x.shape(1));
-    detail::ensure_shape(xi, x.shape(0), x.shape(1));
+    auto& ws = workspaces_.template get<S>().for_shape(x.shape(0), x.shape(1));
     const S dt = model.time_step();
+    const S sigma = M::deterministic_noise ? S(0) : std::sqrt(S(2) * model.temperature() * dt);
+    if (steps == 0) return;
+    model.prepare(x, ws);
     for (std::size_t step = 1; step <= steps; ++step) {
-      model.evaluate(x, ws, false);
-      if constexpr (M::deterministic_noise) {
-        xt::noalias(x) += dt * (ws.residual - ws.dphi * ws.feedback);
-      } else {
-        const S sigma = std::sqrt(S(2) * model.temperature() * dt);
-        model.draw_noise(xi);
-        xt::noalias(x) += dt * (ws.residual - ws.dphi * ws.feedback) + sigma * xi;
-      }
+      model.products(ws);
+      model.euler_step(x, ws, dt, sigma);
       observer(step, std::as_const(x));
     }
   }
 
  private:
-  detail::PerScalar<ForceWorkspace> workspace_;
-  detail::PerScalar<Matrix> noise_;
+  detail::PerScalar<WorkspaceCache> workspaces_;
 };
 
 }  // namespace nlm

@@ -24,7 +24,10 @@ struct NoObserver {
 
 /// What a sampler may call on the machine it advances.
 /// - `m.time_step()`, `m.temperature()`: Δt and T as `scalar_type`;
-/// - `m.evaluate(X, ws, with_energy)`: fills a `ForceWorkspace` for the batch X;
+/// - `m.evaluate(X, ws, with_energy)`: fills a `ForceWorkspace` for the batch X; it is
+///   `m.prepare(X, ws)` (the elementwise part) followed by `m.products(ws)` (the two GEMMs);
+/// - `m.euler_step(X, ws, dt, sigma)`: X += dt·F + sigma·Ξ from a workspace evaluated at X,
+///   fused with `prepare` for the new X (the Euler–Maruyama step of the paper, one pass);
 /// - `m.draw_noise(xi)`: i.i.d. N(0, 1) from the machine's Noise policy;
 /// - `M::deterministic_noise`: true when the Noise policy adds nothing (T is then ignored).
 template <class M>
@@ -35,6 +38,9 @@ concept LangevinModel = requires(M& m, const M& cm, const Matrix<typename M::sca
   { cm.time_step() } -> std::convertible_to<typename M::scalar_type>;
   { cm.temperature() } -> std::convertible_to<typename M::scalar_type>;
   cm.evaluate(x, ws, true);
+  cm.prepare(x, ws);
+  cm.products(ws);
+  m.euler_step(xi, ws, cm.time_step(), cm.temperature());
   m.draw_noise(xi);
   { M::deterministic_noise } -> std::convertible_to<bool>;
 };
@@ -50,6 +56,9 @@ struct ModelArchetype {
   S time_step() const;
   S temperature() const;
   void evaluate(const Matrix<S>&, ForceWorkspace<S>&, bool) const;
+  void prepare(const Matrix<S>&, ForceWorkspace<S>&) const;
+  void products(ForceWorkspace<S>&) const;
+  void euler_step(Matrix<S>&, ForceWorkspace<S>&, S, S);
   void draw_noise(Matrix<S>&);
 };
 
