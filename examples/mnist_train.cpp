@@ -26,6 +26,7 @@ struct Preset {
   std::size_t epochs = 3000;
   std::size_t images = 18000;  // N_image
   std::uint64_t updates = 0;   // stop after this many updates (0: run all epochs)
+  double anneal = 0;           // TrainingOptions::anneal_fraction
 };
 
 Preset preset(const std::string& name) {
@@ -54,6 +55,7 @@ int main(int argc, char** argv) try {
   Preset cli;
   std::uint64_t checkpoint_every = 500;
   bool resume = false, field = false;
+  double anneal = -1;
   int threads = 0;
   app.add_option("--preset", preset_name, "quick or paper")->capture_default_str();
   app.add_option("--data", data_dir, "folder with MNIST IDX files (scripts/get_mnist.sh)")->capture_default_str();
@@ -72,7 +74,12 @@ int main(int argc, char** argv) try {
   app.add_option("--seed", cli.hp.seed, "seed of every random stream");
   app.add_option("--updates", cli.updates, "stop after this many updates (0: run all epochs; quick: 3000)");
   app.add_option("--checkpoint-every", checkpoint_every, "updates between checkpoints (0: only at the end)")->capture_default_str();
-  app.add_flag("--field", field, "learn a field b too (E = ½|x − Jφ(x) − b|²; not in the paper)");
+  app.add_flag("--field", field,
+               "learn a field b too (E = ½|x − Jφ(x) − b|²; not in the paper), started at the "
+               "data's mean residual");
+  app.add_option("--anneal", anneal,
+                 "anneal k linearly to 0 over this last fraction of the updates (0: constant k, "
+                 "as the paper)");
   app.add_flag("--resume", resume, "continue from the checkpoint in the output folder");
   app.add_option("--threads", threads, "OpenBLAS threads (0: OPENBLAS_NUM_THREADS or all cores)");
   CLI11_PARSE(app, argc, argv);
@@ -94,6 +101,7 @@ int main(int argc, char** argv) try {
   if (given("--b_size")) p.hp.batch_size = cli.hp.batch_size;
   if (given("--N_model")) p.hp.persistent_chains = cli.hp.persistent_chains;
   if (given("--seed")) p.hp.seed = cli.hp.seed;
+  if (given("--anneal")) p.anneal = anneal;
   if (out_dir.empty()) out_dir = "out/" + preset_name;
   ex::set_blas_threads(threads);
   const ex::fs::path out(out_dir);
@@ -112,18 +120,22 @@ int main(int argc, char** argv) try {
   if (resume) {
     state = nlm::io::load_checkpoint(checkpoint, machine);
     std::cout << "resumed from " << checkpoint.string() << " at update " << state.updates << "\n";
+  } else if (p.hp.learn_field) {
+    machine.fit_field(data.x);  // b starts where the data's mean residual is zero
   }
   const auto& hp = machine.hyperparameters();
   std::printf("training on %zu images of digits %s: N=%zu g=%g dt=%g T=%g n_t=%zu k=%g lambda=%g "
-              "b_size=%zu N_model=%zu %s seed=%llu%s\n",
+              "b_size=%zu N_model=%zu %s seed=%llu%s%s\n",
               data.count(), digits.c_str(), hp.neurons, hp.coupling_strength, hp.time_step,
               hp.temperature, hp.langevin_steps, hp.learning_rate, p.lambda, hp.batch_size,
               hp.persistent_chains,
               (p.updates ? std::to_string(p.updates) + " updates" : std::to_string(p.epochs) + " epochs").c_str(),
-              static_cast<unsigned long long>(hp.seed), hp.learn_field ? " (learning a field b)" : "");
+              static_cast<unsigned long long>(hp.seed), hp.learn_field ? " (learning a field b)" : "",
+              p.anneal > 0 ? (" (k annealed over the last " + std::to_string(int(100 * p.anneal + 0.5)) + "%)").c_str() : "");
 
   nlm::TrainingOptions options = nlm::TrainingOptions::for_epochs(p.epochs);
   options.max_updates = p.updates;
+  options.anneal_fraction = p.anneal;
   nlm::TrainingCurve curve;
   const auto start = std::chrono::steady_clock::now();
   try {

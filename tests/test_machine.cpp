@@ -165,4 +165,51 @@ TEST_CASE("the update moves the field by -k times its learning signal, and not w
   CHECK(xt::amax(xt::abs(paper.field_gradient()))() == 0.0);
 }
 
+TEST_CASE_TEMPLATE("an update from the dataset's moments equals an update on the whole dataset as one batch",
+                   S, float, double) {
+  for (const bool field : {false, true}) {
+    CAPTURE(field);
+    nlm::Hyperparameters hp;
+    hp.neurons = 12;
+    hp.persistent_chains = 5;
+    hp.batch_size = 40;
+    hp.temperature = 0.8;
+    hp.learning_rate = 0.01;
+    hp.learn_field = field;
+    hp.seed = 21;
+    using Machine = nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::WeightDecay,
+                                         nlm::EulerMaruyama, S>;
+    Machine a(hp, nlm::Tanh{}, nlm::GaussianNoise{}, nlm::WeightDecay{1e-3}),
+        b(hp, nlm::Tanh{}, nlm::GaussianNoise{}, nlm::WeightDecay{1e-3});
+    const Matrix<S> data = a.random_states(2500);  // more than one block of 1000 rows
+    const auto moments = b.data_moments(data);
+    CHECK(moments.count == 2500);
+    for (int u = 0; u < 3; ++u) {
+      const double ga = a.update(data), gb = b.update(moments);
+      CHECK(gb == doctest::Approx(ga).epsilon(1e-4));
+    }
+    for (std::size_t i = 0; i < a.couplings().size(); ++i)
+      CHECK(double(b.couplings().data()[i]) ==
+            doctest::Approx(double(a.couplings().data()[i])).epsilon(1e-4).scale(1e-3));
+    for (std::size_t i = 0; i < a.field().size(); ++i)
+      CHECK(double(b.field()(i)) == doctest::Approx(double(a.field()(i))).epsilon(1e-4).scale(1e-3));
+  }
+}
+
+TEST_CASE("data moments must match the machine's size") {
+  nlm::Hyperparameters hp;
+  hp.neurons = 6;
+  hp.persistent_chains = 2;
+  nlm::PaperMachine m(hp);
+  nlm::Hyperparameters big = hp;
+  big.neurons = 7;
+  nlm::PaperMachine other(big);
+  const auto moments = other.data_moments(other.random_states(3));
+  CHECK_THROWS_WITH_AS(m.update(moments),
+                       "LangevinMachine::update: the data moments are for 7 neurons, the machine has 6",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(m.data_moments(Matrix<float>::from_shape({0, 6})),
+                       "LangevinMachine::data_moments: the dataset is empty", std::invalid_argument);
+}
+
 }  // TEST_SUITE

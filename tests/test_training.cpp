@@ -277,3 +277,61 @@ TEST_CASE("Adam steps: first update moves every coupling by about k, and resumes
   CHECK(bit_equal<double>(resumed.couplings(), straight.couplings()));
   CHECK(std::memcmp(resumed.field().data(), straight.field().data(), 12 * sizeof(double)) == 0);
 }
+
+TEST_SUITE("training") {
+
+TEST_CASE("annealing scales k by 1, then linearly down over the last fraction of the run") {
+  nlm::TrainingOptions o = nlm::TrainingOptions::for_updates(10);
+  o.anneal_fraction = 0.3;  // the last 3 of 10 updates: 3/4, 2/4, 1/4
+  const double expected[10] = {1, 1, 1, 1, 1, 1, 1, 0.75, 0.5, 0.25};
+  for (std::uint64_t t = 1; t <= 10; ++t) CHECK(o.learning_rate_scale(t, 10) == expected[t - 1]);
+  o.anneal_fraction = 0;
+  CHECK(o.learning_rate_scale(10, 10) == 1.0);
+
+  // In a run, every update uses its scale (recorded after it) and the machine is left at 1.
+  Machine<double> m(small_hyperparameters());
+  const auto data = toy_data<double>();
+  nlm::TrainingOptions run = nlm::TrainingOptions::for_updates(4);
+  run.anneal_fraction = 0.5;
+  std::vector<double> seen;
+  struct Record {
+    std::vector<double>* seen;
+    void on_update(const Machine<double>& mm, const nlm::TrainingState&) {
+      seen->push_back(mm.learning_rate_scale());
+    }
+  };
+  nlm::train(m, data, run, Record{&seen});
+  CHECK(seen == std::vector<double>{1, 1, 2.0 / 3, 1.0 / 3});
+  CHECK(m.learning_rate_scale() == 1.0);
+
+  // A scaled update is the plain step with k scaled: same chains, same data, J moves by s·k(M − D).
+  Machine<double> a(small_hyperparameters()), b(small_hyperparameters());
+  const nlm::Matrix<double> batch = xt::view(data, xt::range(0, 5), xt::all());
+  b.set_learning_rate_scale(0.25);
+  const nlm::Matrix<double> j0 = a.couplings();
+  a.update(batch);
+  b.update(batch);
+  const nlm::Matrix<double> da = a.couplings() - j0, db = b.couplings() - j0;
+  const nlm::Matrix<double> expected_db = 0.25 * da + 0.75 * (-a.regularizer().lambda() * j0);
+  // The differences are of couplings of size |J0|: rounding leaves a few ulp of |J0|.
+  const double ulp_j = 1e-16 * double(xt::amax(xt::abs(j0))());
+  for (std::size_t i = 0; i < da.size(); ++i)
+    CHECK(std::abs(db.data()[i] - expected_db.data()[i]) <= 16 * ulp_j);
+
+  run.anneal_fraction = 1.5;
+  CHECK_THROWS_WITH_AS(nlm::train(m, data, run), "train: anneal_fraction must be in [0, 1], got 1.500000",
+                       std::invalid_argument);
+}
+
+TEST_CASE_TEMPLATE("fit_field zeroes the data's mean residual", S, float, double) {
+  Machine<S> m(small_hyperparameters());
+  const auto data = toy_data<S>();
+  m.fit_field(data);
+  nlm::Vector<S> mean_residual;
+  m.field_statistics(data, mean_residual);  // (1/T) ⟨x − Jφ − b⟩
+  for (std::size_t i = 0; i < mean_residual.size(); ++i)
+    CHECK(double(mean_residual(i)) == doctest::Approx(0.0).scale(1.0).epsilon(1e-5));
+  CHECK(xt::any(xt::not_equal(m.field(), S(0))));
+}
+
+}  // TEST_SUITE

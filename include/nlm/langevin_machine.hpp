@@ -7,6 +7,7 @@
 /// learning rule can be creative" (2025). States are rows (see types.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include "detail/blas.hpp"
 #include "detail/parallel.hpp"
 #include "detail/random.hpp"
+#include "data_moments.hpp"
 #include "errors.hpp"
 #include "force_workspace.hpp"
 #include "hyperparameters.hpp"
@@ -127,6 +129,38 @@ class LangevinMachine {
     field_ = std::move(b);
     use_field_ = true;
   }
+  /// Sets b to ⟨x − Jφ(x)⟩ over the rows of `data`, the field at which the data's mean
+  /// residual is zero for the current J — a starting point for learning the field that
+  /// breaks E's symmetry from the first update (as an RBM's visible biases are started at the
+  /// data's log-odds). Turns the field on.
+  void fit_field(const matrix_type& data) {
+    require_columns(data, "dataset");
+    if (data.shape(0) == 0) throw std::invalid_argument("LangevinMachine::fit_field: the dataset is empty");
+    vector_type b = vector_type::from_shape({hp_.neurons});
+    b.fill(S(0));
+    constexpr std::size_t block = 1000;
+    for (std::size_t r0 = 0; r0 < data.shape(0); r0 += block) {
+      const std::size_t r1 = std::min(data.shape(0), r0 + block);
+      const matrix_type x = xt::view(data, xt::range(r0, r1), xt::all());
+      matrix_type phi = matrix_type::from_shape(x.shape());
+      activation_.value(x, phi);
+      matrix_type r = -x;  // h − x, without any field
+      detail::gemm(phi, detail::Op::none, couplings_, detail::Op::transpose, r, S(1), S(1));
+      column_means_into(r, b, -S(r1 - r0) / S(data.shape(0)), S(1));
+    }
+    set_field(std::move(b));
+  }
+
+  /// Scales k (and the field's rate) in the updates that follow; `train` sets it from
+  /// `TrainingOptions::anneal_fraction`. 1 by default.
+  void set_learning_rate_scale(double s) {
+    if (!(std::isfinite(s) && s >= 0.0))
+      throw std::invalid_argument("LangevinMachine: learning-rate scale must be finite and >= 0, got " +
+                                  std::to_string(s));
+    rate_scale_ = s;
+  }
+  double learning_rate_scale() const noexcept { return rate_scale_; }
+
   /// The learning signal M − D of the last update.
   const matrix_type& gradient() const noexcept { return gradient_; }
   /// The field's learning signal of the last update (zero unless learn_field).
@@ -300,30 +334,107 @@ class LangevinMachine {
   /// "KL norm". Throws numerical_error, leaving J unchanged, if M − D is not finite.
   double update(const matrix_type& batch) {
     require_columns(batch, "data batch");
+    model_phase();
+    statistics_into(batch, data_ws_, gradient_, S(-1), S(1));
+    if (hp_.learn_field) {
+      // ∂KL/∂b = (1/T)(⟨x − h − b⟩_model − ⟨x − h − b⟩_data); residual = −(x − h − b).
+      column_means_into(data_ws_.residual, field_gradient_, S(1) / S(hp_.temperature), S(1));
+    }
+    return apply_step();
+  }
+
+  /// The moments of a dataset (rows) under this machine's activation, accumulated over
+  /// blocks of 1000 rows: two N×N products per block, done once before training.
+  DataMoments<S> data_moments(const matrix_type& data) const {
+    require_columns(data, "dataset");
+    const std::size_t rows = data.shape(0), n = hp_.neurons;
+    if (rows == 0) throw std::invalid_argument("LangevinMachine::data_moments: the dataset is empty");
+    DataMoments<S> m;
+    m.count = rows;
+    m.x_phi = matrix_type::from_shape({n, n});
+    m.phi_phi = matrix_type::from_shape({n, n});
+    m.mean_x = vector_type::from_shape({n});
+    m.mean_phi = vector_type::from_shape({n});
+    const S w = S(1) / S(rows);
+    constexpr std::size_t block = 1000;
+    matrix_type x, phi;
+    for (std::size_t r0 = 0; r0 < rows; r0 += block) {
+      const std::size_t r1 = std::min(rows, r0 + block);
+      x = xt::view(data, xt::range(r0, r1), xt::all());
+      phi = matrix_type::from_shape(x.shape());
+      activation_.value(x, phi);
+      const S beta = r0 == 0 ? S(0) : S(1);
+      detail::gemm(x, detail::Op::transpose, phi, detail::Op::none, m.x_phi, w, beta);
+      detail::gemm(phi, detail::Op::transpose, phi, detail::Op::none, m.phi_phi, w, beta);
+      column_means_into(x, m.mean_x, S(r1 - r0) / S(rows), beta);
+      column_means_into(phi, m.mean_phi, S(r1 - r0) / S(rows), beta);
+    }
+    return m;
+  }
+
+  /// The same rule with the data phase taken over a whole dataset at once, from its moments
+  /// (`DataMoments`, computed once): D = (⟨xφᵀ⟩ − J⟨φφᵀ⟩ − b⟨φ⟩ᵀ)/T. One N×N×N product
+  /// replaces the two N×N×B products of a mini-batch, and D carries no mini-batch noise:
+  /// the updates are those of full-batch learning (model phase still stochastic).
+  double update(const DataMoments<S>& data) {
+    if (data.x_phi.shape(0) != hp_.neurons || data.x_phi.shape(1) != hp_.neurons)
+      throw std::invalid_argument("LangevinMachine::update: the data moments are for " +
+                                  std::to_string(data.x_phi.shape(0)) + " neurons, the machine has " +
+                                  std::to_string(hp_.neurons));
+    model_phase();
+    const S inv_t = S(1) / S(hp_.temperature);
+    // gradient −= D: += (1/T) J⟨φφᵀ⟩ − (1/T)⟨xφᵀ⟩ (+ (1/T) b⟨φ⟩ᵀ)
+    detail::gemm(couplings_, detail::Op::none, data.phi_phi, detail::Op::none, gradient_, inv_t,
+                 S(1));
+    xt::noalias(gradient_) -= inv_t * data.x_phi;
+    if (use_field_) {
+      const std::size_t n = hp_.neurons;
+      for (std::size_t i = 0; i < n; ++i) {
+        S* row = gradient_.data() + i * n;
+        const S bi = inv_t * field_(i);
+        for (std::size_t j = 0; j < n; ++j) row[j] += bi * data.mean_phi(j);
+      }
+    }
+    if (hp_.learn_field) {
+      // field gradient −= (⟨x⟩ − J⟨φ⟩ − b)/T
+      for (std::size_t i = 0; i < hp_.neurons; ++i) {
+        const S* ji = couplings_.data() + i * hp_.neurons;
+        S h = 0;
+        for (std::size_t j = 0; j < hp_.neurons; ++j) h += ji[j] * data.mean_phi(j);
+        field_gradient_(i) -= inv_t * (data.mean_x(i) - h - field_(i));
+      }
+    }
+    return apply_step();
+  }
+
+ private:
+  // Advances the persistent chains n_t steps and writes the model statistics M into
+  // gradient_ (and the field's model term into field_gradient_).
+  void model_phase() {
     if (!(hp_.temperature > 0.0))
       throw std::invalid_argument("LangevinMachine::update: learning needs temperature (T) > 0, got " +
                                   std::to_string(hp_.temperature));
     sampler_.advance(*this, chains_, hp_.langevin_steps, NoObserver{});
     statistics_into(chains_, model_ws_, gradient_, S(1), S(0));
-    statistics_into(batch, data_ws_, gradient_, S(-1), S(1));
+    if (hp_.learn_field)
+      column_means_into(model_ws_.residual, field_gradient_, -S(1) / S(hp_.temperature), S(0));
+  }
+
+  // With gradient_ = M − D (and the field's signal) in place: checks them, steps J (and b).
+  double apply_step() {
     const double gms = mean_square(gradient_);
     if (!std::isfinite(gms))
       throw numerical_error("nlm: the learning signal M - D is not finite at update " +
                             std::to_string(updates_ + 1) +
                             " (the persistent chains diverged?); the couplings were left "
                             "unchanged. Lower time_step (dt) or learning_rate (k).");
-    if (hp_.learn_field) {
-      // ∂KL/∂b = (1/T)(⟨x − h − b⟩_model − ⟨x − h − b⟩_data); residual = −(x − h − b).
-      const S inv_t = S(1) / S(hp_.temperature);
-      column_means_into(model_ws_.residual, field_gradient_, -inv_t, S(0));
-      column_means_into(data_ws_.residual, field_gradient_, inv_t, S(1));
+    if (hp_.learn_field)
       for (std::size_t i = 0; i < field_gradient_.size(); ++i)
         if (!std::isfinite(field_gradient_(i)))
           throw numerical_error("nlm: the field's learning signal is not finite at update " +
                                 std::to_string(updates_ + 1) + "; the couplings were left unchanged.");
-    }
     ++updates_;
-    const S k = S(hp_.learning_rate);
+    const S k = S(hp_.learning_rate * rate_scale_);
     if (hp_.step_rule == Hyperparameters::StepRule::adam) {
       adam_step(adam_j_, gradient_, step_);
       if (hp_.learn_field) {
@@ -340,6 +451,8 @@ class LangevinMachine {
     regularizer_.constrain(couplings_);
     return gms;
   }
+
+ public:
 
   /// Adam's running moments of a parameter's learning signal (empty until the first Adam
   /// update), for checkpoints.
@@ -501,6 +614,7 @@ class LangevinMachine {
   AdamMoments<matrix_type> adam_j_;
   AdamMoments<vector_type> adam_b_;
   bool use_field_ = false;
+  double rate_scale_ = 1.0;
   ForceWorkspace<S> data_ws_;
   ForceWorkspace<S> model_ws_;
   std::uint64_t updates_ = 0;

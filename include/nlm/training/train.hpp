@@ -145,6 +145,11 @@ TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type
           : std::uint64_t(options.epochs) * state.batches_per_epoch;
   state.planned_updates =
       options.max_updates == 0 ? by_epochs : std::min<std::uint64_t>(by_epochs, options.max_updates);
+  if (!(options.anneal_fraction >= 0.0 && options.anneal_fraction <= 1.0))
+    throw std::invalid_argument("train: anneal_fraction must be in [0, 1], got " +
+                                std::to_string(options.anneal_fraction));
+  if (options.anneal_fraction > 0.0 && state.planned_updates == ~std::uint64_t{0})
+    throw std::invalid_argument("train: anneal_fraction needs a finite run (epochs or max_updates)");
 
   Matrix<S> batch = Matrix<S>::from_shape({hp.batch_size, hp.neurons});
   detail::SignalGuard guard(options.handle_signals);
@@ -164,6 +169,7 @@ TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type
       state.epoch_gradient_sum = 0;
     }
     detail::gather_rows(data, state.order.data() + state.batch * hp.batch_size, batch);
+    machine.set_learning_rate_scale(options.learning_rate_scale(state.updates + 1, state.planned_updates));
     state.gradient_mean_square = machine.update(batch);
     state.epoch_gradient_sum += state.gradient_mean_square;
     ++state.updates;
@@ -182,6 +188,7 @@ TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type
     }
     if (stop) break;
   }
+  machine.set_learning_rate_scale(1.0);
   (detail::call_on_end(callbacks, machine, state), ...);
   return state;
 }

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -18,6 +20,21 @@ struct TrainingOptions {
   std::size_t epochs = 3000;      ///< n: passes over the training images
   std::uint64_t max_updates = 0;  ///< stop after this many updates in total (0: no limit)
   bool handle_signals = true;     ///< SIGINT/SIGTERM: let callbacks save, then throw `interrupted`
+  /// Anneal the learning rate over the last fraction of the planned updates: k is scaled by
+  /// 1 until then, then falls linearly towards 0 (U annealed updates use k·U/(U+1), ...,
+  /// k/(U+1)). 0 (the default, and the paper) keeps k constant. Persistent-chain learning
+  /// with a constant k keeps J moving between configurations whose samples favour one class
+  /// or another; annealing lets J settle at the average (see docs/quality.md).
+  double anneal_fraction = 0.0;
+
+  /// k's scale factor for update number `t` (1-based) of a run of `planned` updates.
+  double learning_rate_scale(std::uint64_t t, std::uint64_t planned) const noexcept {
+    if (anneal_fraction <= 0.0 || planned == 0 || planned == ~std::uint64_t{0}) return 1.0;
+    const auto annealed = std::uint64_t(std::ceil(anneal_fraction * double(planned)));
+    const std::uint64_t start = planned - std::min(annealed, planned);  // last full-k update
+    if (t <= start) return 1.0;
+    return double(planned - std::min(t, planned) + 1) / double(planned - start + 1);
+  }
 
   static TrainingOptions for_epochs(std::size_t n) {
     TrainingOptions o;
