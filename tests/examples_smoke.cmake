@@ -31,6 +31,18 @@ if(NOT lines EQUAL 3)  # header + epochs 1 and 2
   message(FATAL_ERROR "training_curve.csv has ${lines} lines, expected 3:\n${curve}")
 endif()
 
+# The quick preset learns a field (started at the data's mean residual) and anneals k; Adam steps.
+run("${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/quick" --N_image 60 --b_size 10
+    --N_model 10 --n_t 2 --seed 4 --preset quick --updates 4 --step-rule adam --k 1e-4)
+expect_files(quick/J.npy quick/field.npy quick/checkpoint.nlm)
+run("${BIN_DIR}/mnist_generate" --couplings "${OUT}/quick/J.npy" --field "${OUT}/quick/field.npy"
+    --chains 4 --steps 20 --snapshot-start 100 --out "${OUT}/gen_field"
+    --samples-npy "${OUT}/gen_field/samples.npy")
+run("${BIN_DIR}/mnist_evaluate" --samples "${OUT}/gen_field/samples.npy" --data "${DATA}"
+    --couplings "${OUT}/quick/J.npy" --field "${OUT}/quick/field.npy" --held-out 20
+    --classifier-images 30 --pca-components 3 --csv "${OUT}/gen_field/metrics.csv")
+expect_files(gen_field/samples.png gen_field/metrics.csv)
+
 set(J "${OUT}/train/J.npy")
 run("${BIN_DIR}/mnist_generate" --couplings "${J}" --chains 4 --steps 20 --snapshot-start 5
     --snapshot-every 5 --out "${OUT}/gen" --samples-npy "${OUT}/gen/samples.npy")

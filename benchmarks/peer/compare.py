@@ -3,9 +3,16 @@
 
 A setting "T" or "TxB" runs a tool in its own process with OMP_NUM_THREADS=T and
 OPENBLAS_NUM_THREADS=B (B = T when omitted); torch also calls torch.set_num_threads(T), nlm
-openblas_set_num_threads(B). nlm and numpy do their elementwise work on one thread, so only B
-matters for them; Debian's torch has two separate pools (OpenMP for elementwise work, OpenBLAS
-for products), so mixed settings are tried for it. Every round runs every setting once, in
+openblas_set_num_threads(B). Suffixes change the process's environment:
+  "@omp"      loads Debian's OpenMP build of OpenBLAS (libopenblas0-openmp, through
+              LD_LIBRARY_PATH) instead of the default pthread build: its products then run on
+              the same OpenMP (GOMP) thread pool as nlm's and torch's elementwise work;
+  "@passive"  OMP_WAIT_POLICY=passive: OpenMP threads sleep instead of spinning between
+              parallel regions.
+nlm splits its elementwise passes over OpenMP threads (T) and its products over OpenBLAS's (B);
+numpy's elementwise work is single-threaded; Debian's torch has two separate pools (OpenMP for
+elementwise work, OpenBLAS for products). With the pthread build both pools of a 2x2 setting
+spin on the same 2 cores, hence the variants. Every round runs every setting once, in
 turn, so the machine's background load is shared among the tools; each figure is the median
 over rounds, and each tool is reported at its fastest setting (said in the table). Any
 OPENBLAS_CORETYPE in the environment applies to all three tools.
@@ -27,9 +34,17 @@ UPDATE_VS_TORCH = 3.0    # ≥ 3 × faster than PyTorch per training update
 GENERATION_VS_TORCH = 2.5  # generation step on 36 chains ≥ 2.5 × faster than PyTorch
 
 
+OPENMP_OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
+
+
 def parse_setting(setting):
-    t, _, b = setting.partition("x")
+    counts, *_ = setting.split("@")
+    t, _, b = counts.partition("x")
     return int(t), int(b or t)
+
+
+def variants(setting):
+    return set(setting.split("@")[1:])
 
 
 def run(cmd, setting):
@@ -38,6 +53,17 @@ def run(cmd, setting):
     env["OMP_NUM_THREADS"] = str(threads)
     env["OPENBLAS_NUM_THREADS"] = str(blas)
     env["MKL_NUM_THREADS"] = str(blas)
+    v = variants(setting)
+    unknown = v - {"omp", "passive"}
+    if unknown:
+        sys.exit(f"compare: unknown setting suffix(es) {sorted(unknown)} in '{setting}'")
+    if "omp" in v:
+        if not os.path.exists(os.path.join(OPENMP_OPENBLAS, "libopenblas.so.0")):
+            sys.exit(f"compare: setting '{setting}' needs {OPENMP_OPENBLAS} "
+                     "(apt-get install libopenblas0-openmp, or scripts/install_deps.sh --peer)")
+        env["LD_LIBRARY_PATH"] = OPENMP_OPENBLAS + ":" + env.get("LD_LIBRARY_PATH", "")
+    if "passive" in v:
+        env["OMP_WAIT_POLICY"] = "passive"
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -46,10 +72,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--nlm", required=True, help="path of the nlm_peer driver")
     p.add_argument("--python", default=sys.executable, help="interpreter with torch and numpy")
-    p.add_argument("--nlm-settings", default="1,2", help="OpenBLAS thread counts tried for nlm")
-    p.add_argument("--torch-settings", default="1x1,2x2,1x2,2x1",
-                   help="torch threads x OpenBLAS threads tried for the PyTorch peer")
-    p.add_argument("--numpy-settings", default="1,2", help="OpenBLAS thread counts for numpy")
+    p.add_argument("--nlm-settings", default="1,2,1x2,2@passive,2@omp",
+                   help="OpenMP x OpenBLAS threads (and variants) tried for nlm")
+    p.add_argument("--torch-settings", default="1x1,2x2,1x2,2x1,1x2@omp,2@omp",
+                   help="torch threads x OpenBLAS threads (and variants) for the PyTorch peer")
+    p.add_argument("--numpy-settings", default="1,2,2@omp", help="OpenBLAS threads for numpy")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--updates", type=int, default=5, help="timed updates per run")
     p.add_argument("--no-numpy", action="store_true")
@@ -91,9 +118,13 @@ def main():
 
     def label(tool, t):
         threads, blas = parse_setting(t)
+        v = variants(t)
+        suffix = (", OpenMP OpenBLAS" if "omp" in v else "") + (", passive wait" if "passive" in v else "")
         if tool == "torch":
-            return f"{threads} torch + {blas} OpenBLAS thread(s)"
-        return f"{blas} OpenBLAS thread(s)"
+            return f"{threads} torch + {blas} OpenBLAS thread(s){suffix}"
+        if tool == "nlm":
+            return f"{threads} OpenMP + {blas} OpenBLAS thread(s){suffix}"
+        return f"{blas} OpenBLAS thread(s){suffix}"
 
     core = runs[("nlm", settings["nlm"][0])][0]["core"]
     coretype = os.environ.get("OPENBLAS_CORETYPE", "(default)")
