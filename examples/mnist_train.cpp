@@ -88,6 +88,9 @@ int main(int argc, char** argv) try {
   app.add_option("--anneal", anneal,
                  "anneal k linearly to 0 over this last fraction of the updates (0: constant k, "
                  "as the paper; quick: 1/3)");
+  app.add_option("--chain-restart", cli.hp.chain_restart,
+                 "fraction of the persistent chains restarted from noise before each update (0: "
+                 "the paper's)");
   app.add_option("--step-rule", step_rule,
                  "plain (the paper's J += k(D - M) step) or adam (Adam's per-coupling step of "
                  "about k; use a k near 1e-4)")
@@ -115,6 +118,7 @@ int main(int argc, char** argv) try {
   if (given("--N_model")) p.hp.persistent_chains = cli.hp.persistent_chains;
   if (given("--seed")) p.hp.seed = cli.hp.seed;
   if (given("--anneal")) p.anneal = anneal;
+  if (given("--chain-restart")) p.hp.chain_restart = cli.hp.chain_restart;
   if (field_flag->count() > 0) p.field = field;
   if (out_dir.empty()) out_dir = "out/" + preset_name;
   ex::set_blas_threads(threads);
@@ -141,13 +145,14 @@ int main(int argc, char** argv) try {
   }
   const auto& hp = machine.hyperparameters();
   std::printf("training on %zu images of digits %s: N=%zu g=%g dt=%g T=%g n_t=%zu k=%g lambda=%g "
-              "b_size=%zu N_model=%zu %s seed=%llu%s%s%s\n",
+              "b_size=%zu N_model=%zu %s seed=%llu%s%s%s%s\n",
               data.count(), digits.c_str(), hp.neurons, hp.coupling_strength, hp.time_step,
               hp.temperature, hp.langevin_steps, hp.learning_rate, p.lambda, hp.batch_size,
               hp.persistent_chains,
               (p.updates ? std::to_string(p.updates) + " updates" : std::to_string(p.epochs) + " epochs").c_str(),
               static_cast<unsigned long long>(hp.seed), hp.learn_field ? " (learning a field b)" : "",
               step_rule == "adam" ? " (Adam steps)" : "",
+              hp.chain_restart > 0 ? (" (chain restarts " + std::to_string(hp.chain_restart) + ")").c_str() : "",
               p.anneal > 0 ? (" (k annealed over the last " + std::to_string(int(100 * p.anneal + 0.5)) + "%)").c_str() : "");
 
   nlm::TrainingOptions options = nlm::TrainingOptions::for_epochs(p.epochs);

@@ -335,3 +335,80 @@ TEST_CASE_TEMPLATE("fit_field zeroes the data's mean residual", S, float, double
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("training") {
+
+TEST_CASE("chain restarts put the chosen fraction of persistent chains back at N(0, I)") {
+  // Chains parked at x = 5 barely move in one step of dt = 1e-6 (noise sd 1.4e-3), so after an
+  // update a chain is either still at 5 (kept) or a fresh N(0, 1) draw (restarted).
+  const auto run = [](double fraction) {
+    nlm::Hyperparameters hp = small_hyperparameters(3);
+    hp.persistent_chains = 4000;
+    hp.langevin_steps = 1;
+    hp.time_step = 1e-6;
+    hp.chain_restart = fraction;
+    Machine<double> m(hp);
+    m.set_persistent_chains(nlm::Matrix<double>(xt::ones<double>({std::size_t(4000), std::size_t(12)}) * 5.0));
+    m.update(xt::view(toy_data<double>(), xt::range(0, 5), xt::all()));
+    return nlm::Matrix<double>(m.persistent_chains());
+  };
+  const auto count_restarted = [](const nlm::Matrix<double>& c) {
+    std::size_t restarted = 0;
+    for (std::size_t r = 0; r < c.shape(0); ++r) {
+      std::size_t moved = 0;
+      for (std::size_t j = 0; j < c.shape(1); ++j) moved += std::abs(c(r, j) - 5.0) > 0.05;
+      CHECK((moved == 0 || moved == c.shape(1)));  // a chain restarts whole or not at all
+      restarted += moved == c.shape(1);
+    }
+    return restarted;
+  };
+  CHECK(count_restarted(run(0.0)) == 0);
+  const auto all = run(1.0);
+  CHECK(count_restarted(all) == 4000);
+  // 48 000 fresh values: mean 0 and variance 1 within 5 standard errors.
+  const double n = double(all.size()), mean = xt::mean(all)(), var = xt::variance(all)();
+  CHECK(std::abs(mean) < 5 / std::sqrt(n));
+  CHECK(std::abs(var - 1) < 5 * std::sqrt(2 / n));
+  // A quarter: binomial(4000, 0.25), standard deviation 27.4.
+  CHECK(std::abs(double(count_restarted(run(0.25))) - 1000) < 5 * 27.4);
+
+  nlm::Hyperparameters bad = small_hyperparameters();
+  bad.chain_restart = 1.5;
+  CHECK_THROWS_WITH_AS(Machine<double>{bad}, "Hyperparameters: chain_restart must be in [0, 1], got 1.5",
+                       std::invalid_argument);
+}
+
+TEST_CASE("a run with chain restarts resumes from its checkpoint bit for bit") {
+  const auto data = toy_data<double>();
+  nlm::test::TempDir dir;
+  nlm::TrainingOptions o = nlm::TrainingOptions::for_epochs(4);
+  o.handle_signals = false;
+  nlm::Hyperparameters hp = small_hyperparameters();
+  hp.chain_restart = 0.3;
+  Machine<double> straight(hp);
+  nlm::train(straight, data, o);
+
+  Machine<double> first(hp);
+  nlm::TrainingOptions six = o;
+  six.max_updates = 6;
+  nlm::train(first, data, six, nlm::PeriodicCheckpoint(dir / "restart.ckpt"));
+  hp.seed = 12345;  // the checkpoint restores every stream
+  Machine<double> resumed(hp);
+  auto state = nlm::io::load_checkpoint(dir / "restart.ckpt", resumed);
+  nlm::train(resumed, data, o, state);
+  CHECK(bit_equal<double>(resumed.couplings(), straight.couplings()));
+  CHECK(bit_equal<double>(resumed.persistent_chains(), straight.persistent_chains()));
+
+  // Restarts change the run, and a checkpoint does not resume into a machine without them.
+  Machine<double> plain(small_hyperparameters());
+  nlm::train(plain, data, o);
+  CHECK_FALSE(bit_equal<double>(plain.couplings(), straight.couplings()));
+  Machine<double> other(small_hyperparameters());
+  CHECK_THROWS_WITH_AS(nlm::io::load_checkpoint(dir / "restart.ckpt", other),
+                       ((dir / "restart.ckpt").string() +
+                        ": the checkpoint was written with chain_restart = 0.29999999999999999, the "
+                        "machine has 0").c_str(),
+                       std::invalid_argument);
+}
+
+}  // TEST_SUITE

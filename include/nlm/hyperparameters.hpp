@@ -36,6 +36,13 @@ struct Hyperparameters {
   double adam_beta1 = 0.9;     ///< Adam's first-moment decay (step_rule = adam)
   double adam_beta2 = 0.999;   ///< Adam's second-moment decay
   double adam_epsilon = 1e-8;  ///< Adam's denominator guard
+  /// Fraction of the persistent chains restarted from N(0, I) before each update's model
+  /// phase (0, the paper: chains persist for the whole run). Persistent chains only visit the
+  /// states they already occupy, so a mode they never reach (such as a disordered,
+  /// high-activity phase that chains started from noise fall into) is never pushed up by the
+  /// model term; restarted chains bring such states into it (as the noise-restarted replay
+  /// buffers of Du & Mordatch, 2019), drawn from the seed's initialisation stream.
+  double chain_restart = 0.0;
 
   /// Throws std::invalid_argument naming the first bad field and its value.
   void validate() const {
@@ -47,6 +54,8 @@ struct Hyperparameters {
     finite_at_least("time_step (dt)", time_step, 0.0, false);
     finite_at_least("temperature (T)", temperature, 0.0, true);
     finite_at_least("learning_rate (k)", learning_rate, 0.0, false);
+    if (!(std::isfinite(chain_restart) && chain_restart >= 0.0 && chain_restart <= 1.0))
+      throw std::invalid_argument("Hyperparameters: chain_restart must be in [0, 1], got " + show(chain_restart));
     if (step_rule == StepRule::adam) {
       below_one("adam_beta1", adam_beta1);
       below_one("adam_beta2", adam_beta2);

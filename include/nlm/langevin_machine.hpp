@@ -414,10 +414,21 @@ class LangevinMachine {
     if (!(hp_.temperature > 0.0))
       throw std::invalid_argument("LangevinMachine::update: learning needs temperature (T) > 0, got " +
                                   std::to_string(hp_.temperature));
+    if (hp_.chain_restart > 0.0) restart_chains();
     sampler_.advance(*this, chains_, hp_.langevin_steps, NoObserver{});
     statistics_into(chains_, model_ws_, gradient_, S(1), S(0));
     if (hp_.learn_field)
       column_means_into(model_ws_.residual, field_gradient_, -S(1) / S(hp_.temperature), S(0));
+  }
+
+  // Restarts each persistent chain from N(0, I) with probability chain_restart, drawing the
+  // choice and the new states from the initialisation stream (which checkpoints keep, so a
+  // resumed run restarts the same chains as an uninterrupted one).
+  void restart_chains() {
+    const std::size_t n = hp_.neurons;
+    for (std::size_t c = 0; c < chains_.shape(0); ++c)
+      if (double(init_engine_() >> 11) * 0x1.0p-53 < hp_.chain_restart)
+        detail::fill_normal<S>(init_engine_, std::span<S>(chains_.data() + c * n, n));
   }
 
   // With gradient_ = M − D (and the field's signal) in place: checks them, steps J (and b).

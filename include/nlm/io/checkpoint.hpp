@@ -34,7 +34,8 @@ namespace detail {
 
 inline constexpr char checkpoint_magic[8] = {'N', 'L', 'M', 'C', 'K', 'P', 'T', '1'};
 inline constexpr char checkpoint_end[8] = {'N', 'L', 'M', 'C', 'K', 'E', 'N', 'D'};
-inline constexpr std::uint32_t checkpoint_version = 2;  // 2: two-word counter-based noise stream
+// 2: two-word counter-based noise stream; 3: chain_restart (version 2 files read as 0)
+inline constexpr std::uint32_t checkpoint_version = 3;
 
 inline std::uint64_t fnv1a(std::string_view bytes) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -117,7 +118,8 @@ void save_checkpoint(const std::filesystem::path& path, const Machine& machine,
     detail::put(body, v);
   detail::put<std::uint8_t>(body, hp.learn_field ? 1 : 0);
   detail::put<std::uint8_t>(body, std::uint8_t(hp.step_rule));
-  for (const double v : {hp.adam_beta1, hp.adam_beta2, hp.adam_epsilon}) detail::put(body, v);
+  for (const double v : {hp.adam_beta1, hp.adam_beta2, hp.adam_epsilon, hp.chain_restart})
+    detail::put(body, v);
   detail::put<std::uint64_t>(body, machine.updates());
   for (const std::uint64_t v : {std::uint64_t(state.epoch), std::uint64_t(state.batch),
                                 std::uint64_t(state.batches_per_epoch), state.updates,
@@ -177,8 +179,9 @@ Checkpoint<S> read_checkpoint(const std::filesystem::path& path) {
   std::istringstream in(std::string(payload), std::ios::binary);
   detail::Reader r(in, name);
   in.ignore(8);
-  if (const auto v = r.get<std::uint32_t>("version"); v != detail::checkpoint_version)
-    throw std::runtime_error(name + ": checkpoint format version " + std::to_string(v) +
+  const auto version = r.get<std::uint32_t>("version");
+  if (version != detail::checkpoint_version && version != 2)
+    throw std::runtime_error(name + ": checkpoint format version " + std::to_string(version) +
                              " is not supported (expected " +
                              std::to_string(detail::checkpoint_version) + ")");
   r.get<std::uint32_t>("scalar size");
@@ -201,6 +204,7 @@ Checkpoint<S> read_checkpoint(const std::filesystem::path& path) {
   hp.adam_beta1 = r.get<double>("adam_beta1");
   hp.adam_beta2 = r.get<double>("adam_beta2");
   hp.adam_epsilon = r.get<double>("adam_epsilon");
+  hp.chain_restart = version >= 3 ? r.get<double>("chain_restart") : 0.0;
   c.machine_updates = r.get<std::uint64_t>("updates");
   auto& s = c.state;
   s.epoch = r.get<std::uint64_t>("epoch");
@@ -268,6 +272,7 @@ TrainingState load_checkpoint(const std::filesystem::path& path, Machine& machin
   detail::require_same(f, "learning_rate (k)", a.learning_rate, b.learning_rate);
   detail::require_same(f, "learn_field", double(a.learn_field), double(b.learn_field));
   detail::require_same(f, "step_rule (0 plain, 1 adam)", double(a.step_rule), double(b.step_rule));
+  detail::require_same(f, "chain_restart", a.chain_restart, b.chain_restart);
   machine.set_couplings(std::move(c.couplings));
   machine.set_persistent_chains(std::move(c.persistent_chains));
   if (a.learn_field || xt::any(xt::not_equal(c.field, S(0)))) machine.set_field(std::move(c.field));
