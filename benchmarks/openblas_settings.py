@@ -19,22 +19,33 @@ import sys
 import time
 
 # (label, environment): OPENBLAS_CORETYPE is unset for the default (auto-detected) kernels.
+# nlm splits its elementwise work over OMP_NUM_THREADS OpenMP threads, set equal to the
+# OpenBLAS thread count; "OpenMP OpenBLAS" loads Debian's OpenMP build of OpenBLAS
+# (libopenblas0-openmp), whose products then run on the same OpenMP pool.
+OPENMP_OPENBLAS = {"LD_LIBRARY_PATH": "/usr/lib/x86_64-linux-gnu/openblas-openmp"}
+ONE = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+TWO = {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
 SETTINGS = [
-    ("default core, 1 thread", {"OPENBLAS_NUM_THREADS": "1"}),
-    ("SkylakeX, 1 thread", {"OPENBLAS_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "SkylakeX"}),
-    ("Haswell, 1 thread", {"OPENBLAS_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "Haswell"}),
-    ("Zen, 1 thread", {"OPENBLAS_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "Zen"}),
-    ("default core, 2 threads", {"OPENBLAS_NUM_THREADS": "2"}),
-    ("SkylakeX, 2 threads", {"OPENBLAS_NUM_THREADS": "2", "OPENBLAS_CORETYPE": "SkylakeX"}),
-    ("Haswell, 2 threads", {"OPENBLAS_NUM_THREADS": "2", "OPENBLAS_CORETYPE": "Haswell"}),
-    ("default core, 2 threads, OPENBLAS_THREAD_TIMEOUT=4 (no spinning)",
-     {"OPENBLAS_NUM_THREADS": "2", "OPENBLAS_THREAD_TIMEOUT": "4"}),
+    ("default core, 1 thread", ONE),
+    ("SkylakeX, 1 thread", {**ONE, "OPENBLAS_CORETYPE": "SkylakeX"}),
+    ("Cooperlake, 1 thread", {**ONE, "OPENBLAS_CORETYPE": "Cooperlake"}),
+    ("Haswell, 1 thread", {**ONE, "OPENBLAS_CORETYPE": "Haswell"}),
+    ("Zen, 1 thread", {**ONE, "OPENBLAS_CORETYPE": "Zen"}),
+    ("default core, 2 threads", TWO),
+    ("SkylakeX, 2 threads", {**TWO, "OPENBLAS_CORETYPE": "SkylakeX"}),
+    ("Haswell, 2 threads", {**TWO, "OPENBLAS_CORETYPE": "Haswell"}),
+    ("SkylakeX, 2 threads, OpenMP OpenBLAS", {**TWO, **OPENMP_OPENBLAS, "OPENBLAS_CORETYPE": "SkylakeX"}),
+    ("SkylakeX, 2 threads, OMP_WAIT_POLICY=passive",
+     {**TWO, "OPENBLAS_CORETYPE": "SkylakeX", "OMP_WAIT_POLICY": "passive"}),
+    ("SkylakeX, 2 threads, OPENBLAS_THREAD_TIMEOUT=4 (no spinning)",
+     {**TWO, "OPENBLAS_CORETYPE": "SkylakeX", "OPENBLAS_THREAD_TIMEOUT": "4"}),
 ]
 
 
 def run(nlm, env_extra, updates):
     env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_THREAD_TIMEOUT", "OPENBLAS_NUM_THREADS")}
+           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_THREAD_TIMEOUT", "OPENBLAS_NUM_THREADS",
+                        "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "LD_LIBRARY_PATH")}
     env.update(env_extra)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()

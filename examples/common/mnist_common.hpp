@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <algorithm>
 #include <filesystem>
@@ -18,7 +19,14 @@
 #include <nlm/data/dataset.hpp>
 #include <nlm/io/atomic_file.hpp>
 
-extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own extension
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own extensions
+extern "C" int openblas_get_parallel(void);     // 0 serial, 1 pthreads, 2 OpenMP
+extern "C" int openblas_get_num_threads(void);
+extern "C" char* openblas_get_corename(void);
 
 namespace nlm::examples {
 
@@ -130,8 +138,35 @@ inline std::vector<std::vector<double>> read_csv(const fs::path& path) {
 }
 
 /// `--threads`: OpenBLAS threads for the products (0 keeps OPENBLAS_NUM_THREADS or all cores).
+///
+/// nlm splits its elementwise work over OpenMP threads. With OpenBLAS's pthread build (Debian's
+/// default) those threads and OpenBLAS's own spin on the same cores between calls and slow a
+/// training update by up to 1.9x (docs/performance.md), so unless OMP_NUM_THREADS says
+/// otherwise the examples then keep the elementwise work on one thread, and say so. With the
+/// OpenMP build (libopenblas0-openmp) both share one pool and nothing needs changing.
 inline void set_blas_threads(int threads) {
   if (threads > 0) openblas_set_num_threads(threads);
+#ifdef _OPENMP
+  if (openblas_get_parallel() == 1 && std::getenv("OMP_NUM_THREADS") == nullptr &&
+      omp_get_max_threads() > 1) {
+    omp_set_num_threads(1);
+    std::cerr << "note: OpenBLAS is its pthread build, whose threads would compete with nlm's "
+                 "OpenMP threads: elementwise work on 1 thread (set OMP_NUM_THREADS to choose; "
+                 "the OpenMP build of OpenBLAS is faster, see README, Performance)\n";
+  }
+#endif
+}
+
+/// One line on the BLAS in use: its kernels (OPENBLAS_CORETYPE overrides them), threads and build.
+inline std::string blas_summary() {
+  const int parallel = openblas_get_parallel();
+  std::string s = std::string("OpenBLAS ") + openblas_get_corename() + " kernels, " +
+                  std::to_string(openblas_get_num_threads()) + " thread(s), " +
+                  (parallel == 2 ? "OpenMP" : parallel == 1 ? "pthread" : "serial") + " build";
+#ifdef _OPENMP
+  s += "; nlm elementwise work on " + std::to_string(omp_get_max_threads()) + " OpenMP thread(s)";
+#endif
+  return s;
 }
 
 /// Pixel values for pictures: tanh(x) mapped from [−1, 1] to [0, 1], as in the paper.
