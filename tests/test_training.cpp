@@ -42,6 +42,29 @@ bool bit_equal(const nlm::Matrix<S>& a, const nlm::Matrix<S>& b) {
          std::memcmp(a.data(), b.data(), a.size() * sizeof(S)) == 0;
 }
 
+// Trains one machine straight through `epochs` epochs, and another that stops after
+// `stop_at` updates, checkpoints to `checkpoint` and resumes in a fresh machine built from
+// `resume_hp` (another seed: the checkpoint must restore every stream). Returns both.
+struct ResumePair {
+  Machine<double> straight, resumed;
+};
+ResumePair straight_and_resumed(const nlm::Hyperparameters& hp, const nlm::Hyperparameters& resume_hp,
+                                std::size_t epochs, std::uint64_t stop_at,
+                                const std::filesystem::path& checkpoint) {
+  const auto data = toy_data<double>();
+  nlm::TrainingOptions o = nlm::TrainingOptions::for_epochs(epochs);
+  o.handle_signals = false;
+  ResumePair r{Machine<double>(hp), Machine<double>(resume_hp)};
+  nlm::train(r.straight, data, o);
+  Machine<double> first(hp);
+  nlm::TrainingOptions part = o;
+  part.max_updates = stop_at;
+  nlm::train(first, data, part, nlm::PeriodicCheckpoint(checkpoint));
+  auto state = nlm::io::load_checkpoint(checkpoint, r.resumed);
+  nlm::train(r.resumed, data, o, state);
+  return r;
+}
+
 // Raises SIGINT from inside training after a given number of updates.
 struct RaiseAt {
   std::uint64_t at;
@@ -219,25 +242,13 @@ TEST_CASE("the training curve records one point per epoch") {
 }  // TEST_SUITE
 
 TEST_CASE("a learned field is checkpointed and resumes exactly") {
-  const auto data = toy_data<double>();
   nlm::test::TempDir dir;
   nlm::Hyperparameters hp = small_hyperparameters();
   hp.learn_field = true;
-  nlm::TrainingOptions o = nlm::TrainingOptions::for_epochs(2);
-  o.handle_signals = false;
-  Machine<double> straight(hp);
-  nlm::train(straight, data, o);
-  CHECK(xt::amax(xt::abs(straight.field()))() > 0.0);
-
-  Machine<double> first(hp);
-  nlm::TrainingOptions three = o;
-  three.max_updates = 3;
-  nlm::train(first, data, three, nlm::PeriodicCheckpoint(dir / "f.ckpt"));
-  Machine<double> resumed(hp);
-  auto state = nlm::io::load_checkpoint(dir / "f.ckpt", resumed);
-  nlm::train(resumed, data, o, state);
-  CHECK(bit_equal<double>(resumed.couplings(), straight.couplings()));
-  CHECK(std::memcmp(resumed.field().data(), straight.field().data(), 12 * sizeof(double)) == 0);
+  const auto r = straight_and_resumed(hp, hp, 2, 3, dir / "f.ckpt");
+  CHECK(xt::amax(xt::abs(r.straight.field()))() > 0.0);
+  CHECK(bit_equal<double>(r.resumed.couplings(), r.straight.couplings()));
+  CHECK(std::memcmp(r.resumed.field().data(), r.straight.field().data(), 12 * sizeof(double)) == 0);
 
   nlm::Hyperparameters plain = small_hyperparameters();
   Machine<double> without(plain);
@@ -263,19 +274,9 @@ TEST_CASE("Adam steps: first update moves every coupling by about k, and resumes
     CHECK(one.couplings().data()[i] - j0.data()[i] == doctest::Approx(expected).epsilon(1e-9));
   }
 
-  nlm::TrainingOptions o = nlm::TrainingOptions::for_epochs(2);
-  o.handle_signals = false;
-  Machine<double> straight(hp);
-  nlm::train(straight, data, o);
-  Machine<double> first(hp);
-  nlm::TrainingOptions three = o;
-  three.max_updates = 3;
-  nlm::train(first, data, three, nlm::PeriodicCheckpoint(dir / "adam.ckpt"));
-  Machine<double> resumed(hp);
-  auto state = nlm::io::load_checkpoint(dir / "adam.ckpt", resumed);
-  nlm::train(resumed, data, o, state);
-  CHECK(bit_equal<double>(resumed.couplings(), straight.couplings()));
-  CHECK(std::memcmp(resumed.field().data(), straight.field().data(), 12 * sizeof(double)) == 0);
+  const auto r = straight_and_resumed(hp, hp, 2, 3, dir / "adam.ckpt");
+  CHECK(bit_equal<double>(r.resumed.couplings(), r.straight.couplings()));
+  CHECK(std::memcmp(r.resumed.field().data(), r.straight.field().data(), 12 * sizeof(double)) == 0);
 }
 
 TEST_SUITE("training") {
@@ -381,28 +382,18 @@ TEST_CASE("chain restarts put the chosen fraction of persistent chains back at N
 TEST_CASE("a run with chain restarts resumes from its checkpoint bit for bit") {
   const auto data = toy_data<double>();
   nlm::test::TempDir dir;
-  nlm::TrainingOptions o = nlm::TrainingOptions::for_epochs(4);
-  o.handle_signals = false;
   nlm::Hyperparameters hp = small_hyperparameters();
   hp.chain_restart = 0.3;
-  Machine<double> straight(hp);
-  nlm::train(straight, data, o);
-
-  Machine<double> first(hp);
-  nlm::TrainingOptions six = o;
-  six.max_updates = 6;
-  nlm::train(first, data, six, nlm::PeriodicCheckpoint(dir / "restart.ckpt"));
-  hp.seed = 12345;  // the checkpoint restores every stream
-  Machine<double> resumed(hp);
-  auto state = nlm::io::load_checkpoint(dir / "restart.ckpt", resumed);
-  nlm::train(resumed, data, o, state);
-  CHECK(bit_equal<double>(resumed.couplings(), straight.couplings()));
-  CHECK(bit_equal<double>(resumed.persistent_chains(), straight.persistent_chains()));
+  nlm::Hyperparameters other_seed = hp;
+  other_seed.seed = 12345;
+  const auto r = straight_and_resumed(hp, other_seed, 4, 6, dir / "restart.ckpt");
+  CHECK(bit_equal<double>(r.resumed.couplings(), r.straight.couplings()));
+  CHECK(bit_equal<double>(r.resumed.persistent_chains(), r.straight.persistent_chains()));
 
   // Restarts change the run, and a checkpoint does not resume into a machine without them.
   Machine<double> plain(small_hyperparameters());
-  nlm::train(plain, data, o);
-  CHECK_FALSE(bit_equal<double>(plain.couplings(), straight.couplings()));
+  nlm::train(plain, data, nlm::TrainingOptions::for_epochs(4));
+  CHECK_FALSE(bit_equal<double>(plain.couplings(), r.straight.couplings()));
   Machine<double> other(small_hyperparameters());
   CHECK_THROWS_WITH_AS(nlm::io::load_checkpoint(dir / "restart.ckpt", other),
                        ((dir / "restart.ckpt").string() +
