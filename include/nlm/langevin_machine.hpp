@@ -134,20 +134,13 @@ class LangevinMachine {
   /// breaks E's symmetry from the first update (as an RBM's visible biases are started at the
   /// data's log-odds). Turns the field on.
   void fit_field(const matrix_type& data) {
-    require_columns(data, "dataset");
-    if (data.shape(0) == 0) throw std::invalid_argument("LangevinMachine::fit_field: the dataset is empty");
     vector_type b = vector_type::from_shape({hp_.neurons});
-    b.fill(S(0));
-    constexpr std::size_t block = 1000;
-    for (std::size_t r0 = 0; r0 < data.shape(0); r0 += block) {
-      const std::size_t r1 = std::min(data.shape(0), r0 + block);
-      const matrix_type x = xt::view(data, xt::range(r0, r1), xt::all());
-      matrix_type phi = matrix_type::from_shape(x.shape());
-      activation_.value(x, phi);
-      matrix_type r = -x;  // h − x, without any field
+    matrix_type r;
+    for_each_block(data, "fit_field", [&](const matrix_type& x, const matrix_type& phi, S weight, S beta) {
+      r = -x;  // h − x, without any field
       detail::gemm(phi, detail::Op::none, couplings_, detail::Op::transpose, r, S(1), S(1));
-      column_means_into(r, b, -S(r1 - r0) / S(data.shape(0)), S(1));
-    }
+      column_means_into(r, b, -weight, beta);
+    });
     set_field(std::move(b));
   }
 
@@ -346,29 +339,20 @@ class LangevinMachine {
   /// The moments of a dataset (rows) under this machine's activation, accumulated over
   /// blocks of 1000 rows: two N×N products per block, done once before training.
   DataMoments<S> data_moments(const matrix_type& data) const {
-    require_columns(data, "dataset");
-    const std::size_t rows = data.shape(0), n = hp_.neurons;
-    if (rows == 0) throw std::invalid_argument("LangevinMachine::data_moments: the dataset is empty");
+    const std::size_t n = hp_.neurons;
     DataMoments<S> m;
-    m.count = rows;
+    m.count = data.shape(0);
     m.x_phi = matrix_type::from_shape({n, n});
     m.phi_phi = matrix_type::from_shape({n, n});
     m.mean_x = vector_type::from_shape({n});
     m.mean_phi = vector_type::from_shape({n});
-    const S w = S(1) / S(rows);
-    constexpr std::size_t block = 1000;
-    matrix_type x, phi;
-    for (std::size_t r0 = 0; r0 < rows; r0 += block) {
-      const std::size_t r1 = std::min(rows, r0 + block);
-      x = xt::view(data, xt::range(r0, r1), xt::all());
-      phi = matrix_type::from_shape(x.shape());
-      activation_.value(x, phi);
-      const S beta = r0 == 0 ? S(0) : S(1);
+    for_each_block(data, "data_moments", [&](const matrix_type& x, const matrix_type& phi, S weight, S beta) {
+      const S w = weight / S(x.shape(0));  // 1 / rows of the dataset
       detail::gemm(x, detail::Op::transpose, phi, detail::Op::none, m.x_phi, w, beta);
       detail::gemm(phi, detail::Op::transpose, phi, detail::Op::none, m.phi_phi, w, beta);
-      column_means_into(x, m.mean_x, S(r1 - r0) / S(rows), beta);
-      column_means_into(phi, m.mean_phi, S(r1 - r0) / S(rows), beta);
-    }
+      column_means_into(x, m.mean_x, weight, beta);
+      column_means_into(phi, m.mean_phi, weight, beta);
+    });
     return m;
   }
 
@@ -419,6 +403,26 @@ class LangevinMachine {
     statistics_into(chains_, model_ws_, gradient_, S(1), S(0));
     if (hp_.learn_field)
       column_means_into(model_ws_.residual, field_gradient_, -S(1) / S(hp_.temperature), S(0));
+  }
+
+  // Walks a dataset in blocks of 1000 rows, calling f(x, φ(x), weight, beta) per block, where
+  // weight = block rows / dataset rows (a column mean scaled by it sums to the dataset's mean)
+  // and beta is 0 for the first block and 1 after (overwrite, then accumulate).
+  template <class F>
+  void for_each_block(const matrix_type& data, const char* caller, F&& f) const {
+    require_columns(data, "dataset");
+    const std::size_t rows = data.shape(0);
+    if (rows == 0)
+      throw std::invalid_argument(std::string("LangevinMachine::") + caller + ": the dataset is empty");
+    constexpr std::size_t block = 1000;
+    matrix_type x, phi;
+    for (std::size_t r0 = 0; r0 < rows; r0 += block) {
+      const std::size_t r1 = std::min(rows, r0 + block);
+      x = xt::view(data, xt::range(r0, r1), xt::all());
+      phi.resize(x.shape());
+      activation_.value(x, phi);
+      f(x, phi, S(r1 - r0) / S(rows), r0 == 0 ? S(0) : S(1));
+    }
   }
 
   // Restarts each persistent chain from N(0, I) with probability chain_restart, drawing the
