@@ -255,19 +255,19 @@ int main(int argc, char** argv) try {
   app.add_option("--digits", o.digits, "the digits the NLM was trained on")->capture_default_str();
   app.add_option("--couplings", o.couplings, "couplings J (.npy): adds mean energies at T = 1");
   app.add_option("--field", o.field, "field b (.npy, from mnist_train --field) of those couplings");
-  app.add_option("--held-out", o.held_out, "real digits held out as the reference")->capture_default_str();
-  app.add_option("--pca-components", o.components, "PCA components of the Frechet distance")->capture_default_str();
-  app.add_option("--classifier-images", o.classifier_images, "real digits to train the classifier on, at most")->capture_default_str();
+  app.add_option("--held-out", o.held_out, "real digits held out as the reference")->capture_default_str()->transform(ex::count(true));
+  app.add_option("--pca-components", o.components, "PCA components of the Frechet distance")->capture_default_str()->transform(ex::count(true));
+  app.add_option("--classifier-images", o.classifier_images, "real digits to train the classifier on, at most")->capture_default_str()->transform(ex::count());
   app.add_option("--confidence", o.confidence, "probability a classification must reach to count")->capture_default_str();
   app.add_option("--l2", o.l2, "L2 penalty of the classifier")->capture_default_str();
   app.add_option("--flip-noise", o.flip_noise,
                  "classifier also trains on copies of its digits with up to this fraction of "
                  "pixels sign-flipped, so noisy samples are not all read as the inkiest digit "
                  "(0: clean digits only)")->capture_default_str();
-  app.add_option("--border", o.border, "border width (pixels) of the inverted-background test")->capture_default_str();
-  app.add_option("--seed", o.seed, "seed of the real digits' split")->capture_default_str();
+  app.add_option("--border", o.border, "border width (pixels) of the inverted-background test")->capture_default_str()->transform(ex::count());
+  app.add_option("--seed", o.seed, "seed of the real digits' split")->capture_default_str()->transform(ex::count());
   app.add_option("--csv", o.csv, "also write the table here as CSV");
-  app.add_option("--threads", threads, "OpenBLAS threads (0: default)");
+  app.add_option("--threads", threads, "OpenBLAS threads (0: default)")->transform(ex::count());
   CLI11_PARSE(app, argc, argv);
   if (!o.field.empty() && o.couplings.empty())
     throw std::invalid_argument("--field needs --couplings (the energy uses both)");

@@ -28,6 +28,9 @@ struct Options : ex::GenerationOptions {
 
 template <class SamplerT>
 int run(const Options& o) {
+  const ex::fs::path out(o.out);
+  ex::require_output_dir(out);
+  if (!o.samples_npy.empty()) ex::require_output_file(o.samples_npy);
   auto machine = ex::make_generator<SamplerT>(o);
   const auto& hp = machine.hyperparameters();
   nlm::Matrix<float> x = machine.random_states(o.chains);
@@ -43,9 +46,18 @@ int run(const Options& o) {
   nlm::Observe observe(snapshots, progress);
   machine.sample(x, o.steps, observe);
   ex::require_finite_states(x);
-
-  const ex::fs::path out(o.out);
-  ex::fs::create_directories(out);
+  if constexpr (std::is_same_v<SamplerT, nlm::Mala>) {
+    // Below 1 % the chains have hardly left their N(0, I) start: what would be written as
+    // samples is noise.
+    const double rate = machine.sampler().acceptance_rate();
+    if (rate < 0.01) {
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "MALA accepted %.4f of its proposals at dt = %g: the chains stayed near their "
+                    "noise start; lower --dt (0.01 is the paper's)", rate, o.dt);
+      throw nlm::numerical_error(line);
+    }
+  }
   const auto side = std::size_t(std::lround(std::sqrt(double(hp.neurons))));
   const std::size_t cols = std::size_t(std::ceil(std::sqrt(double(o.chains))));
   const std::size_t rows = (o.chains + cols - 1) / cols;
@@ -79,8 +91,8 @@ int main(int argc, char** argv) try {
   Options o;
   o.add_to(app);
   app.add_option("--sampler", o.sampler, "em (Euler-Maruyama, the paper's) or mala")->capture_default_str();
-  app.add_option("--snapshot-start", o.snapshot_start, "first snapshot step")->capture_default_str();
-  app.add_option("--snapshot-every", o.snapshot_every, "steps between snapshots")->capture_default_str();
+  app.add_option("--snapshot-start", o.snapshot_start, "first snapshot step")->capture_default_str()->transform(ex::count());
+  app.add_option("--snapshot-every", o.snapshot_every, "steps between snapshots")->capture_default_str()->transform(ex::count(true));
   app.add_option("--out", o.out, "output folder")->capture_default_str();
   app.add_option("--samples-npy", o.samples_npy, "write tanh(x) of every chain here (float32, chains x N)");
   CLI11_PARSE(app, argc, argv);

@@ -19,23 +19,26 @@ int main(int argc, char** argv) try {
   std::vector<std::size_t> neurons{234};
   std::size_t from = 10000, chain = 35, every = 1;
   std::string out = "out/neuron_trace";
-  app.add_option("--neurons", neurons, "neurons to record (comma-separated)")->delimiter(',')->capture_default_str();
-  app.add_option("--chain", chain, "which chain")->capture_default_str();
-  app.add_option("--from", from, "first recorded step")->capture_default_str();
-  app.add_option("--every", every, "record every this many steps")->capture_default_str();
+  app.add_option("--neurons", neurons, "neurons to record (comma-separated)")->delimiter(',')->capture_default_str()->transform(ex::count());
+  app.add_option("--chain", chain, "which chain")->capture_default_str()->transform(ex::count());
+  app.add_option("--from", from, "first recorded step")->capture_default_str()->transform(ex::count());
+  app.add_option("--every", every, "record every this many steps")->capture_default_str()->transform(ex::count(true));
   app.add_option("--out", out, "output folder")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (chain >= g.chains) throw std::invalid_argument("--chain must be < --chains");
+  if (from >= g.steps)
+    throw std::invalid_argument("--from (" + std::to_string(from) + ") must be below --steps (" +
+                                std::to_string(g.steps) + "): nothing would be recorded");
+  const ex::fs::path dir(out);
+  ex::require_output_dir(dir);
+  const std::size_t n = ex::couplings_neurons(g.couplings);
+  for (const auto i : neurons)
+    if (i >= n)
+      throw std::invalid_argument("--neurons: " + std::to_string(i) + " is not below N = " + std::to_string(n));
 
   nlm::NeuronTrace<float> trace(chain, neurons, from, g.steps, every);
-  const auto final_states = ex::generate(g, trace);
-  for (const auto i : neurons)
-    if (i >= final_states.shape(1))
-      throw std::invalid_argument("--neurons: " + std::to_string(i) + " is not below N = " +
-                                  std::to_string(final_states.shape(1)));
+  ex::generate(g, trace);
 
-  const ex::fs::path dir(out);
-  ex::fs::create_directories(dir);
   std::vector<std::vector<double>> rows;
   std::vector<ex::Panel> panels;
   std::vector<double> steps(trace.steps().begin(), trace.steps().end());

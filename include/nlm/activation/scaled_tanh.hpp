@@ -13,6 +13,7 @@
 #include <xtensor/xnoalias.hpp>
 
 #include "../detail/simd_map.hpp"
+#include "../detail/describe.hpp"
 #include "../types.hpp"
 
 namespace nlm {
@@ -26,6 +27,7 @@ class ScaledTanh {
                                   std::to_string(gain));
   }
   double gain() const noexcept { return gain_; }
+  std::string describe() const { return "ScaledTanh(" + detail::describe_parameter("gain", gain_) + ")"; }
 
   template <Scalar S>
   void value(const Matrix<S>& x, Matrix<S>& phi) const {

@@ -3,6 +3,8 @@
 /// a gradient (no exponential, cheaper than tanh).
 #pragma once
 
+#include <string>
+
 #include <span>
 #include <utility>
 
@@ -16,6 +18,7 @@ namespace nlm {
 
 /// \f[ \phi(x) = \frac{x}{1 + |x|}, \qquad \phi'(x) = \frac{1}{(1 + |x|)^2} \f]
 struct Softsign {
+  std::string describe() const { return "Softsign"; }
   template <Scalar S>
   void value(const Matrix<S>& x, Matrix<S>& phi) const {
     xt::noalias(phi) = x / (S(1) + xt::abs(x));

@@ -2,6 +2,8 @@
 /// @brief φ = tanh, the paper's activation (vectorised through xsimd).
 #pragma once
 
+#include <string>
+
 #include <span>
 #include <utility>
 
@@ -15,6 +17,7 @@ namespace nlm {
 
 /// \f[ \phi(x) = \tanh x, \qquad \phi'(x) = 1 - \tanh^2 x \f]
 struct Tanh {
+  std::string describe() const { return "Tanh"; }
   template <Scalar S>
   void value(const Matrix<S>& x, Matrix<S>& phi) const {
     xt::noalias(phi) = xt::tanh(x);

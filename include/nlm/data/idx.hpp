@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -65,13 +66,30 @@ inline std::string hex32(std::uint32_t value)
     return text;
 }
 
-/// Bytes of a file, decompressed on the fly when it starts with the gzip magic. zlib's gzread
-/// could pass plain files through as well, but deciding ourselves lets the messages say which
-/// kind of damage was found.
+/// Bytes of a file or of a buffer in memory, decompressed on the fly when they start with the
+/// gzip magic. zlib's gzread could pass plain files through as well, but deciding ourselves
+/// lets the messages say which kind of damage was found.
 class byte_source
 {
 public:
-    explicit byte_source(const std::filesystem::path& path) : path_(path)
+    /// Reads `bytes` (which must outlive the source); messages start with `name`.
+    byte_source(std::span<const std::uint8_t> bytes, std::string name)
+        : name_(std::move(name)), memory_(bytes), in_memory_(true)
+    {
+        gzipped_ = bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
+        if (gzipped_)
+        {
+            // 16 + MAX_WBITS: a gzip wrapper, whose CRC and length zlib checks at the end.
+            if (inflateInit2(&stream_, 16 + MAX_WBITS) != Z_OK)
+                throw idx_error(where() + "cannot start gzip decompression");
+            stream_ready_ = true;
+            stream_.next_in = const_cast<Bytef*>(bytes.data());
+            stream_.avail_in = static_cast<uInt>(std::min<std::size_t>(bytes.size(), std::numeric_limits<uInt>::max()));
+            memory_position_ = stream_.avail_in;
+        }
+    }
+
+    explicit byte_source(const std::filesystem::path& path) : name_(path.string())
     {
         std::error_code ec;
         if (!std::filesystem::exists(path, ec) && !ec)
@@ -109,15 +127,19 @@ public:
     {
         if (gz_ != nullptr)
             gzclose_r(gz_);
+        if (stream_ready_)
+            inflateEnd(&stream_);
     }
 
     /// "path: " as every message starts.
-    std::string where() const { return path_.string() + ": "; }
+    std::string where() const { return name_ + ": "; }
 
     /// Reads up to `n` bytes; fewer only at the end of the data. A damaged gzip stream
     /// throws with zlib's diagnosis.
     std::size_t read(std::uint8_t* out, std::size_t n)
     {
+        if (in_memory_)
+            return gzipped_ ? inflate_memory(out, n) : copy_memory(out, n);
         if (!gzipped_)
         {
             plain_.read(reinterpret_cast<char*>(out), static_cast<std::streamsize>(n));
@@ -153,7 +175,64 @@ public:
     bool cut_short() const { return cut_short_; }
 
 private:
-    std::filesystem::path path_;
+    std::size_t copy_memory(std::uint8_t* out, std::size_t n)
+    {
+        const std::size_t got = std::min(n, memory_.size() - memory_position_);
+        std::copy_n(memory_.data() + memory_position_, got, out);
+        memory_position_ += got;
+        return got;
+    }
+
+    std::size_t inflate_memory(std::uint8_t* out, std::size_t n)
+    {
+        std::size_t got = 0;
+        while (got < n && !finished_)
+        {
+            stream_.next_out = out + got;
+            stream_.avail_out = static_cast<uInt>(std::min<std::size_t>(n - got, std::numeric_limits<uInt>::max()));
+            const uInt before = stream_.avail_out;
+            const int code = inflate(&stream_, Z_NO_FLUSH);
+            got += before - stream_.avail_out;
+            if (code == Z_STREAM_END)
+            {
+                // Another gzip member may follow, as gzread would read it.
+                if (stream_.avail_in == 0 && memory_position_ == memory_.size())
+                    finished_ = true;
+                else if (inflateReset(&stream_) != Z_OK)
+                    throw idx_error(where() + "corrupt gzip data (zlib: cannot reset)");
+                continue;
+            }
+            if (code == Z_OK)
+                continue;
+            if (code == Z_BUF_ERROR && stream_.avail_in == 0)
+            {
+                if (memory_position_ < memory_.size())
+                {
+                    const std::size_t more = std::min<std::size_t>(memory_.size() - memory_position_,
+                                                                   std::numeric_limits<uInt>::max());
+                    stream_.next_in = const_cast<Bytef*>(memory_.data() + memory_position_);
+                    stream_.avail_in = static_cast<uInt>(more);
+                    memory_position_ += more;
+                    continue;
+                }
+                cut_short_ = true;  // the data end before the gzip stream does
+                finished_ = true;
+                break;
+            }
+            throw idx_error(where() + "corrupt gzip data (zlib: "
+                            + (stream_.msg != nullptr ? std::string(stream_.msg) : "error " + std::to_string(code))
+                            + ")");
+        }
+        return got;
+    }
+
+    std::string name_;
+    std::span<const std::uint8_t> memory_{};
+    std::size_t memory_position_ = 0;
+    bool in_memory_ = false;
+    z_stream stream_{};
+    bool stream_ready_ = false;
+    bool finished_ = false;
     bool gzipped_ = false;
     bool cut_short_ = false;
     gzFile gz_ = nullptr;
@@ -239,13 +318,12 @@ inline std::vector<std::uint8_t> read_payload(byte_source& in, std::size_t expec
 
 } // namespace detail
 
-/// Reads an idx3 image file (plain or gzipped).
-/// @throws idx_error if the file is missing, truncated, has trailing bytes, a wrong magic
-///         number, zero rows or columns, or a damaged gzip stream.
-inline images read_idx_images(const std::filesystem::path& path)
+namespace detail
 {
-    detail::byte_source in(path);
-    const auto [count, rows, cols] = detail::read_header<3>(in, idx3_magic, "idx3 image file");
+
+inline images read_images(byte_source& in)
+{
+    const auto [count, rows, cols] = read_header<3>(in, idx3_magic, "idx3 image file");
     if (rows == 0 || cols == 0)
         throw idx_error(in.where() + "image dimensions " + std::to_string(rows) + "x"
                         + std::to_string(cols) + " are invalid (rows and cols must be > 0)");
@@ -256,8 +334,33 @@ inline images read_idx_images(const std::filesystem::path& path)
                         + std::to_string(rows) + "x" + std::to_string(cols)
                         + ", more bytes than can be addressed");
     images result{count, rows, cols, {}};
-    result.pixels = detail::read_payload(in, count * per_image, "pixel bytes");
+    result.pixels = read_payload(in, count * per_image, "pixel bytes");
     return result;
+}
+
+inline std::vector<std::uint8_t> read_labels(byte_source& in)
+{
+    const auto [count] = read_header<1>(in, idx1_magic, "idx1 label file");
+    return read_payload(in, count, "label bytes");
+}
+
+} // namespace detail
+
+/// Reads an idx3 image file (plain or gzipped).
+/// @throws idx_error if the file is missing, truncated, has trailing bytes, a wrong magic
+///         number, zero rows or columns, or a damaged gzip stream.
+inline images read_idx_images(const std::filesystem::path& path)
+{
+    detail::byte_source in(path);
+    return detail::read_images(in);
+}
+
+/// Reads idx3 image bytes held in memory (plain or gzipped); messages start with `name`.
+/// @throws idx_error as the file version does.
+inline images read_idx_images(std::span<const std::uint8_t> bytes, const std::string& name)
+{
+    detail::byte_source in(bytes, name);
+    return detail::read_images(in);
 }
 
 /// Reads an idx1 label file (plain or gzipped): one byte per label, in file order.
@@ -265,8 +368,15 @@ inline images read_idx_images(const std::filesystem::path& path)
 inline std::vector<std::uint8_t> read_idx_labels(const std::filesystem::path& path)
 {
     detail::byte_source in(path);
-    const auto [count] = detail::read_header<1>(in, idx1_magic, "idx1 label file");
-    return detail::read_payload(in, count, "label bytes");
+    return detail::read_labels(in);
+}
+
+/// Reads idx1 label bytes held in memory (plain or gzipped); messages start with `name`.
+inline std::vector<std::uint8_t> read_idx_labels(std::span<const std::uint8_t> bytes,
+                                                 const std::string& name)
+{
+    detail::byte_source in(bytes, name);
+    return detail::read_labels(in);
 }
 
 /// Reads an image file and its label file and checks that they pair up one to one.

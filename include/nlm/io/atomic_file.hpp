@@ -11,6 +11,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -161,6 +162,72 @@ private:
     bool renamed_ = false;
 };
 
+/// Ignores SIGXFSZ while it lives. A write past the file-size limit (ulimit -f) would otherwise
+/// kill the process inside write(2), leaving the temporary file behind; ignored, the write
+/// fails with EFBIG, which is reported and the temporary removed like any other failed write.
+class ignore_file_size_signal
+{
+public:
+    ignore_file_size_signal()
+    {
+        struct sigaction ignore{};
+        ignore.sa_handler = SIG_IGN;
+        sigemptyset(&ignore.sa_mask);
+        active_ = ::sigaction(SIGXFSZ, &ignore, &previous_) == 0;
+    }
+    ~ignore_file_size_signal()
+    {
+        if (active_)
+            ::sigaction(SIGXFSZ, &previous_, nullptr);
+    }
+    ignore_file_size_signal(const ignore_file_size_signal&) = delete;
+    ignore_file_size_signal& operator=(const ignore_file_size_signal&) = delete;
+
+private:
+    struct sigaction previous_{};
+    bool active_ = false;
+};
+
+/// Called between the steps of write_atomically() with the temporary file's path and a step
+/// name ("written", "synced", "renamed"), for fault-injection tests that stop the process
+/// there. Null (nothing is called) unless a test sets it.
+inline void (*&write_step_hook())(const std::filesystem::path&, const char*)
+{
+    static void (*hook)(const std::filesystem::path&, const char*) = nullptr;
+    return hook;
+}
+
+/// Removes `<target>.tmp.<pid>.<n>` files left by processes that no longer exist (killed in
+/// the middle of a write: SIGKILL, power loss), so that repeated crashes leave no litter.
+/// Files of live processes, and anything not named so, are left alone.
+inline void remove_stale_temporaries(const std::filesystem::path& target)
+{
+    const std::string prefix = target.filename().string() + ".tmp.";
+    const std::filesystem::path directory =
+        target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec))
+    {
+        const std::string name = it->path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0)
+            continue;
+        const std::string rest = name.substr(prefix.size());
+        const auto dot = rest.find('.');
+        if (dot == 0 || dot == std::string::npos
+            || rest.find_first_not_of("0123456789") != dot
+            || rest.find_first_not_of("0123456789", dot + 1) != std::string::npos || dot + 1 == rest.size())
+            continue;
+        const long pid = std::stol(rest.substr(0, dot));
+        if (pid <= 0 || pid == ::getpid())
+            continue;
+        if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+        {
+            std::error_code ignored;
+            std::filesystem::remove(it->path(), ignored);
+        }
+    }
+}
+
 /// Distinct for every call in this process; the pid in the name separates processes.
 inline unsigned long next_temporary_number()
 {
@@ -197,6 +264,11 @@ inline void write_atomically(const std::filesystem::path& target,
         throw detail::file_error(target, "cannot create temporary file " + temporary_path.string(),
                                  errno);
     detail::temporary_file temporary(temporary_path, fd);
+    const detail::ignore_file_size_signal no_sigxfsz;
+    const auto step = [&](const char* name) {
+        if (auto* hook = detail::write_step_hook())
+            hook(temporary_path, name);
+    };
 
     {
         detail::fd_streambuf buffer(temporary.fd());
@@ -221,18 +293,22 @@ inline void write_atomically(const std::filesystem::path& target,
                                      + ": writing failed: the stream was left in a failed state");
     }
 
+    step("written");
     if (::fsync(temporary.fd()) != 0)
         throw detail::file_error(target, "cannot flush " + temporary_path.string() + " to disk",
                                  errno);
     if (const int error = temporary.close(); error != 0)
         throw detail::file_error(target, "cannot close " + temporary_path.string(), error);
 
+    step("synced");
     std::error_code ec;
     std::filesystem::rename(temporary_path, target, ec);
     if (ec)
         throw detail::file_error(target, "cannot rename " + temporary_path.string() + " over it",
                                  ec.value());
     temporary.mark_renamed();
+    step("renamed");
+    detail::remove_stale_temporaries(target);
 
     // The rename is durable only once the directory itself is on disk.
     const std::filesystem::path directory =

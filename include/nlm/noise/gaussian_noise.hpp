@@ -22,6 +22,7 @@ namespace nlm {
 /// checkpoint that stores the two words resumes the stream bit for bit.
 class GaussianNoise {
  public:
+  std::string describe() const { return "GaussianNoise"; }
   static constexpr bool deterministic = false;
 
   /// One draw of `size` normals, reserved from the stream: `fill(first, out)` writes elements

@@ -16,6 +16,7 @@
 namespace nlm {
 
 struct NoNoise {
+  std::string describe() const { return "NoNoise"; }
   static constexpr bool deterministic = true;
 
   void seed(std::uint64_t) noexcept {}

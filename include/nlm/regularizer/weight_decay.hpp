@@ -9,6 +9,7 @@
 #include <xtensor/xnoalias.hpp>
 
 #include "../types.hpp"
+#include "../detail/describe.hpp"
 
 namespace nlm {
 
@@ -21,6 +22,7 @@ class WeightDecay {
                                   std::to_string(lambda));
   }
   double lambda() const noexcept { return lambda_; }
+  std::string describe() const { return "WeightDecay(" + detail::describe_parameter("lambda", lambda_) + ")"; }
 
   template <Scalar S>
   void add_to_step(const Matrix<S>& j, Matrix<S>& step) const {

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "../types.hpp"
+#include "../detail/describe.hpp"
 #include "no_regularizer.hpp"
 #include "regularizer.hpp"
 
@@ -21,6 +22,7 @@ class ZeroDiagonal {
   ZeroDiagonal() = default;
   explicit ZeroDiagonal(Inner inner) : inner_(std::move(inner)) {}
   const Inner& inner() const noexcept { return inner_; }
+  std::string describe() const { return "ZeroDiagonal(" + detail::describe_policy(inner_) + ")"; }
 
   template <Scalar S>
   void add_to_step(const Matrix<S>& j, Matrix<S>& step) const {

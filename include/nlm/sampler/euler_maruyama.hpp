@@ -25,6 +25,7 @@ namespace nlm {
 /// where that bias matters.
 class EulerMaruyama {
  public:
+  std::string describe() const { return "EulerMaruyama"; }
   void seed(std::uint64_t) noexcept {}
   std::vector<std::uint64_t> state() const { return {}; }
   void set_state(std::span<const std::uint64_t> words) {

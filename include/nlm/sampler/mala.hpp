@@ -32,6 +32,7 @@ namespace nlm {
 /// independently for every chain (row). Requires T > 0 and a stochastic Noise policy.
 class Mala {
  public:
+  std::string describe() const { return "Mala"; }
   explicit Mala(std::uint64_t seed = 0) : engine_(seed) {}
 
   void seed(std::uint64_t s) { engine_.reseed(s); }

@@ -64,7 +64,7 @@ class ProgressBar {
   }
   template <class M>
   void on_epoch_end(const M&, const TrainingState& s) {
-    if ((s.epoch + 1) % epoch_lines_ != 0) return;
+    if (s.epoch % epoch_lines_ != 0) return;  // s.epoch: epochs completed
     draw(s, clock::now());
     *out_ << '\n' << std::flush;
     drawn_epoch_ = s.updates;
@@ -168,17 +168,18 @@ class StopOnNonFinite {
   std::uint64_t every_;
 };
 
-/// Records the mean of mean((M − D)²) over each epoch: the training curve.
+/// The training curve (the mean of mean((M − D)²) over each epoch) as `train` keeps it in the
+/// state: after a resume it holds the epochs before the checkpoint too.
 class TrainingCurve {
  public:
-  struct Point {
-    std::size_t epoch;
-    std::uint64_t updates;
-    double gradient_mean_square;
-  };
+  using Point = CurvePoint;
+  template <class M>
+  void on_begin(const M&, const TrainingState& s) {
+    points_ = s.curve;
+  }
   template <class M>
   void on_epoch_end(const M&, const TrainingState& s) {
-    points_.push_back({s.epoch + 1, s.updates, s.epoch_gradient_mean_square()});
+    points_.push_back(s.curve.back());
   }
   const std::vector<Point>& points() const noexcept { return points_; }
 

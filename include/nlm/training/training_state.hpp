@@ -49,8 +49,19 @@ struct TrainingOptions {
   }
 };
 
+/// One point of the training curve: the mean of mean((M − D)²) over a completed epoch.
+struct CurvePoint {
+  std::size_t epoch;             ///< the epoch's number, from 1
+  std::uint64_t updates;         ///< updates done when it ended
+  double gradient_mean_square;   ///< its mean of mean((M − D)²)
+};
+
+/// Invariant between updates (whenever a callback sees it, and so in every checkpoint):
+/// `batch < batches_per_epoch`. An epoch's last update records its curve point and moves to
+/// the next epoch (batch 0) before any callback runs, so a checkpoint written then resumes at
+/// the next epoch's shuffle.
 struct TrainingState {
-  std::size_t epoch = 0;              ///< current epoch, from 0
+  std::size_t epoch = 0;              ///< completed epochs (the current one, from 0)
   std::size_t batch = 0;              ///< next mini-batch within the epoch
   std::size_t batches_per_epoch = 0;  ///< floor(N_image / b_size): a partial batch is dropped
   std::uint64_t updates = 0;          ///< updates done in this run, resumed runs included
@@ -60,11 +71,20 @@ struct TrainingState {
   std::vector<std::uint32_t> order;   ///< the current epoch's permutation of the images
   detail::Xoshiro256 shuffle;         ///< draws each epoch's permutation
   bool started = false;               ///< false until the first epoch has been shuffled
+  /// The training curve: one point per completed epoch, from the run's first update (a
+  /// resumed run keeps the points of the part before the checkpoint).
+  std::vector<CurvePoint> curve;
+  /// Identity of the training data, fixed at the first update and checked on every later
+  /// `train` call with this state: the image count and an FNV-1a checksum of their bytes
+  /// (0: not recorded, as in checkpoints before format 4).
+  std::uint64_t data_images = 0;
+  std::uint64_t data_checksum = 0;
 
   /// Mean of mean((M − D)²) over the updates of the current epoch so far (the upstream
-  /// per-epoch "KL norm").
+  /// per-epoch "KL norm"); between epochs, the last completed epoch's.
   double epoch_gradient_mean_square() const {
-    return batch == 0 ? gradient_mean_square : epoch_gradient_sum / double(batch);
+    if (batch != 0) return epoch_gradient_sum / double(batch);
+    return curve.empty() ? gradient_mean_square : curve.back().gradient_mean_square;
   }
 };
 

@@ -1,0 +1,261 @@
+// Checkpoints that resume exactly at every point of a run, refuse a differently configured
+// machine or other data with a sentence, and still read the files of earlier formats.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlm/nlm.hpp>
+
+#include "test_support.hpp"
+
+namespace {
+
+template <class S, class Activation = nlm::Tanh, class Regularizer = nlm::WeightDecay,
+          class Sampler = nlm::EulerMaruyama>
+using Machine = nlm::LangevinMachine<Activation, nlm::GaussianNoise, Regularizer, Sampler, S>;
+
+// The shapes of test_training.cpp: 23 images, batches of 5, so 4 batches per epoch.
+nlm::Hyperparameters small(std::uint64_t seed = 7) {
+  nlm::Hyperparameters hp;
+  hp.neurons = 12;
+  hp.persistent_chains = 8;
+  hp.batch_size = 5;
+  hp.langevin_steps = 3;
+  hp.time_step = 0.05;
+  hp.learning_rate = 0.01;
+  hp.seed = seed;
+  return hp;
+}
+
+template <class S>
+nlm::Matrix<S> toy_data(std::uint64_t seed = 99) {
+  Machine<S> source(small(seed));
+  nlm::Matrix<S> d = xt::tanh(source.random_states(23));
+  return d;
+}
+
+template <class A>
+bool same_bits(const A& a, const A& b) {
+  return a.shape() == b.shape() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(*a.data())) == 0;
+}
+
+bool same_curve(const std::vector<nlm::CurvePoint>& a, const std::vector<nlm::CurvePoint>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].epoch != b[i].epoch || a[i].updates != b[i].updates ||
+        std::memcmp(&a[i].gradient_mean_square, &b[i].gradient_mean_square, sizeof(double)) != 0)
+      return false;
+  return true;
+}
+
+// Saves only at one update, from inside on_update as PeriodicCheckpoint does.
+struct SaveAt {
+  std::filesystem::path path;
+  std::uint64_t at;
+  template <class M>
+  void on_update(const M& m, const nlm::TrainingState& s) const {
+    if (s.updates == at) nlm::io::save_checkpoint(path, m, s);
+  }
+};
+
+nlm::TrainingOptions quiet(std::uint64_t updates) {
+  nlm::TrainingOptions o = nlm::TrainingOptions::for_updates(updates);
+  o.handle_signals = false;
+  return o;
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_SUITE("checkpoints") {
+
+TEST_CASE("a checkpoint saved after any update, epoch ends included, resumes bit for bit") {
+  const auto data = toy_data<double>();
+  nlm::Hyperparameters hp = small();
+  hp.learn_field = true;
+  hp.chain_restart = 0.25;
+  Machine<double> straight(hp);
+  const auto end = nlm::train(straight, data, quiet(14));
+  REQUIRE(end.curve.size() == 3);  // 14 updates: epochs end at 4, 8 and 12
+  nlm::test::TempDir dir;
+  for (std::uint64_t stop = 1; stop < 14; ++stop) {
+    CAPTURE(stop);
+    Machine<double> first(hp);
+    nlm::train(first, data, quiet(14), SaveAt{dir / "c.ckpt", stop});
+    // Between updates the state never points past its epoch: 4, 8, 12 are saved as batch 0.
+    const auto saved = nlm::io::read_checkpoint<double>(dir / "c.ckpt");
+    CHECK(saved.state.batch == stop % 4);
+    CHECK(saved.state.epoch == stop / 4);
+    CHECK(saved.state.curve.size() == stop / 4);
+
+    nlm::Hyperparameters other = hp;
+    other.seed = 4242;
+    Machine<double> second(other);
+    auto state = nlm::io::load_checkpoint(dir / "c.ckpt", second);
+    nlm::TrainingCurve curve;
+    const auto finished = nlm::train(second, data, quiet(14), state, curve);
+    CHECK(same_bits(second.couplings(), straight.couplings()));
+    CHECK(same_bits(second.field(), straight.field()));
+    CHECK(same_bits(second.persistent_chains(), straight.persistent_chains()));
+    CHECK(second.noise().state() == straight.noise().state());
+    CHECK(second.initialisation_state() == straight.initialisation_state());
+    CHECK(nlm::detail::save_engine(finished.shuffle) == nlm::detail::save_engine(end.shuffle));
+    CHECK(same_curve(finished.curve, end.curve));
+    CHECK(same_curve(curve.points(), end.curve));  // the callback sees the earlier epochs too
+  }
+}
+
+TEST_CASE("format 3 files are still read, including one saved at an epoch's end") {
+  // Written by nlm at commit 0ba8150 (tests/fixtures/v3_*.ckpt): the plain machine saved from
+  // on_update at update 4 (batch 4 of 4, the state that crashed on resume), and an Adam
+  // machine with a field and chain restarts at update 6.
+  const std::filesystem::path fixtures = NLM_TEST_FIXTURES;
+  const auto data = toy_data<double>();
+  {
+    const auto c = nlm::io::read_checkpoint<double>(fixtures / "v3_epoch_end.ckpt");
+    CHECK(c.version == 3);
+    CHECK(c.state.batch == 4);
+    Machine<double> straight(small());
+    nlm::train(straight, data, quiet(12));
+    Machine<double> resumed(small(5));
+    auto state = nlm::io::load_checkpoint(fixtures / "v3_epoch_end.ckpt", resumed);
+    state = nlm::train(resumed, data, quiet(12), state);
+    CHECK(state.updates == 12);
+    CHECK(same_bits(resumed.couplings(), straight.couplings()));
+    CHECK(same_bits(resumed.persistent_chains(), straight.persistent_chains()));
+  }
+  {
+    nlm::Hyperparameters hp = small();
+    hp.learn_field = true;
+    hp.chain_restart = 0.25;
+    hp.step_rule = nlm::Hyperparameters::StepRule::adam;
+    Machine<double> straight(hp);
+    nlm::train(straight, data, quiet(12));
+    Machine<double> resumed(hp);
+    auto state = nlm::io::load_checkpoint(fixtures / "v3_adam_field_restart.ckpt", resumed);
+    CHECK(state.updates == 6);
+    nlm::train(resumed, data, quiet(12), state);
+    CHECK(same_bits(resumed.couplings(), straight.couplings()));
+    CHECK(same_bits(resumed.field(), straight.field()));
+    CHECK(same_bits(resumed.adam_couplings().second, straight.adam_couplings().second));
+  }
+  // A format 3 file records its scalar size: a double file does not load into a float machine.
+  Machine<float> f(small());
+  CHECK_THROWS_WITH((void)nlm::io::load_checkpoint(fixtures / "v3_epoch_end.ckpt", f),
+                    ((fixtures / "v3_epoch_end.ckpt").string() +
+                     ": the checkpoint was written with scalar = float64, the machine has float32").c_str());
+}
+
+TEST_CASE("a checkpoint refuses a machine configured otherwise, naming the field and both values") {
+  nlm::test::TempDir dir;
+  const auto data = toy_data<double>();
+  const auto path = dir / "m.ckpt";
+  const std::string f = path.string();
+  const auto refused = [&](auto&& machine, const std::string& message) {
+    CHECK_THROWS_WITH_AS((void)nlm::io::load_checkpoint(path, machine), (f + message).c_str(),
+                         std::invalid_argument);
+  };
+  {
+    Machine<double, nlm::ScaledTanh> m(small(), nlm::ScaledTanh(1.5), nlm::GaussianNoise(),
+                                       nlm::WeightDecay(3e-4));
+    nlm::train(m, data, quiet(3), nlm::PeriodicCheckpoint(path));
+  }
+  const auto hp = small();
+  refused(Machine<float, nlm::ScaledTanh>(hp, nlm::ScaledTanh(1.5), nlm::GaussianNoise(), nlm::WeightDecay(3e-4)),
+          ": the checkpoint was written with scalar = float64, the machine has float32");
+  refused(Machine<double, nlm::ScaledTanh>(hp, nlm::ScaledTanh(1.25), nlm::GaussianNoise(), nlm::WeightDecay(3e-4)),
+          ": the checkpoint was written with activation = ScaledTanh(gain=1.5), the machine has "
+          "ScaledTanh(gain=1.25)");
+  refused(Machine<double>(hp, nlm::Tanh(), nlm::GaussianNoise(), nlm::WeightDecay(3e-4)),
+          ": the checkpoint was written with activation = ScaledTanh(gain=1.5), the machine has Tanh");
+  refused(Machine<double, nlm::ScaledTanh>(hp, nlm::ScaledTanh(1.5), nlm::GaussianNoise(), nlm::WeightDecay(2e-6)),
+          ": the checkpoint was written with regularizer = WeightDecay(lambda=0.0003), the machine "
+          "has WeightDecay(lambda=2e-06)");
+  refused(Machine<double, nlm::ScaledTanh, nlm::ZeroDiagonal<nlm::WeightDecay>>(
+              hp, nlm::ScaledTanh(1.5), nlm::GaussianNoise(), nlm::ZeroDiagonal<nlm::WeightDecay>(nlm::WeightDecay(3e-4))),
+          ": the checkpoint was written with regularizer = WeightDecay(lambda=0.0003), the machine "
+          "has ZeroDiagonal(WeightDecay(lambda=0.0003))");
+  refused(Machine<double, nlm::ScaledTanh, nlm::WeightDecay, nlm::Mala>(
+              hp, nlm::ScaledTanh(1.5), nlm::GaussianNoise(), nlm::WeightDecay(3e-4)),
+          ": the checkpoint was written with sampler = EulerMaruyama, the machine has Mala");
+  nlm::Hyperparameters other = hp;
+  other.langevin_steps = 4;
+  refused(Machine<double, nlm::ScaledTanh>(other, nlm::ScaledTanh(1.5), nlm::GaussianNoise(), nlm::WeightDecay(3e-4)),
+          ": the checkpoint was written with langevin_steps (n_t) = 3, the machine has 4");
+  other = hp;
+  other.step_rule = nlm::Hyperparameters::StepRule::adam;
+  refused(Machine<double, nlm::ScaledTanh>(other, nlm::ScaledTanh(1.5), nlm::GaussianNoise(), nlm::WeightDecay(3e-4)),
+          ": the checkpoint was written with step_rule = plain, the machine has adam");
+  // The seed and g only shape the initialisation, which the checkpoint replaces.
+  other = hp;
+  other.seed = 1;
+  other.coupling_strength = 0.5;
+  Machine<double, nlm::ScaledTanh> fine(other, nlm::ScaledTanh(1.5), nlm::GaussianNoise(), nlm::WeightDecay(3e-4));
+  CHECK_NOTHROW((void)nlm::io::load_checkpoint(path, fine));
+  // Every hyperparameter is recorded, the seed included.
+  CHECK(nlm::io::read_checkpoint<double>(path).hyperparameters.seed == 7);
+}
+
+TEST_CASE("a resume with other training data is refused with both checksums") {
+  nlm::test::TempDir dir;
+  const auto data = toy_data<float>();
+  Machine<float> m(small());
+  nlm::train(m, data, quiet(3), nlm::PeriodicCheckpoint(dir / "d.ckpt"));
+  Machine<float> resumed(small());
+  auto state = nlm::io::load_checkpoint(dir / "d.ckpt", resumed);
+  CHECK(state.data_images == 23);
+  nlm::Matrix<float> changed = data;
+  changed(22, 11) += 0.5f;  // one pixel of one image
+  try {
+    nlm::train(resumed, changed, quiet(6), state);
+    FAIL("other data were accepted");
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    CHECK(what.starts_with("train: the state to resume was trained on other data: data checksum 0x"));
+    CHECK(what.ends_with(" for these 23 images"));
+  }
+  CHECK_THROWS_WITH(nlm::train(resumed, toy_data<float>(5), quiet(6), state),
+                    doctest::Contains("trained on other data"));
+  CHECK_NOTHROW(nlm::train(resumed, data, quiet(6), state));
+}
+
+TEST_CASE("damaged section layouts are refused, never read past their ends") {
+  nlm::test::TempDir dir;
+  Machine<float> m(small());
+  nlm::train(m, toy_data<float>(), quiet(2), nlm::PeriodicCheckpoint(dir / "ok.ckpt"));
+  const std::string good = slurp(dir / "ok.ckpt");
+  CHECK_NOTHROW(nlm::io::parse_checkpoint<float>(good, "mem"));
+  // Rewrite the body and fix the checksum, so that only the layout is wrong.
+  const auto resealed = [](std::string body) {
+    const std::uint64_t sum = nlm::io::detail::fnv1a(body);
+    body.append(reinterpret_cast<const char*>(&sum), 8);
+    body.append("NLMCKEND", 8);
+    return body;
+  };
+  const std::string body = good.substr(0, good.size() - 16);
+  CHECK_THROWS_WITH(nlm::io::parse_checkpoint<float>(resealed(body.substr(0, 12)), "mem"),
+                    "mem: checkpoint has no 'machine' section");
+  CHECK_THROWS_WITH(nlm::io::parse_checkpoint<float>(resealed(body.substr(0, 40)), "mem"),
+                    doctest::Contains("mem: section 'machine' announces"));
+  std::string versioned = body;
+  versioned[8] = 9;
+  CHECK_THROWS_WITH(nlm::io::parse_checkpoint<float>(resealed(versioned), "mem"),
+                    "mem: checkpoint format version 9 is not supported (expected 2 to 4)");
+  // A section that appears twice.
+  const std::uint32_t first_len = *reinterpret_cast<const std::uint32_t*>(body.data() + 12);
+  std::uint64_t payload_len;
+  std::memcpy(&payload_len, body.data() + 16 + first_len, 8);
+  const std::string first_section = body.substr(12, 4 + first_len + 8 + payload_len);
+  CHECK_THROWS_WITH(nlm::io::parse_checkpoint<float>(resealed(body + first_section), "mem"),
+                    "mem: section 'machine' appears twice");
+}
+
+}  // TEST_SUITE
