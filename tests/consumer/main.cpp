@@ -1,5 +1,6 @@
 // Uses an installed nlm with a user-defined Activation policy: φ(x) = x / √(1 + x²) (the
-// "inverse square root unit"), which the library has never heard of.
+// "inverse square root unit"), which the library has never heard of. Built in Release with
+// -Wall -Wextra -Werror: nlm's headers must not warn in a user's strict build.
 #include <cmath>
 #include <cstdio>
 
@@ -42,8 +43,16 @@ int main() {
   nlm::TrainingOptions o = nlm::TrainingOptions::for_epochs(2);
   o.handle_signals = false;
   const auto s = nlm::train(m, data, o);
+
+  // Files round-trip: couplings as .npy, the whole machine as a checkpoint.
+  nlm::io::save_npy("consumer_J.npy", m.couplings());
+  const bool npy_ok = nlm::io::load_npy_matrix<double>("consumer_J.npy") == m.couplings();
+  nlm::io::save_checkpoint("consumer.ckpt", m, s);
+  decltype(m) again(hp);
+  const auto resumed = nlm::io::load_checkpoint("consumer.ckpt", again);
+  const bool checkpoint_ok = again.couplings() == m.couplings() && resumed.updates == s.updates;
   std::printf("nlm %d.%d.%d consumer: force error %.2e, %llu updates, MALA acceptance %.2f\n",
               nlm::version_major, nlm::version_minor, nlm::version_patch, worst,
               static_cast<unsigned long long>(s.updates), m.sampler().acceptance_rate());
-  return worst < 1e-6 && s.updates == 8 ? 0 : 1;
+  return worst < 1e-6 && s.updates == 8 && npy_ok && checkpoint_ok ? 0 : 1;
 }

@@ -508,7 +508,7 @@ xt::xtensor<S, N> read_npy(std::istream& in, const std::string& name_for_errors)
         available && *available < header.data_bytes())
         detail::throw_truncated(name, header, *available);
 
-    typename xt::xtensor<S, N, xt::layout_type::row_major>::shape_type shape;
+    typename xt::xtensor<S, N, xt::layout_type::row_major>::shape_type shape{};
     std::copy(header.shape.begin(), header.shape.end(), shape.begin());
     xt::xtensor<S, N, xt::layout_type::row_major> array(shape);
     if (header.size() > 0)
