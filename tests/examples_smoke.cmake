@@ -108,3 +108,6 @@ expect_error("--from (500) must be below --steps (300): nothing would be recorde
              "${BIN_DIR}/mnist_neuron_trace" --couplings "${J}" --from 500 --steps 300 --out "${OUT}/bad")
 expect_error("--neurons: 900 is not below N = 784"
              "${BIN_DIR}/mnist_neuron_trace" --couplings "${J}" --neurons 900 --steps 100000000 --out "${OUT}/bad")
+expect_error("samples.npy: couplings must be a square N x N array, got shape (4, 784)"
+             "${BIN_DIR}/mnist_pca" --couplings "${OUT}/gen/samples.npy" --data "${DATA}" --N_image1 60
+             --steps 100000000 --out "${OUT}/bad")

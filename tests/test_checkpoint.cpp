@@ -17,25 +17,8 @@ template <class S, class Activation = nlm::Tanh, class Regularizer = nlm::Weight
           class Sampler = nlm::EulerMaruyama>
 using Machine = nlm::LangevinMachine<Activation, nlm::GaussianNoise, Regularizer, Sampler, S>;
 
-// The shapes of test_training.cpp: 23 images, batches of 5, so 4 batches per epoch.
-nlm::Hyperparameters small(std::uint64_t seed = 7) {
-  nlm::Hyperparameters hp;
-  hp.neurons = 12;
-  hp.persistent_chains = 8;
-  hp.batch_size = 5;
-  hp.langevin_steps = 3;
-  hp.time_step = 0.05;
-  hp.learning_rate = 0.01;
-  hp.seed = seed;
-  return hp;
-}
-
-template <class S>
-nlm::Matrix<S> toy_data(std::uint64_t seed = 99) {
-  Machine<S> source(small(seed));
-  nlm::Matrix<S> d = xt::tanh(source.random_states(23));
-  return d;
-}
+using nlm::test::toy_data;
+nlm::Hyperparameters small(std::uint64_t seed = 7) { return nlm::test::small_hyperparameters(seed); }
 
 template <class A>
 bool same_bits(const A& a, const A& b) {

@@ -2,9 +2,12 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <unistd.h>
+
+#include <nlm/nlm.hpp>
 
 namespace nlm::test {
 
@@ -18,6 +21,32 @@ constexpr double fd_step() {
 template <class S>
 constexpr double fd_tolerance() {
   return sizeof(S) == 4 ? 5e-3 : 1e-6;
+}
+
+/// The training tests' machine: the paper's policies at either precision.
+template <class S>
+using TrainingMachine = LangevinMachine<Tanh, GaussianNoise, WeightDecay, EulerMaruyama, S>;
+
+/// A machine small enough to train in milliseconds: 12 neurons, 8 chains, batches of 5.
+inline Hyperparameters small_hyperparameters(std::uint64_t seed = 7) {
+  Hyperparameters hp;
+  hp.neurons = 12;
+  hp.persistent_chains = 8;
+  hp.batch_size = 5;
+  hp.langevin_steps = 3;
+  hp.time_step = 0.05;
+  hp.learning_rate = 0.01;
+  hp.seed = seed;
+  return hp;
+}
+
+/// 23 images for it (4 full batches of 5 per epoch, the last 3 images dropped each epoch):
+/// tanh of normal states drawn by a machine with seed `seed`.
+template <class S>
+Matrix<S> toy_data(std::uint64_t seed = 99) {
+  TrainingMachine<S> source(small_hyperparameters(seed));
+  Matrix<S> d = xt::tanh(source.random_states(23));
+  return d;
 }
 
 /// A fresh directory removed when the object dies.

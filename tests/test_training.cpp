@@ -12,29 +12,9 @@
 namespace {
 
 template <class S>
-using Machine = nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::WeightDecay,
-                                     nlm::EulerMaruyama, S>;
-
-nlm::Hyperparameters small_hyperparameters(std::uint64_t seed = 7) {
-  nlm::Hyperparameters hp;
-  hp.neurons = 12;
-  hp.persistent_chains = 8;
-  hp.batch_size = 5;
-  hp.langevin_steps = 3;
-  hp.time_step = 0.05;
-  hp.learning_rate = 0.01;
-  hp.seed = seed;
-  return hp;
-}
-
-// 23 images: 4 full batches of 5 per epoch, the last 3 images dropped each epoch.
-template <class S>
-nlm::Matrix<S> toy_data() {
-  nlm::Hyperparameters hp = small_hyperparameters(99);
-  Machine<S> source(hp);
-  nlm::Matrix<S> d = xt::tanh(source.random_states(23));
-  return d;
-}
+using Machine = nlm::test::TrainingMachine<S>;
+using nlm::test::small_hyperparameters;
+using nlm::test::toy_data;
 
 template <class S>
 bool bit_equal(const nlm::Matrix<S>& a, const nlm::Matrix<S>& b) {

@@ -283,13 +283,15 @@ std::array<std::size_t, Dims> read_header(byte_source& in, std::uint32_t expecte
 inline std::vector<std::uint8_t> read_payload(byte_source& in, std::size_t expected,
                                               const std::string& what)
 {
-    constexpr std::size_t chunk = std::size_t{1} << 22;
+    // Chunks grow from 64 KiB to 4 MiB: a 100-byte file whose header announces gigabytes
+    // costs a 64 KiB buffer before it is found short, not megabytes.
+    std::size_t chunk = std::size_t{1} << 16;
     std::vector<std::uint8_t> data;
-    data.reserve(std::min(expected, std::size_t{64} << 20));
     while (data.size() < expected)
     {
         const std::size_t old_size = data.size();
         const std::size_t want = std::min(chunk, expected - old_size);
+        chunk = std::min(chunk * 2, std::size_t{1} << 22);
         data.resize(old_size + want);
         const std::size_t got = in.read(data.data() + old_size, want);
         if (got < want)
