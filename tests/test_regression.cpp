@@ -1,6 +1,7 @@
 // Regression fixture of the architecture refactor (issue 11): J, b and the persistent chains
 // after 20 updates of the paper preset and of the quick preset on a fixed seed and synthetic
-// data, as the code computed them before the refactor (commit 375411e). The refactor must
+// data, as the code computed them before the refactor (update math of 0ba8150, fixture made
+// at f8b2447). The refactor must
 // give the same bits; where it had to change an operation's order, 1e-6 relative with the
 // reason written here.
 //

@@ -383,3 +383,58 @@ TEST_CASE("a run with chain restarts resumes from its checkpoint bit for bit") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("training") {
+
+TEST_CASE("the learning seam: on_signal sees M - D, on_step the step J is about to take") {
+  const auto data = toy_data<double>();
+  nlm::Hyperparameters hp = small_hyperparameters();
+  hp.learn_field = true;
+  // The seam's parts give the same bits as update(), hooks or not.
+  Machine<double> plain(hp), hooked(hp);
+  nlm::TrainingOptions o = nlm::TrainingOptions::for_updates(6);
+  o.handle_signals = false;
+  nlm::train(plain, data, o);
+  struct Probe {
+    std::size_t signals = 0, steps = 0;
+    double worst = 0;  // |J_before − step − J_after| after the step is applied
+    nlm::Matrix<double> before, step;
+    void on_signal(Machine<double>& m, Machine<double>::LearningSignal& g, const nlm::TrainingState&) {
+      ++signals;
+      CHECK(g.chains == 8);
+      CHECK(g.images == 5);
+      CHECK(&g.couplings == &m.gradient());  // the machine's own buffer, not a copy
+    }
+    void on_step(const Machine<double>& m, const nlm::Matrix<double>& s, const nlm::TrainingState&) {
+      ++steps;
+      before = m.couplings();
+      step = s;
+    }
+    void on_update(const Machine<double>& m, const nlm::TrainingState&) {
+      for (std::size_t i = 0; i < step.size(); ++i)
+        worst = std::max(worst, std::abs(before.data()[i] - step.data()[i] - m.couplings().data()[i]));
+    }
+  } probe;
+  nlm::train(hooked, data, o, probe);
+  CHECK(probe.signals == 6);
+  CHECK(probe.steps == 6);
+  CHECK(probe.worst == 0.0);
+  CHECK(bit_equal<double>(hooked.couplings(), plain.couplings()));
+
+  // A reduction may change the signal: doubling it with k halved gives the same plain steps.
+  struct Double {
+    void on_signal(Machine<double>&, Machine<double>::LearningSignal& g, const nlm::TrainingState&) const {
+      g.couplings *= 2.0;
+      g.field *= 2.0;
+    }
+  };
+  nlm::Hyperparameters half = hp;
+  half.learning_rate = hp.learning_rate / 2;
+  Machine<double> doubled(half);
+  nlm::train(doubled, data, o, Double{});
+  // (k/2)·(2g) = k·g exactly: scaling by powers of two is exact in binary floating point.
+  CHECK(bit_equal<double>(doubled.couplings(), plain.couplings()));
+  CHECK(std::memcmp(doubled.field().data(), plain.field().data(), 12 * sizeof(double)) == 0);
+}
+
+}  // TEST_SUITE

@@ -327,6 +327,26 @@ class LangevinMachine {
   /// (with WeightDecay: J ← (1 − λ)J − k(M − D)). Returns mean((M − D)²), the upstream
   /// "KL norm". Throws numerical_error, leaving J unchanged, if M − D is not finite.
   double update(const matrix_type& batch) {
+    compute_signal(batch);
+    const double gms = compute_step();
+    apply_step();
+    return gms;
+  }
+
+  // ---- the learning seam: signal -> (reduce) -> step -> (observe) -> apply -------------
+  /// The learning signal of one update: M − D (`couplings`), the field's (`field`, zero
+  /// unless learn_field), and how many persistent chains and data rows it came from. Mutable,
+  /// so that a reduction across processes can replace it with the sum over all of them.
+  struct LearningSignal {
+    matrix_type& couplings;
+    vector_type& field;
+    std::size_t chains;
+    std::size_t images;
+  };
+
+  /// First part of `update`: advances the persistent chains n_t steps (model phase) and
+  /// writes M − D for the data batch into `learning_signal()`.
+  void compute_signal(const matrix_type& batch) {
     require_columns(batch, "data batch");
     model_phase();
     statistics_into(batch, data_ws_, gradient_, S(-1), S(1));
@@ -334,8 +354,61 @@ class LangevinMachine {
       // ∂KL/∂b = (1/T)(⟨x − h − b⟩_model − ⟨x − h − b⟩_data); residual = −(x − h − b).
       column_means_into(data_ws_.residual, field_gradient_, S(1) / S(hp_.temperature), S(1));
     }
-    return apply_step();
+    signal_images_ = batch.shape(0);
   }
+
+  LearningSignal learning_signal() noexcept {
+    return {gradient_, field_gradient_, hp_.persistent_chains, signal_images_};
+  }
+
+  /// Second part: refuses a non-finite signal (numerical_error, nothing changed), counts the
+  /// update, and forms the step the step rule and the regularizer make of the signal:
+  /// `step()` (J ← J − step) and `field_step()` (b ← b − field_step). Returns mean((M − D)²).
+  double compute_step() {
+    const double gms = mean_square(gradient_);
+    if (!std::isfinite(gms))
+      throw numerical_error("nlm: the learning signal M - D is not finite at update " +
+                            std::to_string(updates_ + 1) +
+                            " (the persistent chains diverged?); the couplings were left "
+                            "unchanged. Lower time_step (dt) or learning_rate (k).");
+    if (hp_.learn_field)
+      for (std::size_t i = 0; i < field_gradient_.size(); ++i)
+        if (!std::isfinite(field_gradient_(i)))
+          throw numerical_error("nlm: the field's learning signal is not finite at update " +
+                                std::to_string(updates_ + 1) + "; the couplings were left unchanged.");
+    ++updates_;
+    const S k = S(hp_.learning_rate * rate_scale_);
+    if (hp_.step_rule == Hyperparameters::StepRule::adam) {
+      adam_step(adam_j_, gradient_, step_);
+      if (hp_.learn_field) {
+        adam_step(adam_b_, field_gradient_, field_step_);
+        field_step_ *= k;
+      }
+      step_ *= k;
+    } else {
+      xt::noalias(step_) = k * gradient_;
+      if (hp_.learn_field) {
+        detail::ensure_size(field_step_, hp_.neurons);
+        xt::noalias(field_step_) = k * field_gradient_;
+      }
+    }
+    regularizer_.add_to_step(couplings_, step_);
+    return gms;
+  }
+
+  /// The step `compute_step` formed, before `apply_step` subtracts it (a regularizer's
+  /// constraint, such as ZeroDiagonal's, is imposed after it).
+  const matrix_type& step() const noexcept { return step_; }
+  /// The field's step (empty unless learn_field).
+  const vector_type& field_step() const noexcept { return field_step_; }
+
+  /// Last part: J ← J − step, the regularizer's constraint, b ← b − field_step.
+  void apply_step() {
+    xt::noalias(couplings_) -= step_;
+    regularizer_.constrain(couplings_);
+    if (hp_.learn_field) xt::noalias(field_) -= field_step_;
+  }
+
 
   /// The moments of a dataset (rows) under this machine's activation, accumulated over
   /// blocks of 1000 rows: two N×N products per block, done once before training.
@@ -389,7 +462,10 @@ class LangevinMachine {
         field_gradient_(i) -= inv_t * (data.mean_x(i) - h - field_(i));
       }
     }
-    return apply_step();
+    signal_images_ = data.count;
+    const double gms = compute_step();
+    apply_step();
+    return gms;
   }
 
  private:
@@ -434,38 +510,6 @@ class LangevinMachine {
     for (std::size_t c = 0; c < chains_.shape(0); ++c)
       if (double(init_engine_() >> 11) * 0x1.0p-53 < hp_.chain_restart)
         detail::fill_normal<S>(init_engine_, std::span<S>(chains_.data() + c * n, n));
-  }
-
-  // With gradient_ = M − D (and the field's signal) in place: checks them, steps J (and b).
-  double apply_step() {
-    const double gms = mean_square(gradient_);
-    if (!std::isfinite(gms))
-      throw numerical_error("nlm: the learning signal M - D is not finite at update " +
-                            std::to_string(updates_ + 1) +
-                            " (the persistent chains diverged?); the couplings were left "
-                            "unchanged. Lower time_step (dt) or learning_rate (k).");
-    if (hp_.learn_field)
-      for (std::size_t i = 0; i < field_gradient_.size(); ++i)
-        if (!std::isfinite(field_gradient_(i)))
-          throw numerical_error("nlm: the field's learning signal is not finite at update " +
-                                std::to_string(updates_ + 1) + "; the couplings were left unchanged.");
-    ++updates_;
-    const S k = S(hp_.learning_rate * rate_scale_);
-    if (hp_.step_rule == Hyperparameters::StepRule::adam) {
-      adam_step(adam_j_, gradient_, step_);
-      if (hp_.learn_field) {
-        adam_step(adam_b_, field_gradient_, field_step_);
-        xt::noalias(field_) -= k * field_step_;
-      }
-      step_ *= k;
-    } else {
-      xt::noalias(step_) = k * gradient_;
-      if (hp_.learn_field) xt::noalias(field_) -= k * field_gradient_;
-    }
-    regularizer_.add_to_step(couplings_, step_);
-    xt::noalias(couplings_) -= step_;
-    regularizer_.constrain(couplings_);
-    return gms;
   }
 
  public:
@@ -648,6 +692,7 @@ class LangevinMachine {
   ForceWorkspace<S> data_ws_;
   ForceWorkspace<S> model_ws_;
   std::uint64_t updates_ = 0;
+  std::size_t signal_images_ = 0;
 };
 
 /// The paper's configuration: tanh, Gaussian noise, weight decay λ = 2·10⁻⁶ (diagonal zero

@@ -6,6 +6,12 @@
 /// Each callback may define any of these hooks (all optional; a hook returning `true` stops
 /// training after the current update):
 /// - `on_begin(machine, state)`
+/// - `on_signal(machine, signal, state)` when an update's learning signal (M − D and the
+///   field's, `machine.learning_signal()`) is computed, before it becomes a step: the place to
+///   reduce it across processes (it may change the signal)
+/// - `on_step(machine, step, state)` with the step about to be applied (J ← J − step, after
+///   the step rule and the regularizer's term; `machine.field_step()` for b), before J
+///   changes: the place to record update statistics
 /// - `on_update(machine, state)` after every update
 /// - `on_epoch_end(machine, state)` after the last update of an epoch (after `on_update`; the
 ///   state has already moved to the next epoch, and `state.curve.back()` is the one that ended)
@@ -81,6 +87,14 @@ bool call_on_epoch_end(Callback& c, Machine& m, const TrainingState& s) {
     return c.on_epoch_end(m, s), false;
   else
     return false;
+}
+template <class Callback, class Machine, class Signal>
+void call_on_signal(Callback& c, Machine& m, Signal& signal, const TrainingState& s) {
+  if constexpr (requires { c.on_signal(m, signal, s); }) c.on_signal(m, signal, s);
+}
+template <class Callback, class Machine, class Step>
+void call_on_step(Callback& c, Machine& m, const Step& step, const TrainingState& s) {
+  if constexpr (requires { c.on_step(m, step, s); }) c.on_step(m, step, s);
 }
 template <class Callback, class Machine>
 void call_on_begin(Callback& c, Machine& m, const TrainingState& s) {
@@ -215,7 +229,15 @@ TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type
     }
     detail::gather_rows(data, state.order.data() + state.batch * hp.batch_size, batch);
     machine.set_learning_rate_scale(options.learning_rate_scale(state.updates + 1, state.planned_updates));
-    state.gradient_mean_square = machine.update(batch);
+    // machine.update(batch), with the hooks between its parts
+    machine.compute_signal(batch);
+    {
+      auto signal = machine.learning_signal();  // references into the machine: no copy
+      (detail::call_on_signal(callbacks, machine, signal, state), ...);
+    }
+    state.gradient_mean_square = machine.compute_step();
+    (detail::call_on_step(callbacks, machine, machine.step(), state), ...);
+    machine.apply_step();
     state.epoch_gradient_sum += state.gradient_mean_square;
     ++state.updates;
     ++state.batch;
