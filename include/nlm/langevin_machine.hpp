@@ -468,6 +468,19 @@ class LangevinMachine {
     return gms;
   }
 
+  /// Adam's running moments of a parameter's learning signal (empty until the first Adam
+  /// update), for checkpoints.
+  template <class T>
+  struct AdamMoments {
+    T first, second;
+  };
+  const AdamMoments<matrix_type>& adam_couplings() const noexcept { return adam_j_; }
+  const AdamMoments<vector_type>& adam_field() const noexcept { return adam_b_; }
+  void set_adam_state(AdamMoments<matrix_type> j, AdamMoments<vector_type> b) {
+    adam_j_ = std::move(j);
+    adam_b_ = std::move(b);
+  }
+
  private:
   // Advances the persistent chains n_t steps and writes the model statistics M into
   // gradient_ (and the field's model term into field_gradient_).
@@ -512,22 +525,6 @@ class LangevinMachine {
         detail::fill_normal<S>(init_engine_, std::span<S>(chains_.data() + c * n, n));
   }
 
- public:
-
-  /// Adam's running moments of a parameter's learning signal (empty until the first Adam
-  /// update), for checkpoints.
-  template <class T>
-  struct AdamMoments {
-    T first, second;
-  };
-  const AdamMoments<matrix_type>& adam_couplings() const noexcept { return adam_j_; }
-  const AdamMoments<vector_type>& adam_field() const noexcept { return adam_b_; }
-  void set_adam_state(AdamMoments<matrix_type> j, AdamMoments<vector_type> b) {
-    adam_j_ = std::move(j);
-    adam_b_ = std::move(b);
-  }
-
- private:
   static const Hyperparameters& validated(const Hyperparameters& hp) {
     hp.validate();
     // The large buffers, before any is allocated: J with the learning signal and the step
