@@ -71,6 +71,8 @@ def run(cmd, setting):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--nlm", required=True, help="path of the nlm_peer driver")
+    p.add_argument("--nlm-old", help="another nlm_peer driver (say, built before a refactor), run "
+                   "at nlm's settings in the same rounds and compared with --nlm")
     p.add_argument("--python", default=sys.executable, help="interpreter with torch and numpy")
     p.add_argument("--nlm-settings", default="1,2,1x2,2@passive,2@omp",
                    help="OpenMP x OpenBLAS threads (and variants) tried for nlm")
@@ -95,6 +97,10 @@ def main():
         "torch": peer("torch_peer.py"),
     }
     settings = {"nlm": a.nlm_settings.split(","), "torch": a.torch_settings.split(",")}
+    if a.nlm_old:
+        tools["nlm-old"] = lambda s: [a.nlm_old, "--threads", str(parse_setting(s)[1]), "--updates",
+                                      str(a.updates)]
+        settings["nlm-old"] = settings["nlm"]
     if not a.no_numpy:
         tools["numpy"] = peer("numpy_peer.py")
         settings["numpy"] = a.numpy_settings.split(",")
@@ -122,7 +128,7 @@ def main():
         suffix = (", OpenMP OpenBLAS" if "omp" in v else "") + (", passive wait" if "passive" in v else "")
         if tool == "torch":
             return f"{threads} torch + {blas} OpenBLAS thread(s){suffix}"
-        if tool == "nlm":
+        if tool in ("nlm", "nlm-old"):
             return f"{threads} OpenMP + {blas} OpenBLAS thread(s){suffix}"
         return f"{blas} OpenBLAS thread(s){suffix}"
 
@@ -151,12 +157,17 @@ def main():
     print(f"| nlm | {nlm_u:.1f} | {label('nlm', nlm_ut)} | {nlm_g:.1f} | {label('nlm', nlm_gt)} |")
     peers = {}
     for tool in tools:
-        if tool == "nlm":
+        if tool in ("nlm", "nlm-old"):
             continue
         u, ut = best(tool, "update_ms")
         g, gt = best(tool, "generation_us")
         peers[tool] = (u, g)
         print(f"| {tool} | {u:.1f} | {label(tool, ut)} | {g:.1f} | {label(tool, gt)} |")
+    if a.nlm_old:
+        old_u, old_ut = best("nlm-old", "update_ms")
+        old_g, old_gt = best("nlm-old", "generation_us")
+        print(f"| nlm-old | {old_u:.1f} | {label('nlm', old_ut)} | {old_g:.1f} | {label('nlm', old_gt)} |")
+        print(f"| nlm / nlm-old | {nlm_u / old_u:.3f} | | {nlm_g / old_g:.3f} | |")
     for tool, (u, g) in peers.items():
         print(f"| nlm speed-up vs {tool} | {u / nlm_u:.2f}× | | {g / nlm_g:.2f}× | |")
     print(f"| bare sgemm at nlm's setting | {bare_u:.1f} | {label('nlm', nlm_ut)} | {bare_g:.1f} | "

@@ -409,7 +409,6 @@ class LangevinMachine {
     if (hp_.learn_field) xt::noalias(field_) -= field_step_;
   }
 
-
   /// The moments of a dataset (rows) under this machine's activation, accumulated over
   /// blocks of 1000 rows: two N×N products per block, done once before training.
   DataMoments<S> data_moments(const matrix_type& data) const {

@@ -30,6 +30,7 @@
 
 #include <xtensor/xoperation.hpp>
 
+#include "../detail/checksum.hpp"
 #include "../detail/describe.hpp"
 #include "../detail/engine_state.hpp"
 #include "../hyperparameters.hpp"
@@ -48,11 +49,7 @@ inline constexpr char checkpoint_end[8] = {'N', 'L', 'M', 'C', 'K', 'E', 'N', 'D
 //    and the training curve in the state
 inline constexpr std::uint32_t checkpoint_version = 4;
 
-inline std::uint64_t fnv1a(std::string_view bytes) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
-}
+using nlm::detail::fnv1a;
 
 template <class T>
 void put(std::ostream& out, T value) {

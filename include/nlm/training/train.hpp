@@ -23,14 +23,15 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
+#include "../detail/checksum.hpp"
 #include "../detail/random.hpp"
 #include "../errors.hpp"
 #include "../types.hpp"
@@ -109,21 +110,13 @@ void call_on_interrupt(Callback& c, Machine& m, const TrainingState& s) {
   if constexpr (requires { c.on_interrupt(m, s); }) c.on_interrupt(m, s);
 }
 
-/// FNV-1a over the bytes of `data`, in 8-byte words (fast enough to run on every `train` call:
-/// a few milliseconds for MNIST).
+/// FNV-1a over the bytes of `data` (tens of milliseconds for MNIST, once per `train` call);
+/// never 0, which means "not recorded".
 template <Scalar S>
 std::uint64_t data_checksum(const Matrix<S>& data) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
-  const std::size_t n = data.size() * sizeof(S);
-  std::uint64_t h = 0xcbf29ce484222325ULL ^ n;
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, bytes + i, 8);
-    h = (h ^ w) * 0x100000001b3ULL;
-  }
-  for (; i < n; ++i) h = (h ^ bytes[i]) * 0x100000001b3ULL;
-  return h == 0 ? 1 : h;  // 0 means "not recorded"
+  const std::uint64_t h =
+      fnv1a(std::string_view(reinterpret_cast<const char*>(data.data()), data.size() * sizeof(S)));
+  return h == 0 ? 1 : h;
 }
 
 inline std::string hex64(std::uint64_t v) {
