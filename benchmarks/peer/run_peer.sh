@@ -4,6 +4,7 @@
 # the table of docs/performance.md. Arguments go to compare.py, e.g.
 #   benchmarks/peer/run_peer.sh                         # 3 rounds, threads 1 and 2
 #   OPENBLAS_CORETYPE=Haswell benchmarks/peer/run_peer.sh --rounds 5
+#   benchmarks/peer/run_peer.sh --nlm-old OLD/nlm_peer  # also an older nlm, same rounds, ratio printed
 # Needs python3-torch and python3-numpy (scripts/install_deps.sh --peer). PYTHON picks the
 # interpreter (default /usr/bin/python3, where Debian installs them).
 set -euo pipefail
