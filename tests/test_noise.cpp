@@ -122,15 +122,19 @@ TEST_CASE_TEMPLATE("the fused Euler-Maruyama step is x + dt (R - phi' G) + sqrt(
   copy.fill(xi);
   const S dt = S(hp.time_step), sigma = std::sqrt(S(2) * S(hp.temperature) * dt);
   const Matrix<S> expected = x + dt * force + sigma * xi;
-  m.euler_step(x, ws, dt, sigma);
+  // The sampler's fused pass on chains whose workspace is evaluated at x.
+  nlm::Chains<S> chains(x);
+  m.evaluate(chains.states(), chains.workspace(), false);
+  nlm::EulerMaruyama(hp.time_step).fused_step(m, chains);
+  x = chains.states();
   for (std::size_t i = 0; i < x.size(); ++i)
     CHECK(double(x.data()[i]) == doctest::Approx(double(expected.data()[i])).epsilon(1e-6));
   // ...and leave the workspace prepared for the new states.
   nlm::ForceWorkspace<S> fresh;
   m.prepare(x, fresh);
-  CHECK(ws.phi == fresh.phi);
-  CHECK(ws.dphi == fresh.dphi);
-  CHECK(ws.residual == fresh.residual);
+  CHECK(chains.workspace().phi == fresh.phi);
+  CHECK(chains.workspace().dphi == fresh.dphi);
+  CHECK(chains.workspace().residual == fresh.residual);
 }
 
 #ifdef _OPENMP

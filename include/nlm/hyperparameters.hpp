@@ -12,58 +12,9 @@
 
 namespace nlm {
 
-/// Field names spell out the spec's symbols (given in each comment); the training length
-/// (epochs n) belongs to `TrainingOptions`, the weight decay λ to the `WeightDecay` policy.
-struct Hyperparameters {
-  std::size_t neurons = 784;             ///< N: neurons (pixels)
-  double coupling_strength = 2.0;        ///< g: J_ij ~ N(0, g²/N) at initialisation
-  double time_step = 0.01;               ///< Δt: Euler–Maruyama step
-  double temperature = 1.0;              ///< T
-  std::size_t langevin_steps = 10;       ///< n_t: Langevin steps of the chains per update
-  double learning_rate = 5e-4;           ///< k
-  std::size_t batch_size = 1000;         ///< b_size: data mini-batch
-  std::size_t persistent_chains = 1000;  ///< N_model: persistent model chains
-  std::uint64_t seed = 0;                ///< fixes every random stream of a run
-  /// Learn a field (bias) b with E(x) = ½‖x − Jφ(x) − b‖². Off in the paper, whose energy is
-  /// even, E(−x) = E(x), so it generates inverted digits as often as real ones; a learned b
-  /// breaks that symmetry.
-  bool learn_field = false;
-  /// How the learning signal becomes a step. `plain` is the paper's J ← J − k(M − D);
-  /// `adam` scales each coupling's step by Adam's running moments (Kingma & Ba, 2015) with
-  /// the regularizer applied to the step afterwards (decoupled, as in AdamW).
-  enum class StepRule { plain, adam };
-  StepRule step_rule = StepRule::plain;
-  double adam_beta1 = 0.9;     ///< Adam's first-moment decay (step_rule = adam)
-  double adam_beta2 = 0.999;   ///< Adam's second-moment decay
-  double adam_epsilon = 1e-8;  ///< Adam's denominator guard
-  /// Fraction of the persistent chains restarted from N(0, I) before each update's model
-  /// phase (0, the paper: chains persist for the whole run). Persistent chains only visit the
-  /// states they already occupy, so a mode they never reach (such as a disordered,
-  /// high-activity phase that chains started from noise fall into) is never pushed up by the
-  /// model term; restarted chains bring such states into it (as the noise-restarted replay
-  /// buffers of Du & Mordatch, 2019), drawn from the seed's initialisation stream.
-  double chain_restart = 0.0;
-
-  /// Throws std::invalid_argument naming the first bad field and its value.
-  void validate() const {
-    positive_count("neurons (N)", neurons);
-    positive_count("langevin_steps (n_t)", langevin_steps);
-    positive_count("batch_size (b_size)", batch_size);
-    positive_count("persistent_chains (N_model)", persistent_chains);
-    finite_at_least("coupling_strength (g)", coupling_strength, 0.0, true);
-    finite_at_least("time_step (dt)", time_step, 0.0, false);
-    finite_at_least("temperature (T)", temperature, 0.0, true);
-    finite_at_least("learning_rate (k)", learning_rate, 0.0, false);
-    if (!(std::isfinite(chain_restart) && chain_restart >= 0.0 && chain_restart <= 1.0))
-      throw std::invalid_argument("Hyperparameters: chain_restart must be in [0, 1], got " + show(chain_restart));
-    if (step_rule == StepRule::adam) {
-      below_one("adam_beta1", adam_beta1);
-      below_one("adam_beta2", adam_beta2);
-      finite_at_least("adam_epsilon", adam_epsilon, 0.0, false);
-    }
-  }
-
- private:
+/// Helpers shared by the groups' `validate`.
+struct HyperparameterChecks {
+ protected:
   static std::string show(double v) {
     std::ostringstream s;
     s.precision(17);
@@ -82,6 +33,95 @@ struct Hyperparameters {
     if (!ok)
       throw std::invalid_argument(std::string("Hyperparameters: ") + name + " must be finite and " +
                                   (inclusive ? ">= " : "> ") + show(bound) + ", got " + show(v));
+  }
+};
+
+/// What the model is: its size, its couplings' scale at initialisation, its temperature and
+/// whether it has a field. Read by `Couplings` and the energy.
+struct ModelParameters : HyperparameterChecks {
+  std::size_t neurons = 784;       ///< N: neurons (pixels)
+  double coupling_strength = 2.0;  ///< g: J_ij ~ N(0, g²/N) at initialisation
+  double temperature = 1.0;        ///< T: the density is exp(−E/T)/Z
+  /// Learn a field (bias) b with E(x) = ½‖x − Jφ(x) − b‖². Off in the paper, whose energy is
+  /// even, E(−x) = E(x), so it generates inverted digits as often as real ones; a learned b
+  /// breaks that symmetry.
+  bool learn_field = false;
+
+  void validate() const {
+    positive_count("neurons (N)", neurons);
+    finite_at_least("coupling_strength (g)", coupling_strength, 0.0, true);
+    finite_at_least("temperature (T)", temperature, 0.0, true);
+  }
+};
+
+/// How the model phase samples: the sampler's step, the steps per update and the persistent
+/// chains. Read by the Sampler policy (Δt) and the persistent `Chains`.
+struct SamplingParameters : HyperparameterChecks {
+  double time_step = 0.01;               ///< Δt: the sampler's step
+  std::size_t langevin_steps = 10;       ///< n_t: Langevin steps of the chains per update
+  std::size_t persistent_chains = 1000;  ///< N_model: persistent model chains
+  /// Fraction of the persistent chains restarted from N(0, I) before each update's model
+  /// phase (0, the paper: chains persist for the whole run). Persistent chains only visit the
+  /// states they already occupy, so a mode they never reach (such as a disordered,
+  /// high-activity phase that chains started from noise fall into) is never pushed up by the
+  /// model term; restarted chains bring such states into it (as the noise-restarted replay
+  /// buffers of Du & Mordatch, 2019), drawn from the seed's initialisation stream.
+  double chain_restart = 0.0;
+
+  void validate() const {
+    positive_count("langevin_steps (n_t)", langevin_steps);
+    positive_count("persistent_chains (N_model)", persistent_chains);
+    finite_at_least("time_step (dt)", time_step, 0.0, false);
+    if (!(std::isfinite(chain_restart) && chain_restart >= 0.0 && chain_restart <= 1.0))
+      throw std::invalid_argument("Hyperparameters: chain_restart must be in [0, 1], got " + show(chain_restart));
+  }
+};
+
+/// How the learning signal becomes a step: the rate, the mini-batch and the step rule
+/// (learning/step_rule.hpp). Read by the step rule and `train`.
+struct LearningParameters : HyperparameterChecks {
+  double learning_rate = 5e-4;  ///< k
+  std::size_t batch_size = 1000;  ///< b_size: data mini-batch
+  /// How the learning signal becomes a step. `plain` is the paper's J ← J − k(M − D);
+  /// `adam` scales each coupling's step by Adam's running moments (Kingma & Ba, 2015) with
+  /// the regularizer applied to the step afterwards (decoupled, as in AdamW). Read by the
+  /// default step rule, `ConfiguredStep`; a machine given a step rule type ignores it.
+  enum class StepRule { plain, adam };
+  StepRule step_rule = StepRule::plain;
+  double adam_beta1 = 0.9;     ///< Adam's first-moment decay (step_rule = adam)
+  double adam_beta2 = 0.999;   ///< Adam's second-moment decay
+  double adam_epsilon = 1e-8;  ///< Adam's denominator guard
+
+  void validate() const {
+    positive_count("batch_size (b_size)", batch_size);
+    finite_at_least("learning_rate (k)", learning_rate, 0.0, false);
+    if (step_rule == StepRule::adam) {
+      below_one("adam_beta1", adam_beta1);
+      below_one("adam_beta2", adam_beta2);
+      finite_at_least("adam_epsilon", adam_epsilon, 0.0, false);
+    }
+  }
+};
+
+/// All of a machine's hyperparameters, grouped by what they configure: `model()`,
+/// `sampling()`, `learning()` (each a base, so `hp.neurons`, `hp.time_step`, ... keep the
+/// spec's names), plus the seed. The training length (epochs n) belongs to
+/// `TrainingOptions`, the weight decay λ to the `WeightDecay` policy.
+struct Hyperparameters : ModelParameters, SamplingParameters, LearningParameters {
+  std::uint64_t seed = 0;  ///< fixes every random stream of a run
+
+  ModelParameters& model() noexcept { return *this; }
+  const ModelParameters& model() const noexcept { return *this; }
+  SamplingParameters& sampling() noexcept { return *this; }
+  const SamplingParameters& sampling() const noexcept { return *this; }
+  LearningParameters& learning() noexcept { return *this; }
+  const LearningParameters& learning() const noexcept { return *this; }
+
+  /// Throws std::invalid_argument naming the first bad field and its value.
+  void validate() const {
+    ModelParameters::validate();
+    SamplingParameters::validate();
+    LearningParameters::validate();
   }
 };
 

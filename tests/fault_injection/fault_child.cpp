@@ -80,7 +80,10 @@ int main(int argc, char** argv) try {
   at = std::stoull(argv[3]);
   nlm::io::detail::write_step_hook() = &on_write_step;
 
-  Machine source(nlm::Hyperparameters{.neurons = 16, .seed = 99});
+  nlm::Hyperparameters small;
+  small.neurons = 16;
+  small.seed = 99;
+  Machine source(small);
   const nlm::Matrix<double> data = xt::tanh(source.random_states(23));
 
   Machine machine(hyperparameters(), nlm::Tanh(), nlm::GaussianNoise(), nlm::WeightDecay(1e-4));

@@ -225,7 +225,7 @@ TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type
     // machine.update(batch), with the hooks between its parts
     machine.compute_signal(batch);
     {
-      auto signal = machine.learning_signal();  // references into the machine: no copy
+      [[maybe_unused]] auto signal = machine.learning_signal();  // references into the machine: no copy
       (detail::call_on_signal(callbacks, machine, signal, state), ...);
     }
     state.gradient_mean_square = machine.compute_step();

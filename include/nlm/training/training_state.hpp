@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../detail/random.hpp"
+#include "../learning/schedule.hpp"
 
 namespace nlm {
 
@@ -27,13 +28,11 @@ struct TrainingOptions {
   /// or another; annealing lets J settle at the average (see docs/quality.md).
   double anneal_fraction = 0.0;
 
+  /// The schedule this makes of `anneal_fraction`.
+  LinearAnneal schedule() const noexcept { return LinearAnneal{anneal_fraction}; }
   /// k's scale factor for update number `t` (1-based) of a run of `planned` updates.
   double learning_rate_scale(std::uint64_t t, std::uint64_t planned) const noexcept {
-    if (anneal_fraction <= 0.0 || planned == 0 || planned == ~std::uint64_t{0}) return 1.0;
-    const auto annealed = std::uint64_t(std::ceil(anneal_fraction * double(planned)));
-    const std::uint64_t start = planned - std::min(annealed, planned);  // last full-k update
-    if (t <= start) return 1.0;
-    return double(planned - std::min(t, planned) + 1) / double(planned - start + 1);
+    return schedule().scale(t, planned);
   }
 
   static TrainingOptions for_epochs(std::size_t n) {
