@@ -241,4 +241,57 @@ TEST_CASE("damaged section layouts are refused, never read past their ends") {
                     "mem: section 'machine' appears twice");
 }
 
+
+namespace {
+// A sampler with state of its own beyond a random stream: it counts its advance calls and
+// keeps the count in a checkpoint section of its own.
+struct CountingSampler : nlm::EulerMaruyama {
+  std::uint64_t calls = 0;
+  std::string name = "counting sampler";
+  template <class M, class Observer = nlm::NoObserver>
+  void advance(M& model, nlm::Chains<typename M::scalar_type>& chains, std::size_t steps, Observer&& o = {}) {
+    ++calls;
+    nlm::EulerMaruyama::advance(model, chains, steps, std::forward<Observer>(o));
+  }
+  std::string describe() const { return "CountingSampler"; }
+  std::string section_name() const { return name; }
+  std::string save_section() const { return std::to_string(calls); }
+  void load_section(std::string_view bytes) {
+    if (bytes.empty() || bytes.find_first_not_of("0123456789") != std::string_view::npos)
+      throw std::runtime_error("not a count");
+    calls = std::stoull(std::string(bytes));
+  }
+};
+using Counting = nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::WeightDecay, CountingSampler, double>;
+}  // namespace
+
+TEST_CASE("a part of the machine with state of its own writes and reads its own section") {
+  nlm::test::TempDir dir;
+  const auto path = dir / "m.ckpt";
+  const auto data = toy_data<double>();
+  Counting a(small());
+  nlm::train(a, data, quiet(5), nlm::PeriodicCheckpoint(path));
+  CHECK(a.sampler().calls == 5);
+  Counting b(small());
+  (void)nlm::io::load_checkpoint(path, b);
+  CHECK(b.sampler().calls == 5);
+  CHECK(nlm::io::read_checkpoint<double>(path).policy_sections.size() == 1);
+
+  CountingSampler renamed;
+  renamed.name = "another name";
+  Counting c(small(), nlm::Tanh(), nlm::GaussianNoise(), nlm::WeightDecay(), renamed);
+  CHECK_THROWS_WITH_AS((void)nlm::io::load_checkpoint(path, c),
+                       (path.string() + ": the checkpoint has no section 'another name', which the machine's "
+                                        "CountingSampler keeps its state in").c_str(),
+                       std::runtime_error);
+  CHECK(c.couplings() != b.couplings());  // refused before J was touched
+
+  CountingSampler clash;
+  clash.name = "chains";
+  Counting d(small(), nlm::Tanh(), nlm::GaussianNoise(), nlm::WeightDecay(), clash);
+  CHECK_THROWS_WITH_AS(nlm::io::save_checkpoint(dir / "d.ckpt", d, nlm::initial_training_state(d)),
+                       "save_checkpoint: a part of the machine names its section 'chains', which nlm uses itself",
+                       std::invalid_argument);
+}
+
 }  // TEST_SUITE

@@ -14,6 +14,7 @@
 /// file. Formats 2 and 3 (fields by position) are still read.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -362,6 +363,33 @@ inline Hyperparameters hyperparameters_from(const Configuration& c, const std::s
                               " = " + saved + ", the machine has " + now);
 }
 
+/// The sections nlm itself writes; a part's own section may not take one of these names.
+inline bool reserved_section(std::string_view name) {
+  for (const char* r : {"machine", "hyperparameters", "training", "streams", "couplings", "chains", "field", "adam"})
+    if (name == r) return true;
+  return false;
+}
+
+/// A part of the machine (a policy, the step rule, the product backend) that keeps state of
+/// its own beyond a random stream: it names a section and writes and reads it. Detected with
+/// `requires`, so a part without one costs nothing.
+template <class P>
+concept PolicySection = requires(const P& cp, P& p, std::string_view bytes) {
+  { cp.section_name() } -> std::convertible_to<std::string>;
+  { cp.save_section() } -> std::convertible_to<std::string>;
+  p.load_section(bytes);
+};
+
+/// f(part) for each part of the machine that may keep a section of its own.
+template <class Machine, class F>
+void for_each_part(Machine& m, F&& f) {
+  f(m.activation());
+  f(m.noise());
+  f(m.regularizer());
+  f(m.sampler());
+  f(m.step_rule());
+}
+
 }  // namespace detail
 
 /// The contents of a checkpoint file.
@@ -384,6 +412,9 @@ struct Checkpoint {
   } adam_field;
   std::vector<std::uint64_t> initialisation_stream, noise_stream, sampler_stream;
   TrainingState state;
+  /// Sections written by the machine's parts themselves (see `detail::PolicySection`), by
+  /// name, as stored.
+  std::vector<std::pair<std::string, std::string>> policy_sections;
 };
 
 /// The bytes of a checkpoint of `machine` and `state` (what `save_checkpoint` writes).
@@ -431,6 +462,15 @@ std::string checkpoint_bytes(const Machine& machine, const TrainingState& state)
       a += detail::npy_bytes(machine.adam_field().first) + detail::npy_bytes(machine.adam_field().second);
     file.add("adam", a);
   }
+  detail::for_each_part(machine, [&](const auto& part) {
+    if constexpr (detail::PolicySection<std::remove_cvref_t<decltype(part)>>) {
+      const std::string section = part.section_name();
+      if (detail::reserved_section(section))
+        throw std::invalid_argument("save_checkpoint: a part of the machine names its section '" + section +
+                                    "', which nlm uses itself");
+      file.add(section, part.save_section());
+    }
+  });
   return std::move(file).finish();
 }
 
@@ -531,6 +571,8 @@ void parse_sections(std::string_view body, const std::string& name, Checkpoint<S
     c.field = read_npy<S, 1>(r.stream(), where);
     r.finish();
   }
+  for (const auto& section : sections)
+    if (!reserved_section(section.name)) c.policy_sections.emplace_back(section.name, std::string(section.payload));
   if (find_section(sections, "adam") != nullptr) {
     auto [bytes, where] = array("adam");
     SectionReader r(bytes, name, "adam");
@@ -623,6 +665,22 @@ TrainingState load_checkpoint(const std::filesystem::path& path, Machine& machin
   if (c.field.shape(0) != hp.neurons)
     throw std::runtime_error(f + ": the field has " + std::to_string(c.field.shape(0)) +
                              " values, the checkpoint's machine " + std::to_string(hp.neurons) + " neurons");
+  // The parts' own sections first: a missing or bad one leaves J and the chains as they were.
+  detail::for_each_part(machine, [&](auto& part) {
+    if constexpr (detail::PolicySection<std::remove_cvref_t<decltype(part)>>) {
+      const std::string section = part.section_name();
+      const auto at = std::find_if(c.policy_sections.begin(), c.policy_sections.end(),
+                                   [&](const auto& s) { return s.first == section; });
+      if (at == c.policy_sections.end())
+        throw std::runtime_error(f + ": the checkpoint has no section '" + section + "', which the machine's " +
+                                 nlm::detail::describe_policy(part) + " keeps its state in");
+      try {
+        part.load_section(at->second);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(f + " (section '" + section + "'): " + e.what());
+      }
+    }
+  });
   machine.set_couplings(std::move(c.couplings));
   machine.set_persistent_chains(std::move(c.persistent_chains));
   if (hp.learn_field || xt::any(xt::not_equal(c.field, S(0)))) machine.set_field(std::move(c.field));
