@@ -15,6 +15,7 @@
 #include <nlm_examples/picture.hpp>
 
 #include "common/mnist_common.hpp"
+#include "common/update_stats.hpp"
 
 namespace ex = nlm::examples;
 
@@ -99,6 +100,19 @@ int main(int argc, char** argv) try {
                  "about k; use a k near 1e-4)")
       ->check(CLI::IsMember({"plain", "adam"}))
       ->capture_default_str();
+  std::string update_stats;
+  std::uint64_t update_window = 0;
+  std::size_t bootstrap = 50;
+  app.add_option("--update-stats", update_stats,
+                 "record |dJ| and |M - D| of every update in log-binned histograms per window; write them, "
+                 "their power-law tail fits (tail.csv) and a picture per window to this folder");
+  app.add_option("--update-window", update_window,
+                 "updates per window of --update-stats (0: decades 1-10, 10-100, ...)")->capture_default_str()->transform(ex::count());
+  app.add_option("--bootstrap", bootstrap, "bootstrap sets of each tail fit's p-value")->capture_default_str()->transform(ex::count());
+  bool full_batch = false;
+  app.add_flag("--full-batch", full_batch,
+               "data phase from the whole training set's moments every update (no mini-batch noise; "
+               "no checkpoints, no --resume)");
   app.add_flag("--resume", resume, "continue from the checkpoint in the output folder");
   app.add_option("--threads", threads, "OpenBLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")->transform(ex::count());
   CLI11_PARSE(app, argc, argv);
@@ -154,7 +168,7 @@ int main(int argc, char** argv) try {
               hp.persistent_chains,
               (p.updates ? std::to_string(p.updates) + " updates" : std::to_string(p.epochs) + " epochs").c_str(),
               static_cast<unsigned long long>(hp.seed), hp.learn_field ? " (learning a field b)" : "",
-              step_rule == "adam" ? " (Adam steps)" : "",
+              step_rule == "adam" ? " (Adam steps)" : full_batch ? " (full-batch data phase)" : "",
               hp.chain_restart > 0 ? (" (chain restarts " + std::to_string(hp.chain_restart) + ")").c_str() : "",
               p.anneal > 0 ? (" (k annealed over the last " + std::to_string(int(100 * p.anneal + 0.5)) + "%)").c_str() : "");
 
@@ -164,10 +178,40 @@ int main(int argc, char** argv) try {
   options.max_updates = p.updates;
   options.anneal_fraction = p.anneal;
   const std::uint64_t first_update = state.updates;
+  nlm::UpdateStatisticsOptions stats_options;
+  stats_options.window_length = update_window;
+  stats_options.record_signal = true;
+  stats_options.seed = hp.seed;
+  nlm::UpdateStatistics stats(stats_options);
+  if (!update_stats.empty()) ex::require_output_dir(update_stats);
   const auto start = std::chrono::steady_clock::now();
   try {
-    state = nlm::train(machine, data.x, options, state, nlm::ProgressBar(std::cerr, 30, 10),
-                       nlm::StopOnNonFinite(50), nlm::PeriodicCheckpoint(checkpoint, checkpoint_every));
+    if (full_batch) {
+      // machine.update(moments) with the statistics' hooks between its parts, k on train's schedule.
+      if (resume) throw std::invalid_argument("--full-batch: cannot --resume (this mode writes no checkpoint)");
+      const auto moments = machine.data_moments(data.x);
+      const std::uint64_t planned = p.updates ? p.updates : std::uint64_t(p.epochs);
+      for (std::uint64_t t = 1; t <= planned; ++t) {
+        machine.set_learning_rate_scale(options.learning_rate_scale(t, planned));
+        machine.compute_signal(moments);
+        if (!update_stats.empty()) stats.on_signal(machine, machine.learning_signal(), state);
+        state.gradient_mean_square = machine.compute_step();
+        if (!update_stats.empty()) stats.on_step(machine, machine.step(), state);
+        machine.apply_step();
+        ++state.updates;
+        if (t % 100 == 0 || t == planned)
+          std::fprintf(stderr, "\rfull-batch update %llu/%llu  grad ms %.3e", static_cast<unsigned long long>(t),
+                       static_cast<unsigned long long>(planned), state.gradient_mean_square);
+      }
+      std::fprintf(stderr, "\n");
+      ex::fs::remove(checkpoint);  // one from an earlier run does not belong to this J
+    } else {
+      const auto run = [&](auto&&... more) {
+        return nlm::train(machine, data.x, options, state, nlm::ProgressBar(std::cerr, 30, 10),
+                          nlm::StopOnNonFinite(50), nlm::PeriodicCheckpoint(checkpoint, checkpoint_every), more...);
+      };
+      state = update_stats.empty() ? run() : run(stats);
+    }
   } catch (const nlm::interrupted& e) {
     std::cerr << "\n" << e.what() << "; checkpoint saved to " << checkpoint.string()
               << " (continue with --resume)\n";
@@ -194,11 +238,13 @@ int main(int argc, char** argv) try {
     ex::line_plot(out / "training_curve.png", {ex::Series{"mean((M - D)^2)", xs, ys}},
                   "NLM training on MNIST " + digits, "epoch", "gradient mean square", true);
 
+  if (!update_stats.empty()) ex::report_update_statistics(update_stats, stats, bootstrap, hp.seed);
+
   std::printf("%llu updates in %.1f s (%.1f ms/update)%s\nwrote %s, %s, %s, %s%s\n",
               static_cast<unsigned long long>(run_updates), seconds,
               1e3 * seconds / double(std::max<std::uint64_t>(1, run_updates)),
               first_update > 0 ? (", " + std::to_string(state.updates) + " in all").c_str() : "",
-              (out / "J.npy").c_str(), checkpoint.c_str(), curve_csv.c_str(),
+              (out / "J.npy").c_str(), full_batch ? "no checkpoint (--full-batch)" : checkpoint.c_str(), curve_csv.c_str(),
               (out / "training_curve.png").c_str(),
               hp.learn_field ? (", " + (out / "field.npy").string()).c_str() : "");
   return 0;

@@ -52,6 +52,19 @@ endif()
 run("${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/quick" --N_image 60 --b_size 10
     --N_model 10 --n_t 2 --seed 4 --preset quick --updates 4 --step-rule adam --k 1e-4)
 expect_files(quick/J.npy quick/field.npy quick/checkpoint.nlm)
+
+# Weight-update statistics: histograms in the seed's layout, tail fits, one picture per window.
+execute_process(COMMAND "${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/stats" --N_image 60
+                --b_size 10 --N_model 10 --n_t 2 --seed 4 --preset quick --updates 12 --update-window 6
+                --bootstrap 5 --update-stats "${OUT}/stats/updates"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REGEX MATCH "window 7-13: alpha [0-9.]+ ± [0-9.]+, xmin" line "${out}")
+if(NOT rc EQUAL 0 OR line STREQUAL "")
+  message(FATAL_ERROR "mnist_train --update-stats (${rc}) printed no line for window 7-13:\n${out}\n${err}")
+endif()
+expect_files(stats/updates/1-7_nums.npy stats/updates/1-7_xbins.npy stats/updates/7-13_nums.npy
+             stats/updates/signal_7-13_nums.npy stats/updates/windows.csv stats/updates/tail.csv
+             stats/updates/window_1-7.png)
 run("${BIN_DIR}/mnist_generate" --couplings "${OUT}/quick/J.npy" --field "${OUT}/quick/field.npy"
     --chains 4 --steps 20 --snapshot-start 100 --out "${OUT}/gen_field"
     --samples-npy "${OUT}/gen_field/samples.npy")

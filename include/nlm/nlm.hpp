@@ -30,6 +30,8 @@
 #include "observers.hpp"
 #include "analysis/pca.hpp"
 #include "analysis/metrics.hpp"
+#include "analysis/log_histogram.hpp"
+#include "analysis/power_law.hpp"
 
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"

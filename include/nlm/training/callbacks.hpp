@@ -1,7 +1,7 @@
 /// @file callbacks.hpp
 /// @brief Callbacks for `nlm::train`, one per file in callbacks/: a progress bar with ETA,
 /// periodic and on-interrupt checkpoints, a guard against non-finite couplings or chains, the
-/// training curve and a time limit. Each is optional and they compose at the call site.
+/// training curve, a time limit and the weight-update statistics. Each is optional and they compose at the call site.
 #pragma once
 
 #include "callbacks/periodic_checkpoint.hpp"
@@ -9,3 +9,4 @@
 #include "callbacks/stop_on_non_finite.hpp"
 #include "callbacks/time_limit.hpp"
 #include "callbacks/training_curve.hpp"
+#include "callbacks/update_statistics.hpp"
