@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "detail/sizes.hpp"
+
 namespace nlm {
 
 /// Helpers shared by the groups' `validate`.
@@ -125,4 +127,24 @@ struct Hyperparameters : ModelParameters, SamplingParameters, LearningParameters
   }
 };
 
+namespace detail {
+
+/// Refuses, before anything is allocated, a machine whose large buffers overflow the address
+/// space or exceed the memory here: J with the learning signal and the step (and Adam's two
+/// moments), and about six N-wide rows per chain and per batch row (states, φ, φ', residual,
+/// feedback, noise).
+inline void require_machine_memory(const Hyperparameters& hp, std::size_t scalar_size) {
+  const std::string w = "LangevinMachine: N = " + std::to_string(hp.neurons);
+  const double n = double(checked_elements(hp.neurons, hp.neurons, w + " couplings"));
+  const double chains = double(checked_elements(hp.persistent_chains, hp.neurons,
+                                                w + ", N_model = " + std::to_string(hp.persistent_chains)));
+  const double batch = double(checked_elements(hp.batch_size, hp.neurons,
+                                               w + ", b_size = " + std::to_string(hp.batch_size)));
+  const double j_copies = hp.step_rule == Hyperparameters::StepRule::adam ? 5 : 3;
+  require_memory(double(scalar_size) * (j_copies * n + 6 * (chains + batch)),
+                 w + ", N_model = " + std::to_string(hp.persistent_chains) + " and b_size = " +
+                     std::to_string(hp.batch_size));
+}
+
+}  // namespace detail
 }  // namespace nlm

@@ -475,19 +475,7 @@ class LangevinMachine {
 
   static const Hyperparameters& validated(const Hyperparameters& hp) {
     hp.validate();
-    // The large buffers, before any is allocated: J with the learning signal and the step
-    // (and Adam's two moments), and about six N-wide rows per chain and per batch row
-    // (states, φ, φ', residual, feedback, noise).
-    const std::string w = "LangevinMachine: N = " + std::to_string(hp.neurons);
-    const double n = double(detail::checked_elements(hp.neurons, hp.neurons, w + " couplings"));
-    const double chains = double(detail::checked_elements(hp.persistent_chains, hp.neurons,
-                                                          w + ", N_model = " + std::to_string(hp.persistent_chains)));
-    const double batch = double(detail::checked_elements(hp.batch_size, hp.neurons,
-                                                         w + ", b_size = " + std::to_string(hp.batch_size)));
-    const double j_copies = hp.step_rule == Hyperparameters::StepRule::adam ? 5 : 3;
-    detail::require_memory(double(sizeof(S)) * (j_copies * n + 6 * (chains + batch)),
-                           w + ", N_model = " + std::to_string(hp.persistent_chains) +
-                               " and b_size = " + std::to_string(hp.batch_size));
+    detail::require_machine_memory(hp, sizeof(S));
     return hp;
   }
 
