@@ -1,9 +1,11 @@
 /// @file force_workspace.hpp
-/// @brief Buffers for evaluating the force on a batch, owned by whoever advances that batch so
-/// the hot loop never allocates (they are resized only when the batch shape changes).
+/// @brief Buffers for evaluating the force on a batch, owned by the `Chains` they belong to (or
+/// by whoever evaluates a batch) so the hot loop never allocates (they are resized only when
+/// the batch shape changes).
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 #include "detail/blas.hpp"
 #include "types.hpp"
@@ -29,23 +31,6 @@ struct ForceWorkspace {
     detail::ensure_shape(residual, rows, cols);
     detail::ensure_shape(feedback, rows, cols);
     detail::ensure_size(energy, rows);
-  }
-};
-
-/// Two workspaces for a sampler that serves batches of two shapes in turn (a machine's
-/// persistent chains during `update` and a generation batch in between), so alternating
-/// between them does not reallocate.
-template <Scalar S>
-struct WorkspaceCache {
-  ForceWorkspace<S> slot[2];
-  std::size_t last = 0;
-
-  ForceWorkspace<S>& for_shape(std::size_t rows, std::size_t cols) {
-    for (std::size_t i = 0; i < 2; ++i)
-      if (slot[i].phi.shape(0) == rows && slot[i].phi.shape(1) == cols) return slot[last = i];
-    last = 1 - last;  // replace the one used less recently
-    slot[last].resize(rows, cols);
-    return slot[last];
   }
 };
 
