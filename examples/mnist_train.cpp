@@ -109,6 +109,26 @@ int main(int argc, char** argv) try {
   app.add_option("--update-window", update_window,
                  "updates per window of --update-stats (0: decades 1-10, 10-100, ...)")->capture_default_str()->transform(ex::count());
   app.add_option("--bootstrap", bootstrap, "bootstrap sets of each tail fit's p-value")->capture_default_str()->transform(ex::count());
+  bool labels = false;
+  double label_scale = 1.0;
+  app.add_flag("--labels", labels,
+               "append one label unit per digit (+a for the image's digit, -a for the others) and learn "
+               "the joint model; layout.txt says which units are labels");
+  app.add_option("--label-scale", label_scale, "a, the label units' data value (+-a)")->capture_default_str();
+  std::size_t latent = 0, latent_steps = 0;
+  std::string latent_start = "persistent";
+  app.add_option("--latent", latent,
+                 "add H latent units the data never specify; the data phase samples them with the image "
+                 "(and labels) clamped")->capture_default_str()->transform(ex::count());
+  app.add_option("--latent-start", latent_start,
+                 "the data phase's latent chains: persistent (each image keeps its latent state) or restart "
+                 "(from N(0, 1) every batch)")->check(CLI::IsMember({"persistent", "restart"}))->capture_default_str();
+  app.add_option("--latent-steps", latent_steps, "Langevin steps of the data phase per batch (0: n_t)")
+      ->capture_default_str()->transform(ex::count());
+  std::size_t held_out = 0;
+  app.add_option("--held-out", held_out,
+                 "hold the last H digits of each class out of training (for mnist_classify and mnist_complete)")
+      ->capture_default_str()->transform(ex::count());
   bool full_batch = false;
   app.add_flag("--full-batch", full_batch,
                "data phase from the whole training set's moments every update (no mini-batch noise; "
@@ -142,11 +162,36 @@ int main(int argc, char** argv) try {
   const ex::fs::path out(out_dir);
   ex::fs::create_directories(out);
 
-  const auto data = ex::load_digits(data_dir, digits, p.images);
+  // --held-out: the last H digits of each class never enter training (mnist_classify,
+  // mnist_complete and mnist_generate --class read H from layout.txt and use exactly those).
+  const auto data = held_out == 0 ? ex::load_digits(data_dir, digits, p.images) : [&] {
+    auto train_part = ex::hold_out(ex::load_digits(data_dir, digits, 0), held_out, data_dir).train;
+    if (train_part.count() > p.images) train_part = ex::first_rows_of(train_part, p.images);
+    return train_part;
+  }();
   if (data.count() < p.images)
     std::cout << "note: " << p.images << " images of digits " << digits << " requested (N_image), "
               << data.count() << " available in " << data_dir << "; training on those.\n";
-  p.hp.neurons = data.rows * data.cols;
+  nlm::UnitLayout layout = nlm::image_layout(data.rows * data.cols);
+  layout.images = data.count();
+  layout.held_out = held_out;
+  if (labels) {
+    layout.classes = ex::parse_digits(digits);
+    layout.label_scale = label_scale;
+  } else if (app.count("--label-scale") > 0) {
+    throw std::invalid_argument("--label-scale needs --labels");
+  }
+  layout.latent = latent;
+  layout.validate();
+  // The training vectors: the images, then their label codes, then the latent units (0 until
+  // the data phase samples them).
+  const nlm::Matrix<float> train_x = labels || latent ? layout.data_rows(nlm::Matrix<float>(data.x), data.labels)
+                                                      : nlm::Matrix<float>(data.x);
+  if (latent > 0 && full_batch) throw std::invalid_argument("--full-batch: not with --latent (the data phase samples)");
+  if (latent > 0 && resume && latent_start == "persistent")
+    throw std::invalid_argument("--resume: the persistent latent states of each image are not in the checkpoint; "
+                                "resume a --latent run with --latent-start restart");
+  p.hp.neurons = layout.neurons();
   p.hp.learn_field = p.field;
   p.hp.step_rule = step_rule == "adam" ? nlm::Hyperparameters::StepRule::adam
                                        : nlm::Hyperparameters::StepRule::plain;
@@ -158,7 +203,7 @@ int main(int argc, char** argv) try {
     state = nlm::io::load_checkpoint(checkpoint, machine);
     std::cout << "resumed from " << checkpoint.string() << " at update " << state.updates << "\n";
   } else if (p.hp.learn_field) {
-    machine.fit_field(data.x);  // b starts where the data's mean residual is zero
+    machine.fit_field(train_x);  // b starts where the data's mean residual is zero
   }
   const auto& hp = machine.hyperparameters();
   std::printf("training on %zu images of digits %s: N=%zu g=%g dt=%g T=%g n_t=%zu k=%g lambda=%g "
@@ -172,6 +217,12 @@ int main(int argc, char** argv) try {
               hp.chain_restart > 0 ? (" (chain restarts " + std::to_string(hp.chain_restart) + ")").c_str() : "",
               p.anneal > 0 ? (" (k annealed over the last " + std::to_string(int(100 * p.anneal + 0.5)) + "%)").c_str() : "");
 
+  if (latent)
+    std::printf("latent units: %zu (data phase: %zu steps per batch, %s starts)\n", latent,
+                latent_steps ? latent_steps : hp.langevin_steps, latent_start.c_str());
+  if (labels)
+    std::printf("label units: %zu (digits %s, code +-%g), neurons %zu = %zu image + %zu label\n", layout.labels(),
+                digits.c_str(), layout.label_scale, layout.neurons(), layout.visible, layout.labels());
   std::printf("%s\n", ex::blas_summary().c_str());
 
   nlm::TrainingOptions options = nlm::TrainingOptions::for_epochs(p.epochs);
@@ -189,7 +240,7 @@ int main(int argc, char** argv) try {
     if (full_batch) {
       // machine.update(moments) with the statistics' hooks between its parts, k on train's schedule.
       if (resume) throw std::invalid_argument("--full-batch: cannot --resume (this mode writes no checkpoint)");
-      const auto moments = machine.data_moments(data.x);
+      const auto moments = machine.data_moments(train_x);
       const std::uint64_t planned = p.updates ? p.updates : std::uint64_t(p.epochs);
       for (std::uint64_t t = 1; t <= planned; ++t) {
         machine.set_learning_rate_scale(options.learning_rate_scale(t, planned));
@@ -207,10 +258,21 @@ int main(int argc, char** argv) try {
       ex::fs::remove(checkpoint);  // one from an earlier run does not belong to this J
     } else {
       const auto run = [&](auto&&... more) {
-        return nlm::train(machine, data.x, options, state, nlm::ProgressBar(std::cerr, 30, 10),
+        return nlm::train(machine, train_x, options, state, nlm::ProgressBar(std::cerr, 30, 10),
                           nlm::StopOnNonFinite(50), nlm::PeriodicCheckpoint(checkpoint, checkpoint_every), more...);
       };
-      state = update_stats.empty() ? run() : run(stats);
+      if (latent > 0) {
+        nlm::LatentPhaseOptions lo;
+        lo.first_latent = layout.first_latent();
+        lo.steps = latent_steps ? latent_steps : hp.langevin_steps;
+        lo.start = latent_start == "restart" ? nlm::LatentPhaseOptions::Start::restart
+                                             : nlm::LatentPhaseOptions::Start::persistent;
+        lo.seed = hp.seed;
+        nlm::LatentDataPhase<float> phase(train_x.shape(0), layout.neurons(), lo);
+        state = update_stats.empty() ? run(phase) : run(phase, stats);
+      } else {
+        state = update_stats.empty() ? run() : run(stats);
+      }
     }
   } catch (const nlm::interrupted& e) {
     std::cerr << "\n" << e.what() << "; checkpoint saved to " << checkpoint.string()
@@ -221,6 +283,7 @@ int main(int argc, char** argv) try {
   const std::uint64_t run_updates = state.updates - first_update;
 
   nlm::io::save_npy(out / "J.npy", machine.couplings());
+  nlm::save_layout(out / "layout.txt", layout);
   if (hp.learn_field) nlm::io::save_npy(out / "field.npy", machine.field());
   else ex::fs::remove(out / "field.npy");  // a field from an earlier run does not belong to this J
   // The state carries the whole curve, the epochs before a resume included.
@@ -240,11 +303,11 @@ int main(int argc, char** argv) try {
 
   if (!update_stats.empty()) ex::report_update_statistics(update_stats, stats, bootstrap, hp.seed);
 
-  std::printf("%llu updates in %.1f s (%.1f ms/update)%s\nwrote %s, %s, %s, %s%s\n",
+  std::printf("%llu updates in %.1f s (%.1f ms/update)%s\nwrote %s, %s, %s, %s, %s%s\n",
               static_cast<unsigned long long>(run_updates), seconds,
               1e3 * seconds / double(std::max<std::uint64_t>(1, run_updates)),
               first_update > 0 ? (", " + std::to_string(state.updates) + " in all").c_str() : "",
-              (out / "J.npy").c_str(), full_batch ? "no checkpoint (--full-batch)" : checkpoint.c_str(), curve_csv.c_str(),
+              (out / "J.npy").c_str(), (out / "layout.txt").c_str(), full_batch ? "no checkpoint (--full-batch)" : checkpoint.c_str(), curve_csv.c_str(),
               (out / "training_curve.png").c_str(),
               hp.learn_field ? (", " + (out / "field.npy").string()).c_str() : "");
   return 0;

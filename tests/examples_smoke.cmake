@@ -124,3 +124,62 @@ expect_error("--neurons: 900 is not below N = 784"
 expect_error("samples.npy: couplings must be a square N x N array, got shape (4, 784)"
              "${BIN_DIR}/mnist_pca" --couplings "${OUT}/gen/samples.npy" --data "${DATA}" --N_image1 60
              --steps 100000000 --out "${OUT}/bad")
+
+# Clamped units (issue 12): label units learned with the joint model, classification by
+# clamping the image, class-conditional generation, pattern completion; the last 4 digits
+# of each class held out.
+set(labels_train "${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/labels" --held-out 4 --b_size 10
+                 --N_model 10 --n_t 2 --seed 4 --preset quick --updates 6 --labels --label-scale 1.5)
+run(${labels_train})
+expect_files(labels/J.npy labels/field.npy labels/layout.txt)
+file(READ "${OUT}/labels/layout.txt" layout)
+string(FIND "${layout}" "classes: 1 3 6" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "layout.txt does not name the label units' classes:\n${layout}")
+endif()
+set(LJ --couplings "${OUT}/labels/J.npy" --field "${OUT}/labels/field.npy")
+execute_process(COMMAND "${BIN_DIR}/mnist_classify" ${LJ} --data "${DATA}" --steps 20
+                --out "${OUT}/classify" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REGEX MATCH "\naccuracy: [0-9.]+\n$" line "${out}")
+if(NOT rc EQUAL 0 OR line STREQUAL "")
+  message(FATAL_ERROR "mnist_classify (${rc}) did not end with 'accuracy: <fraction>':\n${out}\n${err}")
+endif()
+expect_files(classify/predictions.csv)
+run("${BIN_DIR}/mnist_classify" ${LJ} --data "${DATA}" --steps 20 --relax --out "${OUT}/classify")
+execute_process(COMMAND "${BIN_DIR}/mnist_generate" ${LJ} --data "${DATA}" --class all --chains 3 --steps 20
+                --out "${OUT}/gen_class" --samples-npy "${OUT}/gen_class/samples.npy"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REGEX MATCH "recognised as requested: [0-9.]+\n$" line "${out}")
+if(NOT rc EQUAL 0 OR line STREQUAL "")
+  message(FATAL_ERROR "mnist_generate --class all (${rc}) printed no recognition rate:\n${out}\n${err}")
+endif()
+expect_files(gen_class/samples.png gen_class/samples.npy)
+file(SIZE "${OUT}/gen_class/samples.npy" class_npy)
+math(EXPR expected_class_npy "128 + 9 * 784 * 4")  # 3 chains x 3 digits, image units only
+if(NOT class_npy EQUAL expected_class_npy)
+  message(FATAL_ERROR "--class samples.npy has ${class_npy} bytes, expected ${expected_class_npy}")
+endif()
+foreach(mask IN ITEMS bottom right centre random:0.5)
+  execute_process(COMMAND "${BIN_DIR}/mnist_complete" ${LJ} --data "${DATA}" --images 4
+                  --completions 2 --steps 20 --quench 5 --mask ${mask} --out "${OUT}/complete"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(REGEX MATCH "hidden-pixel MSE: [0-9.]+ \\(mean [0-9.]+, nearest [0-9.]+, gaussian [0-9.]+\\)\n$" line "${out}")
+  if(NOT rc EQUAL 0 OR line STREQUAL "")
+    message(FATAL_ERROR "mnist_complete --mask ${mask} (${rc}) did not end with its MSE line:\n${out}\n${err}")
+  endif()
+endforeach()
+expect_files(complete/completion.png complete/completion.csv)
+run("${BIN_DIR}/mnist_complete" --couplings "${J}" --data "${DATA}" --held-out 3 --images 2 --completions 1
+    --steps 10 --out "${OUT}/complete_plain")
+expect_error("class 7 is not among the trained classes (1,3,6)"
+             "${BIN_DIR}/mnist_generate" ${LJ} --class 7 --chains 2 --steps 10 --out "${OUT}/bad")
+expect_error("has no label units (train it with mnist_train --labels)"
+             "${BIN_DIR}/mnist_classify" --couplings "${J}" --data "${DATA}" --out "${OUT}/bad")
+expect_error("J.npy has 784 neurons, the unit layout 787 (784 image + 3 label + 0 latent units)"
+             "${BIN_DIR}/mnist_classify" --couplings "${J}" --layout "${OUT}/labels/layout.txt" --data "${DATA}"
+             --out "${OUT}/bad")
+expect_error("--mask random:F: F is the fraction of pixels hidden, a number in (0, 1); got '1' (a mask must hide some pixels and keep some)"
+             "${BIN_DIR}/mnist_complete" ${LJ} --data "${DATA}" --mask random:1 --out "${OUT}/bad")
+expect_error("--mask: unknown mask 'top'"
+             "${BIN_DIR}/mnist_complete" ${LJ} --data "${DATA}" --mask top --out "${OUT}/bad")
+expect_error("--label-scale needs --labels" ${train} --preset paper --updates 1 --label-scale 2)

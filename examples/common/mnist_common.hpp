@@ -128,6 +128,57 @@ inline data::dataset<float> first_of_each_digit(const data::dataset<float>& all,
   return out;
 }
 
+/// Digits held out of training: the last `per_class` of each class in file order (so the split
+/// does not depend on how the files are sorted), interleaved class by class; `train` keeps the
+/// others in file order.
+struct HeldOutSplit {
+  data::dataset<float> train, held;
+};
+
+inline HeldOutSplit hold_out(const data::dataset<float>& all, std::size_t per_class, const std::string& where) {
+  std::vector<std::uint8_t> classes;
+  std::map<std::uint8_t, std::vector<std::size_t>> rows_of;
+  for (std::size_t i = 0; i < all.count(); ++i) {
+    if (rows_of[all.labels[i]].empty()) classes.push_back(all.labels[i]);
+    rows_of[all.labels[i]].push_back(i);
+  }
+  std::vector<bool> held(all.count(), false);
+  std::vector<std::size_t> held_rows, train_rows;
+  for (const auto c : classes)
+    if (rows_of[c].size() <= per_class)
+      throw std::invalid_argument("holding out " + std::to_string(per_class) + " digits per class leaves no " +
+                                  std::to_string(c) + " to train on (" + std::to_string(rows_of[c].size()) + " in " +
+                                  where + ")");
+  for (std::size_t k = 0; k < per_class; ++k)
+    for (const auto c : classes) {
+      const std::size_t r = rows_of[c][rows_of[c].size() - per_class + k];
+      held[r] = true;
+      held_rows.push_back(r);
+    }
+  for (std::size_t i = 0; i < all.count(); ++i)
+    if (!held[i]) train_rows.push_back(i);
+  const auto take = [&](const std::vector<std::size_t>& rows) {
+    data::dataset<float> out;
+    out.rows = all.rows;
+    out.cols = all.cols;
+    out.x = xt::xtensor<float, 2>::from_shape({rows.size(), all.x.shape(1)});
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      std::copy_n(all.x.data() + rows[r] * all.x.shape(1), all.x.shape(1), out.x.data() + r * all.x.shape(1));
+      out.labels.push_back(all.labels[rows[r]]);
+    }
+    return out;
+  };
+  return {take(train_rows), take(held_rows)};
+}
+
+/// The first `n` rows of a data set.
+inline data::dataset<float> first_rows_of(const data::dataset<float>& all, std::size_t n) {
+  data::dataset<float> out = all;
+  out.x = xt::view(all.x, xt::range(0, n), xt::all());
+  out.labels.resize(n);
+  return out;
+}
+
 /// The default data folder: $NLM_DATA if set, else data/mnist (where get_mnist.sh writes).
 inline std::string default_data_dir() {
   if (const char* env = std::getenv("NLM_DATA")) return env;

@@ -27,6 +27,7 @@
 #include "sampler/mala.hpp"
 
 #include "langevin_machine.hpp"
+#include "unit_layout.hpp"
 #include "observers.hpp"
 #include "analysis/pca.hpp"
 #include "analysis/metrics.hpp"

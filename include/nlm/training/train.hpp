@@ -6,6 +6,9 @@
 /// Each callback may define any of these hooks (all optional; a hook returning `true` stops
 /// training after the current update):
 /// - `on_begin(machine, state)`
+/// - `on_batch(machine, batch, rows, state)` with the mini-batch just gathered (`rows`: the
+///   data rows it holds, in order), before its statistics are taken: the place to fill units
+///   the data do not specify (training/callbacks/latent_data_phase.hpp); it may change `batch`
 /// - `on_signal(machine, signal, state)` when an update's learning signal (M − D and the
 ///   field's, `machine.learning_signal()`) is computed, before it becomes a step: the place to
 ///   reduce it across processes (it may change the signal)
@@ -26,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -96,6 +100,10 @@ void call_on_signal(Callback& c, Machine& m, Signal& signal, const TrainingState
 template <class Callback, class Machine, class Step>
 void call_on_step(Callback& c, Machine& m, const Step& step, const TrainingState& s) {
   if constexpr (requires { c.on_step(m, step, s); }) c.on_step(m, step, s);
+}
+template <class Callback, class Machine, class Batch>
+void call_on_batch(Callback& c, Machine& m, Batch& batch, std::span<const std::uint32_t> rows, const TrainingState& s) {
+  if constexpr (requires { c.on_batch(m, batch, rows, s); }) c.on_batch(m, batch, rows, s);
 }
 template <class Callback, class Machine>
 void call_on_begin(Callback& c, Machine& m, const TrainingState& s) {
@@ -221,6 +229,10 @@ TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type
       state.epoch_gradient_sum = 0;
     }
     detail::gather_rows(data, state.order.data() + state.batch * hp.batch_size, batch);
+    {
+      const std::span<const std::uint32_t> rows(state.order.data() + state.batch * hp.batch_size, hp.batch_size);
+      (detail::call_on_batch(callbacks, machine, batch, rows, state), ...);
+    }
     machine.set_learning_rate_scale(options.learning_rate_scale(state.updates + 1, state.planned_updates));
     // machine.update(batch), with the hooks between its parts
     machine.compute_signal(batch);

@@ -55,6 +55,7 @@ struct Snapshot {
   long long step = 0;
   std::vector<float> images{};  ///< count × pixels_per_image values in [0, 1], row-major
   std::size_t pixels_per_image = 784;
+  std::string label{};  ///< the row's label in a strip; empty: "step <step>"
 };
 
 namespace detail {
@@ -218,7 +219,7 @@ inline void write_snapshot_strip(const std::filesystem::path& path,
     detail::draw_tiles(canvas, s.images.data(),
                        std::min(per_row, s.images.size() / s.pixels_per_image), side, scale,
                        strip_label_width + grid_gap, y0, per_row);
-    const std::string label = "step " + std::to_string(s.step);
+    const std::string label = s.label.empty() ? "step " + std::to_string(s.step) : s.label;
     const double room = strip_label_width - 12.0;
     const double size = std::min(12.0, 12.0 * room / canvas.text_width(label, 12.0));
     canvas.text(label, strip_label_width - 6.0, y0 + tile / 2.0, std::max(7.0, size),

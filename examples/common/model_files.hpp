@@ -1,0 +1,58 @@
+// Shared by the examples that use a trained model's units: the unit layout that travels with
+// J (layout.txt beside it, from mnist_train), and the held-out digits the model never saw.
+#pragma once
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlm/nlm.hpp>
+
+#include "mnist_common.hpp"
+
+namespace nlm::examples {
+
+/// The layout of the model whose couplings are `couplings` (N neurons): the file `layout`
+/// when given, else layout.txt beside the couplings, else (a plain image model) all N units
+/// visible. Checked against N.
+inline UnitLayout model_layout(const std::string& couplings, std::size_t neurons, std::string layout = {}) {
+  if (layout.empty()) {
+    const fs::path beside = fs::path(couplings).parent_path() / "layout.txt";
+    if (fs::exists(beside)) layout = beside.string();
+  }
+  UnitLayout l = layout.empty() ? image_layout(neurons) : load_layout(layout);
+  l.require_neurons(neurons, couplings);
+  return l;
+}
+
+/// The digits of a model: the classes of its label units when it has them (in their order),
+/// else `fallback`.
+inline std::string model_digits(const UnitLayout& layout, const std::string& fallback) {
+  if (layout.labels() == 0) return fallback;
+  std::string s;
+  for (const auto c : layout.classes) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(c);
+  }
+  return s;
+}
+
+/// The digits split for a model: `held` the last `held_out` digits of each class (the
+/// layout's count when the model was trained with mnist_train --held-out, so none of them was
+/// trained on), interleaved class by class; `train` the digits before them, at most the
+/// model's training images, for the baselines and the evaluation classifier.
+inline HeldOutSplit split_for_model(const data::dataset<float>& all, const UnitLayout& layout, std::size_t held_out,
+                                    const std::string& data_dir) {
+  const std::size_t per_class = layout.held_out > 0 ? layout.held_out : held_out;
+  if (per_class == 0) throw std::invalid_argument("--held-out must be > 0");
+  if (layout.held_out == 0)
+    std::printf("note: the model's layout holds no digits out of training (mnist_train --held-out), so the "
+                "last %zu digits of each class, used here as held-out digits, may be among its training digits\n",
+                per_class);
+  HeldOutSplit s = hold_out(all, per_class, data_dir);
+  if (layout.images > 0 && layout.images < s.train.count()) s.train = first_rows_of(s.train, layout.images);
+  return s;
+}
+
+}  // namespace nlm::examples

@@ -1,0 +1,159 @@
+// Classifies held-out digits with a model trained with label units (mnist_train --labels):
+// each image is clamped on the visible units, the label units (and any latent units) follow
+// the Langevin dynamics of p(labels | image), and the prediction is the label unit with the
+// largest time-averaged value (../shared/spec/beyond-the-paper.md §1).
+//
+//   mnist_classify --couplings out/labels/J.npy --field out/labels/field.npy
+//   mnist_classify --couplings J.npy --relax          # T = 0 descent instead of sampling
+//
+// Beside it, the library's softmax regression trained on the model's own training digits and
+// scored on the same held-out digits.
+#include <cstdio>
+#include <iostream>
+
+#include <nlm/analysis/classifier.hpp>
+#include <nlm/nlm.hpp>
+#include <nlm_examples/picture.hpp>
+
+#include "common/generation.hpp"
+#include "common/mnist_common.hpp"
+#include "common/model_files.hpp"
+
+namespace ex = nlm::examples;
+
+namespace {
+
+struct Options {
+  ex::GenerationOptions gen;
+  std::string layout, data = ex::default_data_dir(), out = "out/classify";
+  std::size_t held_out = 100, images = 0;
+  bool relax = false;
+};
+
+void print_confusion(const std::vector<std::uint8_t>& classes, const std::vector<std::uint8_t>& truth,
+                     const std::vector<std::uint8_t>& predicted) {
+  std::printf("confusion (rows: true digit, columns: predicted)\n      ");
+  for (const auto c : classes) std::printf("%6d", int(c));
+  std::printf("\n");
+  for (const auto t : classes) {
+    std::printf("%6d", int(t));
+    for (const auto p : classes) {
+      std::size_t n = 0;
+      for (std::size_t i = 0; i < truth.size(); ++i) n += truth[i] == t && predicted[i] == p;
+      std::printf("%6zu", n);
+    }
+    std::printf("\n");
+  }
+}
+
+double fraction_right(const std::vector<std::uint8_t>& truth, const std::vector<std::uint8_t>& predicted) {
+  std::size_t right = 0;
+  for (std::size_t i = 0; i < truth.size(); ++i) right += truth[i] == predicted[i];
+  return double(right) / double(truth.size());
+}
+
+int run(const Options& o) {
+  const ex::fs::path out(o.out);
+  ex::require_output_dir(out);
+  const std::size_t neurons = ex::couplings_neurons(o.gen.couplings);
+  const nlm::UnitLayout layout = ex::model_layout(o.gen.couplings, neurons, o.layout);
+  if (layout.labels() == 0)
+    throw std::invalid_argument(o.gen.couplings + ": the model has no label units (train it with mnist_train --labels)");
+  const std::string digits = ex::model_digits(layout, "");
+  const auto all = ex::load_digits(o.data, digits, 0);
+  if (all.x.shape(1) != layout.visible)
+    throw std::invalid_argument(o.data + ": images of " + std::to_string(all.x.shape(1)) + " pixels, the model has " +
+                                std::to_string(layout.visible) + " visible units");
+  const auto split = ex::split_for_model(all, layout, o.held_out, o.data);
+  const std::size_t b = o.images == 0 ? split.held.count() : std::min(o.images, split.held.count());
+  const nlm::Matrix<float> images = xt::view(split.held.x, xt::range(0, b), xt::all());
+  const std::vector<std::uint8_t> truth(split.held.labels.begin(), split.held.labels.begin() + std::ptrdiff_t(b));
+  std::printf("classifying %zu held-out digits %s by %s the label units (%zu steps, dt=%g%s)\n", b, digits.c_str(),
+              o.relax ? "relaxing (T = 0)" : "sampling", o.gen.steps, o.gen.dt,
+              o.relax ? "" : (", T=" + std::to_string(o.gen.temperature) + ", averaged over the second half").c_str());
+
+  // One chain per image, every pixel clamped; the label units start from N(0, 1).
+  auto machine = ex::make_generator<nlm::EulerMaruyama>(o.gen);
+  nlm::Chains<float> chains(machine.random_states(b));
+  const auto clamp = layout.image_clamp(images, xt::xtensor<std::uint8_t, 2>(xt::ones<std::uint8_t>({std::size_t(1), layout.visible})));
+  chains.clamp(clamp.mask, clamp.values);
+  const std::size_t k = layout.labels(), first = layout.first_label();
+  nlm::Matrix<double> average = xt::zeros<double>({b, k});
+  std::size_t averaged = 0;
+  const auto observer = [&](std::size_t step, const nlm::Matrix<float>& x) {
+    if (step > o.gen.steps / 2) {
+      for (std::size_t r = 0; r < b; ++r)
+        for (std::size_t j = 0; j < k; ++j) average(r, j) += double(x(r, first + j));
+      ++averaged;
+    }
+  };
+  if (o.relax) {
+    nlm::LangevinMachine<nlm::Tanh, nlm::NoNoise, nlm::WeightDecay> descent(machine.hyperparameters());
+    descent.set_couplings(machine.couplings());
+    if (!o.gen.field.empty()) descent.set_field(machine.field());
+    descent.sample(chains, o.gen.steps, observer);
+  } else {
+    machine.sample(chains, o.gen.steps, observer);
+  }
+  ex::require_finite_states(chains.states());
+  const auto predicted = layout.predict(nlm::Matrix<double>(average / double(std::max<std::size_t>(averaged, 1))));
+  const double accuracy = fraction_right(truth, predicted);
+  print_confusion(layout.classes, truth, predicted);
+
+  // The same split for the library's logistic regression.
+  const nlm::SoftmaxClassifier logistic(nlm::Matrix<float>(split.train.x), split.train.labels);
+  const auto logistic_predicted = logistic.predict(images);
+  const double logistic_accuracy = fraction_right(truth, logistic_predicted);
+  std::printf("\n%-48s %8s\n", "classifier", "accuracy");
+  std::printf("%-48s %8.4f\n", "nlm label units (clamped image)", accuracy);
+  std::printf("%-48s %8.4f\n", ("softmax regression on the " + std::to_string(split.train.count()) + " training digits").c_str(),
+              logistic_accuracy);
+
+  std::vector<std::vector<double>> rows;
+  std::vector<float> wrong;
+  for (std::size_t i = 0; i < b; ++i) {
+    std::vector<double> r{double(truth[i]), double(predicted[i])};
+    for (std::size_t j = 0; j < k; ++j) r.push_back(average(i, j) / double(std::max<std::size_t>(averaged, 1)));
+    rows.push_back(r);
+    if (truth[i] != predicted[i])
+      for (std::size_t p = 0; p < layout.visible; ++p) wrong.push_back((images(i, p) + 1.0f) * 0.5f);
+  }
+  std::string header = "true,predicted";
+  for (const auto c : layout.classes) header += ",label_" + std::to_string(c);
+  ex::write_csv(out / "predictions.csv", header, rows);
+  std::printf("wrote %s", (out / "predictions.csv").c_str());
+  if (!wrong.empty()) {
+    const std::size_t n = wrong.size() / layout.visible, cols = std::min<std::size_t>(n, 10);
+    ex::write_image_grid(out / "misclassified.png", wrong.data(), n, layout.visible, (n + cols - 1) / cols, cols, 3,
+                         std::to_string(n) + " misclassified held-out digits");
+    std::printf(", %s", (out / "misclassified.png").c_str());
+  }
+  std::printf("\naccuracy: %.4f\n", accuracy);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  CLI::App app{"Classify held-out digits with a model's label units (nlm)"};
+  Options o;
+  o.gen.steps = 1000;
+  app.add_option("--couplings", o.gen.couplings, "couplings J as .npy (image + label units)")->required();
+  app.add_option("--field", o.gen.field, "field b as .npy");
+  app.add_option("--layout", o.layout, "unit layout (default: layout.txt beside the couplings)");
+  app.add_option("--data", o.data, "folder with MNIST IDX files")->capture_default_str();
+  app.add_option("--held-out", o.held_out, "held-out digits per class, the last of each (a model trained with --held-out: its count)")->capture_default_str()->transform(ex::count(true));
+  app.add_option("--images", o.images, "held-out digits to classify (0: all)")->capture_default_str()->transform(ex::count());
+  app.add_option("--steps", o.gen.steps, "Langevin steps (averaged over the second half)")->capture_default_str()->transform(ex::count(true));
+  app.add_flag("--relax", o.relax, "descend at T = 0 instead of sampling");
+  app.add_option("--dt", o.gen.dt, "time step dt")->capture_default_str();
+  app.add_option("--temperature,--T", o.gen.temperature, "temperature T")->capture_default_str();
+  app.add_option("--seed", o.gen.seed, "seed")->capture_default_str()->transform(ex::count());
+  app.add_option("--out", o.out, "output folder")->capture_default_str();
+  app.add_option("--threads", o.gen.threads, "OpenBLAS threads (0: default)")->transform(ex::count());
+  CLI11_PARSE(app, argc, argv);
+  return run(o);
+} catch (const std::exception& e) {
+  std::cerr << "mnist_classify: " << e.what() << "\n";
+  return 1;
+}
