@@ -119,7 +119,9 @@ int run(const Options& o) {
       for (std::size_t p = 0; p < layout.visible; ++p) wrong.push_back((images(i, p) + 1.0f) * 0.5f);
   }
   std::string header = "true,predicted";
-  for (const auto c : layout.classes) header += ",label_" + std::to_string(c);
+  for (const auto c : layout.classes)
+    for (std::size_t u = 0; u < layout.units_per_class; ++u)
+      header += ",label_" + std::to_string(c) + (layout.units_per_class > 1 ? "_" + std::to_string(u) : "");
   ex::write_csv(out / "predictions.csv", header, rows);
   std::printf("wrote %s", (out / "predictions.csv").c_str());
   if (!wrong.empty()) {

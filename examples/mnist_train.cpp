@@ -115,6 +115,8 @@ int main(int argc, char** argv) try {
                "append one label unit per digit (+a for the image's digit, -a for the others) and learn "
                "the joint model; layout.txt says which units are labels");
   app.add_option("--label-scale", label_scale, "a, the label units' data value (+-a)")->capture_default_str();
+  std::size_t label_units = 1;
+  app.add_option("--label-units", label_units, "label units per digit")->capture_default_str()->transform(ex::count(true));
   std::size_t latent = 0, latent_steps = 0;
   std::string latent_start = "persistent";
   app.add_option("--latent", latent,
@@ -178,8 +180,10 @@ int main(int argc, char** argv) try {
   if (labels) {
     layout.classes = ex::parse_digits(digits);
     layout.label_scale = label_scale;
-  } else if (app.count("--label-scale") > 0) {
-    throw std::invalid_argument("--label-scale needs --labels");
+    layout.units_per_class = label_units;
+  } else if (app.count("--label-scale") > 0 || app.count("--label-units") > 0) {
+    throw std::invalid_argument(std::string(app.count("--label-scale") ? "--label-scale" : "--label-units") +
+                                " needs --labels");
   }
   layout.latent = latent;
   layout.validate();
@@ -221,8 +225,8 @@ int main(int argc, char** argv) try {
     std::printf("latent units: %zu (data phase: %zu steps per batch, %s starts)\n", latent,
                 latent_steps ? latent_steps : hp.langevin_steps, latent_start.c_str());
   if (labels)
-    std::printf("label units: %zu (digits %s, code +-%g), neurons %zu = %zu image + %zu label\n", layout.labels(),
-                digits.c_str(), layout.label_scale, layout.neurons(), layout.visible, layout.labels());
+    std::printf("label units: %zu (digits %s, %zu per digit, code +-%g), neurons %zu = %zu image + %zu label\n", layout.labels(),
+                digits.c_str(), layout.units_per_class, layout.label_scale, layout.neurons(), layout.visible, layout.labels());
   std::printf("%s\n", ex::blas_summary().c_str());
 
   nlm::TrainingOptions options = nlm::TrainingOptions::for_epochs(p.epochs);

@@ -183,3 +183,26 @@ expect_error("--mask random:F: F is the fraction of pixels hidden, a number in (
 expect_error("--mask: unknown mask 'top'"
              "${BIN_DIR}/mnist_complete" ${LJ} --data "${DATA}" --mask top --out "${OUT}/bad")
 expect_error("--label-scale needs --labels" ${train} --preset paper --updates 1 --label-scale 2)
+expect_error("--label-units needs --labels" ${train} --preset paper --updates 1 --label-units 2)
+
+# Latent units: the data phase samples them with the image and labels clamped, both starts.
+foreach(start IN ITEMS persistent restart)
+  run("${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/latent_${start}" --held-out 4 --b_size 10
+      --N_model 10 --n_t 2 --seed 4 --preset quick --updates 4 --labels --label-units 2 --latent 6
+      --latent-start ${start} --latent-steps 3)
+endforeach()
+file(READ "${OUT}/latent_restart/layout.txt" layout)
+string(FIND "${layout}" "latent: 6" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "layout.txt of a --latent 6 run does not say so:\n${layout}")
+endif()
+run("${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/latent_restart" --held-out 4 --b_size 10
+    --N_model 10 --n_t 2 --seed 4 --preset quick --updates 6 --labels --label-units 2 --latent 6
+    --latent-start restart --latent-steps 3 --resume)
+run("${BIN_DIR}/mnist_classify" --couplings "${OUT}/latent_restart/J.npy" --field "${OUT}/latent_restart/field.npy"
+    --data "${DATA}" --steps 10 --out "${OUT}/classify_latent")
+run("${BIN_DIR}/mnist_generate" --couplings "${OUT}/latent_restart/J.npy" --field "${OUT}/latent_restart/field.npy"
+    --data "${DATA}" --class 3 --chains 2 --steps 10 --out "${OUT}/gen_latent")
+expect_error("the persistent latent states of each image are not in the checkpoint"
+             "${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/latent_persistent" --held-out 4 --b_size 10
+             --N_model 10 --n_t 2 --seed 4 --preset quick --updates 6 --labels --label-units 2 --latent 6 --resume)

@@ -75,6 +75,16 @@ TEST_CASE("data rows carry the image, +-a label codes and zero latent units") {
   // The largest label value names the class.
   const Matrix<double> values = {{0.1, -0.2, 0.3}, {0.9, -1.0, 0.2}, {-0.5, -0.4, -0.6}};
   CHECK(l.predict(values) == std::vector<std::uint8_t>{6, 1, 3});
+  // Two units per class: class k's are units 2k and 2k + 1, and their mean decides.
+  auto pairs = l;
+  pairs.units_per_class = 2;
+  CHECK(pairs.labels() == 6);
+  CHECK(pairs.neurons() == 4 + 6 + 2);
+  const Matrix<float> two = pairs.data_rows(Matrix<float>{{0, 0, 0, 0}}, {3});
+  const Matrix<float> code = {{0, 0, 0, 0, -0.75f, -0.75f, 0.75f, 0.75f, -0.75f, -0.75f, 0, 0}};
+  CHECK(two == code);
+  const Matrix<double> pair_values = {{0.9, -0.5, 0.3, 0.3, 0.0, 0.0}};
+  CHECK(pairs.predict(pair_values) == std::vector<std::uint8_t>{3});  // means 0.2, 0.3, 0 (not the largest unit)
 }
 
 TEST_CASE("an image clamp and a label clamp hold exactly their units under Euler-Maruyama") {
@@ -118,7 +128,8 @@ TEST_CASE("an image clamp and a label clamp hold exactly their units under Euler
 }
 
 TEST_CASE("a layout file round-trips and a bad one is refused with its line") {
-  const auto l = labelled();
+  auto l = labelled();
+  l.units_per_class = 2;
   const auto p = scratch("layout.txt");
   nlm::save_layout(p, l);
   const auto back = nlm::load_layout(p);
@@ -128,6 +139,7 @@ TEST_CASE("a layout file round-trips and a bad one is refused with its line") {
   CHECK(back.latent == l.latent);
   CHECK(back.images == l.images);
   CHECK(back.held_out == l.held_out);
+  CHECK(back.units_per_class == l.units_per_class);
 
   const auto bad = scratch("bad.txt");
   write_text(bad, "visible: 784\nclasses: 1 3\nlabel_scale: 1\nlatent: 0\ncolour: red\n");

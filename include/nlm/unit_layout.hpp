@@ -6,8 +6,9 @@
 ///
 ///     [ visible 0 .. V ) [ labels V .. V+K ) [ latent V+K .. V+K+H )
 ///
-/// Label unit k stands for class `classes[k]`; its data value is `+label_scale` for an image of
-/// that class and `−label_scale` otherwise. The layout travels with the couplings as a small
+/// Each class has `units_per_class` label units (class k's are units V + k·m … V + k·m + m − 1);
+/// their data value is `+label_scale` for an image of that class and `−label_scale` otherwise.
+/// More units per class give the labels a stronger pull on the image (their drive adds up). The layout travels with the couplings as a small
 /// text file (`save_layout`, `load_layout`), so that the programs using a J know which of its
 /// units are labels. It also builds the clamps that condition on an image or on a class.
 #pragma once
@@ -38,13 +39,14 @@ struct Clamp {
 
 struct UnitLayout {
   std::size_t visible = 0;             ///< image units (pixels), first
-  std::vector<std::uint8_t> classes;   ///< one label unit per class, after the image
+  std::vector<std::uint8_t> classes;   ///< the classes of the label units, after the image
+  std::size_t units_per_class = 1;     ///< m: label units per class
   double label_scale = 1.0;            ///< a: a label unit's data value is ±a
   std::size_t latent = 0;              ///< units the data never specify, last
   std::size_t images = 0;              ///< training images, 0: unknown
   std::size_t held_out = 0;            ///< digits of each class held out of training (the last ones)
 
-  std::size_t labels() const noexcept { return classes.size(); }
+  std::size_t labels() const noexcept { return classes.size() * units_per_class; }
   std::size_t neurons() const noexcept { return visible + labels() + latent; }
   std::size_t first_label() const noexcept { return visible; }
   std::size_t first_latent() const noexcept { return visible + labels(); }
@@ -57,6 +59,7 @@ struct UnitLayout {
         if (classes[i] == classes[j])
           throw std::invalid_argument("unit layout: class " + std::to_string(classes[i]) +
                                       " has two label units");
+    if (units_per_class == 0) throw std::invalid_argument("unit layout: units_per_class must be > 0");
     if (!(std::isfinite(label_scale) && label_scale > 0))
       throw std::invalid_argument("unit layout: the label scale must be finite and > 0, got " +
                                   std::to_string(label_scale));
@@ -71,7 +74,7 @@ struct UnitLayout {
                                   " latent units)");
   }
 
-  /// The label unit of class `c` (its index among the labels), or a sentence naming the classes.
+  /// The index of class `c` among the classes, or a sentence naming the classes.
   std::size_t label_of(std::uint8_t c) const {
     const auto it = std::find(classes.begin(), classes.end(), c);
     if (it == classes.end()) {
@@ -140,17 +143,25 @@ struct UnitLayout {
     return c;
   }
 
-  /// For each row of `label_values` (rows × labels(): time-averaged label units), the class of
-  /// the largest.
+  /// For each row of `label_values` (rows × labels(): time-averaged label units), the class
+  /// whose units have the largest mean.
   template <Scalar S>
   std::vector<std::uint8_t> predict(const Matrix<S>& label_values) const {
     if (labels() == 0 || label_values.shape(1) != labels())
       throw std::invalid_argument("unit layout: " + std::to_string(label_values.shape(1)) +
                                   " label values per row, the layout has " + std::to_string(labels()));
     std::vector<std::uint8_t> out(label_values.shape(0));
+    const std::size_t m = units_per_class;
     for (std::size_t r = 0; r < out.size(); ++r) {
       const S* row = label_values.data() + r * labels();
-      out[r] = classes[std::size_t(std::max_element(row, row + labels()) - row)];
+      std::size_t best = 0;
+      double best_sum = 0;
+      for (std::size_t k = 0; k < classes.size(); ++k) {
+        double sum = 0;
+        for (std::size_t u = 0; u < m; ++u) sum += double(row[k * m + u]);
+        if (k == 0 || sum > best_sum) best = k, best_sum = sum;
+      }
+      out[r] = classes[best];
     }
     return out;
   }
@@ -158,7 +169,7 @@ struct UnitLayout {
  private:
   template <class S>
   void write_code(std::size_t k, S* out) const {
-    for (std::size_t j = 0; j < labels(); ++j) out[j] = S(j == k ? label_scale : -label_scale);
+    for (std::size_t j = 0; j < labels(); ++j) out[j] = S(j / units_per_class == k ? label_scale : -label_scale);
   }
 };
 
@@ -172,6 +183,7 @@ inline void save_layout(const std::filesystem::path& path, const UnitLayout& lay
     for (const auto c : layout.classes) out << ' ' << int(c);
     out << "\n";
     out.precision(17);
+    out << "units_per_class: " << layout.units_per_class << "\n";
     out << "label_scale: " << layout.label_scale << "\n";
     out << "latent: " << layout.latent << "\n";
     out << "images: " << layout.images << "\n";
@@ -185,7 +197,7 @@ inline UnitLayout load_layout(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path.string() + ": cannot open the unit layout");
   UnitLayout l;
-  bool seen[6] = {};
+  bool seen[7] = {};
   std::string line;
   std::size_t number = 0;
   const auto bad = [&](const std::string& why) {
@@ -210,9 +222,9 @@ inline UnitLayout load_layout(const std::filesystem::path& path) {
     const std::string key = line.substr(0, colon);
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(' '));
-    static const char* keys[6] = {"visible", "classes", "label_scale", "latent", "images", "held_out"};
-    const auto k = std::size_t(std::find_if(keys, keys + 6, [&](const char* s) { return key == s; }) - keys);
-    if (k == 6) throw bad("unknown key '" + key + "'");
+    static const char* keys[7] = {"visible", "classes", "label_scale", "latent", "images", "held_out", "units_per_class"};
+    const auto k = std::size_t(std::find_if(keys, keys + 7, [&](const char* s) { return key == s; }) - keys);
+    if (k == 7) throw bad("unknown key '" + key + "'");
     if (seen[k]) throw bad("'" + key + "' given twice");
     seen[k] = true;
     if (k == 0) l.visible = whole(value, ~0ull);
@@ -233,6 +245,7 @@ inline UnitLayout load_layout(const std::filesystem::path& path) {
     if (k == 3) l.latent = whole(value, ~0ull);
     if (k == 4) l.images = whole(value, ~0ull);
     if (k == 5) l.held_out = whole(value, ~0ull);
+    if (k == 6) l.units_per_class = whole(value, ~0ull);
   }
   for (std::size_t k = 0; k < 4; ++k)
     if (!seen[k]) throw std::runtime_error(path.string() + ": the unit layout has no '" +
