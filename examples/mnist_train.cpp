@@ -115,7 +115,7 @@ int main(int argc, char** argv) try {
                "append one label unit per digit (+a for the image's digit, -a for the others) and learn "
                "the joint model; layout.txt says which units are labels");
   app.add_option("--label-scale", label_scale, "a, the label units' data value (+-a)")->capture_default_str();
-  std::size_t label_units = 1;
+  std::size_t label_units = 10;  // docs/quality.md: 10 per digit make class-conditional samples right
   app.add_option("--label-units", label_units, "label units per digit")->capture_default_str()->transform(ex::count(true));
   std::size_t latent = 0, latent_steps = 0;
   std::string latent_start = "persistent";

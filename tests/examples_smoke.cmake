@@ -175,7 +175,7 @@ expect_error("class 7 is not among the trained classes (1,3,6)"
              "${BIN_DIR}/mnist_generate" ${LJ} --class 7 --chains 2 --steps 10 --out "${OUT}/bad")
 expect_error("has no label units (train it with mnist_train --labels)"
              "${BIN_DIR}/mnist_classify" --couplings "${J}" --data "${DATA}" --out "${OUT}/bad")
-expect_error("J.npy has 784 neurons, the unit layout 787 (784 image + 3 label + 0 latent units)"
+expect_error("J.npy has 784 neurons, the unit layout 814 (784 image + 30 label + 0 latent units)"
              "${BIN_DIR}/mnist_classify" --couplings "${J}" --layout "${OUT}/labels/layout.txt" --data "${DATA}"
              --out "${OUT}/bad")
 expect_error("--mask random:F: F is the fraction of pixels hidden, a number in (0, 1); got '1' (a mask must hide some pixels and keep some)"
