@@ -23,10 +23,8 @@ namespace ex = nlm::examples;
 
 namespace {
 
-struct Options {
-  ex::GenerationOptions gen;
-  std::string layout, data = ex::default_data_dir(), out = "out/classify";
-  std::size_t held_out = 100, images = 0;
+struct Options : ex::ClampedRunOptions {
+  std::size_t images = 0;
   bool relax = false;
 };
 
@@ -88,10 +86,7 @@ int run(const Options& o) {
     }
   };
   if (o.relax) {
-    nlm::LangevinMachine<nlm::Tanh, nlm::NoNoise, nlm::WeightDecay> descent(machine.hyperparameters());
-    descent.set_couplings(machine.couplings());
-    if (!o.gen.field.empty()) descent.set_field(machine.field());
-    descent.sample(chains, o.gen.steps, observer);
+    ex::descend(machine, !o.gen.field.empty(), chains, o.gen.steps, observer);
   } else {
     machine.sample(chains, o.gen.steps, observer);
   }
@@ -140,19 +135,10 @@ int main(int argc, char** argv) try {
   CLI::App app{"Classify held-out digits with a model's label units (nlm)"};
   Options o;
   o.gen.steps = 1000;
-  app.add_option("--couplings", o.gen.couplings, "couplings J as .npy (image + label units)")->required();
-  app.add_option("--field", o.gen.field, "field b as .npy");
-  app.add_option("--layout", o.layout, "unit layout (default: layout.txt beside the couplings)");
-  app.add_option("--data", o.data, "folder with MNIST IDX files")->capture_default_str();
-  app.add_option("--held-out", o.held_out, "held-out digits per class, the last of each (a model trained with --held-out: its count)")->capture_default_str()->transform(ex::count(true));
+  o.out = "out/classify";
+  o.add_to(app, "Langevin steps (averaged over the second half)");
   app.add_option("--images", o.images, "held-out digits to classify (0: all)")->capture_default_str()->transform(ex::count());
-  app.add_option("--steps", o.gen.steps, "Langevin steps (averaged over the second half)")->capture_default_str()->transform(ex::count(true));
   app.add_flag("--relax", o.relax, "descend at T = 0 instead of sampling");
-  app.add_option("--dt", o.gen.dt, "time step dt")->capture_default_str();
-  app.add_option("--temperature,--T", o.gen.temperature, "temperature T")->capture_default_str();
-  app.add_option("--seed", o.gen.seed, "seed")->capture_default_str()->transform(ex::count());
-  app.add_option("--out", o.out, "output folder")->capture_default_str();
-  app.add_option("--threads", o.gen.threads, "OpenBLAS threads (0: default)")->transform(ex::count());
   CLI11_PARSE(app, argc, argv);
   return run(o);
 } catch (const std::exception& e) {

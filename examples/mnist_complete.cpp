@@ -30,10 +30,9 @@ using Mask = xt::xtensor<std::uint8_t, 2>;
 
 namespace {
 
-struct Options {
-  ex::GenerationOptions gen;
-  std::string layout, data = ex::default_data_dir(), digits = "1,3,6", mask = "bottom", out = "out/complete";
-  std::size_t images = 100, held_out = 100, completions = 4, quench = 0, shown = 10;
+struct Options : ex::ClampedRunOptions {
+  std::string digits = "1,3,6", mask = "bottom";
+  std::size_t images = 100, completions = 4, quench = 0, shown = 10;
 };
 
 /// 1 where a pixel is observed (clamped), 0 where hidden: one row for a fixed region, one row
@@ -230,11 +229,7 @@ int run(const Options& o) {
 
   nlm::Matrix<float> quenched_all;
   if (o.quench > 0) {  // the same J and b without noise: descent on E from where each chain is
-    nlm::Hyperparameters hp = machine.hyperparameters();
-    nlm::LangevinMachine<nlm::Tanh, nlm::NoNoise, nlm::WeightDecay> descent(hp);
-    descent.set_couplings(machine.couplings());
-    if (!o.gen.field.empty()) descent.set_field(machine.field());
-    descent.sample(chains, o.quench);
+    ex::descend(machine, !o.gen.field.empty(), chains, o.quench);
     ex::require_finite_states(chains.states());
     quenched_all = xt::tanh(xt::view(chains.states(), xt::all(), xt::range(0, v)));
   }
@@ -323,23 +318,14 @@ int main(int argc, char** argv) try {
   CLI::App app{"Complete held-out digits with a region hidden (nlm)"};
   Options o;
   o.gen.steps = 2000;
-  app.add_option("--couplings", o.gen.couplings, "couplings J as .npy (N x N)")->required();
-  app.add_option("--field", o.gen.field, "field b as .npy (N)");
-  app.add_option("--layout", o.layout, "unit layout (default: layout.txt beside the couplings, if there)");
-  app.add_option("--data", o.data, "folder with MNIST IDX files")->capture_default_str();
+  o.out = "out/complete";
+  o.add_to(app, "Langevin steps (the chain mean averages the second half)");
   app.add_option("--digits", o.digits, "digits (a model with label units: its classes)")->capture_default_str();
   app.add_option("--mask", o.mask, "hidden region: bottom, right, centre or random:F")->capture_default_str();
   app.add_option("--images", o.images, "held-out digits to complete")->capture_default_str()->transform(ex::count(true));
-  app.add_option("--held-out", o.held_out, "held-out digits per class, the last of each (a model trained with --held-out: its count)")->capture_default_str()->transform(ex::count(true));
   app.add_option("--completions", o.completions, "chains per digit")->capture_default_str()->transform(ex::count(true));
-  app.add_option("--steps", o.gen.steps, "Langevin steps (the chain mean averages the second half)")->capture_default_str()->transform(ex::count(true));
   app.add_option("--quench", o.quench, "steps at T = 0 after the sampling (0: none)")->capture_default_str()->transform(ex::count());
-  app.add_option("--dt", o.gen.dt, "time step dt")->capture_default_str();
-  app.add_option("--temperature,--T", o.gen.temperature, "temperature T")->capture_default_str();
-  app.add_option("--seed", o.gen.seed, "seed")->capture_default_str()->transform(ex::count());
   app.add_option("--shown", o.shown, "digits in the picture")->capture_default_str()->transform(ex::count(true));
-  app.add_option("--out", o.out, "output folder")->capture_default_str();
-  app.add_option("--threads", o.gen.threads, "OpenBLAS threads (0: default)")->transform(ex::count());
   CLI11_PARSE(app, argc, argv);
   return run(o);
 } catch (const std::exception& e) {

@@ -9,6 +9,7 @@
 
 #include <nlm/nlm.hpp>
 
+#include "generation.hpp"
 #include "mnist_common.hpp"
 
 namespace nlm::examples {
@@ -53,6 +54,39 @@ inline HeldOutSplit split_for_model(const data::dataset<float>& all, const UnitL
   HeldOutSplit s = hold_out(all, per_class, data_dir);
   if (layout.images > 0 && layout.images < s.train.count()) s.train = first_rows_of(s.train, layout.images);
   return s;
+}
+
+/// The options of an example that runs clamped chains of a trained model, in one place.
+struct ClampedRunOptions {
+  GenerationOptions gen;
+  std::string layout, data = default_data_dir(), out;
+  std::size_t held_out = 100;
+
+  void add_to(CLI::App& app, const std::string& steps_help) {
+    app.add_option("--couplings", gen.couplings, "couplings J as .npy (N x N)")->required();
+    app.add_option("--field", gen.field, "field b as .npy (N)");
+    app.add_option("--layout", layout, "unit layout (default: layout.txt beside the couplings, if there)");
+    app.add_option("--data", data, "folder with MNIST IDX files")->capture_default_str();
+    app.add_option("--held-out", held_out,
+                   "held-out digits per class, the last of each (a model trained with --held-out: its count)")
+        ->capture_default_str()->transform(count(true));
+    app.add_option("--steps", gen.steps, steps_help)->capture_default_str()->transform(count(true));
+    app.add_option("--dt", gen.dt, "time step dt")->capture_default_str();
+    app.add_option("--temperature,--T", gen.temperature, "temperature T")->capture_default_str();
+    app.add_option("--seed", gen.seed, "seed")->capture_default_str()->transform(count());
+    app.add_option("--out", out, "output folder")->capture_default_str();
+    app.add_option("--threads", gen.threads, "OpenBLAS threads (0: default)")->transform(count());
+  }
+};
+
+/// Advances `chains` by `steps` steps of descent on the energy of `machine` (its J and b, no
+/// noise: the T = 0 dynamics), calling `observer(step, states)` after each.
+template <class Machine, class Observer = NoObserver>
+void descend(const Machine& machine, bool has_field, Chains<float>& chains, std::size_t steps, Observer&& observer = {}) {
+  LangevinMachine<Tanh, NoNoise, WeightDecay> descent(machine.hyperparameters());
+  descent.set_couplings(machine.couplings());
+  if (has_field) descent.set_field(machine.field());
+  descent.sample(chains, steps, std::forward<Observer>(observer));
 }
 
 }  // namespace nlm::examples
