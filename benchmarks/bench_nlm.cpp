@@ -129,6 +129,28 @@ void BM_SamplerStep(benchmark::State& state) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+/// One Euler–Maruyama step on 36 chains of 784 neurons, without a clamp (0) or with the first
+/// half of every chain's units clamped (1), as pattern completion runs: the clamp must cost
+/// nothing measurable when absent, and little when present (the products are the same).
+void BM_ClampedStep(benchmark::State& state) {
+  const bool clamped = state.range(0) != 0;
+  const std::size_t n = paper_neurons, b = 36;
+  Machine<float> machine(paper_hyperparameters(n, b));
+  nlm::Chains<float> chains(machine.random_states(b));
+  if (clamped) {
+    xt::xtensor<std::uint8_t, 2> mask = xt::zeros<std::uint8_t>({std::size_t(1), n});
+    std::fill_n(mask.data(), n / 2, std::uint8_t(1));
+    const nlm::Matrix<float> values = xt::view(chains.states(), xt::range(0, 1), xt::all());
+    chains.clamp(mask, values);
+  }
+  BareGemms<float> bare(n, BareGemms<float>::step(b));
+  against_bare<float>(state, bare, bare.flops(), [&] {
+    machine.sample(chains, 1);
+    benchmark::DoNotOptimize(chains.states().data());
+  });
+  state.SetLabel(clamped ? "half of the units clamped" : "no clamp");
+}
+
 /// One training update in the paper's shape: n_t = 10 steps on 1000 chains, model and data
 /// statistics on 1000 + 1000 states, the coupling update: 24 products.
 template <nlm::Scalar S>
@@ -575,6 +597,7 @@ void scaling_shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK_TEMPLATE(BM_SamplerStep, float)->Apply(step_shapes)->ArgNames({"N", "B"}) NLM_TIMED;
 BENCHMARK_TEMPLATE(BM_SamplerStep, double)->Apply(step_shapes)->ArgNames({"N", "B"}) NLM_TIMED;
+BENCHMARK(BM_ClampedStep)->DenseRange(0, 1)->ArgName("clamped") NLM_TIMED;
 BENCHMARK_TEMPLATE(BM_TrainingUpdate, float) NLM_TIMED;
 BENCHMARK_TEMPLATE(BM_TrainingUpdate, double) NLM_TIMED;
 BENCHMARK_TEMPLATE(BM_UpdateStatisticsCost, float)->DenseRange(0, 1)->ArgName("with_signal") NLM_TIMED;

@@ -8,6 +8,7 @@
 //
 // Beside it, the library's softmax regression trained on the model's own training digits and
 // scored on the same held-out digits.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -24,6 +25,7 @@ namespace ex = nlm::examples;
 namespace {
 
 struct Options : ex::ClampedRunOptions {
+  std::string digits;
   std::size_t images = 0;
   bool relax = false;
 };
@@ -58,6 +60,13 @@ int run(const Options& o) {
   if (layout.labels() == 0)
     throw std::invalid_argument(o.gen.couplings + ": the model has no label units (train it with mnist_train --labels)");
   const std::string digits = ex::model_digits(layout, "");
+  if (!o.digits.empty()) {  // given: they must be the digits the label units were trained for
+    auto asked = ex::parse_digits(o.digits), trained = layout.classes;
+    std::sort(asked.begin(), asked.end());
+    std::sort(trained.begin(), trained.end());
+    if (asked != trained)
+      throw std::invalid_argument("--digits " + o.digits + ": the model's label units are for digits " + digits);
+  }
   const auto all = ex::load_digits(o.data, digits, 0);
   if (all.x.shape(1) != layout.visible)
     throw std::invalid_argument(o.data + ": images of " + std::to_string(all.x.shape(1)) + " pixels, the model has " +
@@ -139,6 +148,7 @@ int main(int argc, char** argv) try {
   o.add_to(app, "Langevin steps (averaged over the second half)");
   app.add_option("--images", o.images, "held-out digits to classify (0: all)")->capture_default_str()->transform(ex::count());
   app.add_flag("--relax", o.relax, "descend at T = 0 instead of sampling");
+  app.add_option("--digits", o.digits, "the digits to classify (default: the label units' digits; others are refused)");
   CLI11_PARSE(app, argc, argv);
   return run(o);
 } catch (const std::exception& e) {

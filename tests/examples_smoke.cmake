@@ -173,6 +173,9 @@ run("${BIN_DIR}/mnist_complete" --couplings "${J}" --data "${DATA}" --held-out 3
     --steps 10 --out "${OUT}/complete_plain")
 expect_error("class 7 is not among the trained classes (1,3,6)"
              "${BIN_DIR}/mnist_generate" ${LJ} --class 7 --chains 2 --steps 10 --out "${OUT}/bad")
+expect_error("--digits 1,3,7: the model's label units are for digits 1,3,6"
+             "${BIN_DIR}/mnist_classify" ${LJ} --data "${DATA}" --digits 1,3,7 --out "${OUT}/bad")
+run("${BIN_DIR}/mnist_classify" ${LJ} --data "${DATA}" --digits 6,3,1 --steps 4 --out "${OUT}/classify")
 expect_error("has no label units (train it with mnist_train --labels)"
              "${BIN_DIR}/mnist_classify" --couplings "${J}" --data "${DATA}" --out "${OUT}/bad")
 expect_error("J.npy has 784 neurons, the unit layout 814 (784 image + 30 label + 0 latent units)"
