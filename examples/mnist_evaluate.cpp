@@ -28,6 +28,8 @@
 #include <nlm/analysis/metrics.hpp>
 #include <nlm/nlm.hpp>
 
+#include <nlm_examples/picture.hpp>
+
 #include "common/mnist_common.hpp"
 
 namespace ex = nlm::examples;
@@ -35,7 +37,7 @@ namespace ex = nlm::examples;
 namespace {
 
 struct Options {
-  std::string samples, data = ex::default_data_dir(), digits = "1,3,6", couplings, field, csv;
+  std::string samples, data = ex::default_data_dir(), digits = "1,3,6", couplings, field, csv, picture;
   std::size_t held_out = 1000, components = 20, classifier_images = 2000, border = 2;
   double confidence = 0.9, l2 = nlm::ClassifierOptions{}.l2, flip_noise = 0.35;
   std::uint64_t seed = 1;
@@ -130,6 +132,13 @@ int run(const Options& o) {
     return l;
   };
 
+  if (!o.picture.empty()) {
+    ex::require_output_file(o.picture);
+    const std::size_t shown = std::min<std::size_t>(n, 36);
+    const nlm::Matrix<float> pixels = (xt::view(samples, xt::range(0, shown), xt::all()) + 1.0f) * 0.5f;
+    ex::write_image_grid(o.picture, pixels, (shown + 11) / 12, 12, 2,
+                         "the first " + std::to_string(shown) + " of " + std::to_string(n) + " samples");
+  }
   std::printf("samples: %zu from %s\n", n, o.samples.c_str());
   std::printf("real digits %s from %s: %zu, shuffled (seed %llu) into %zu held-out (reference), "
               "%zu baseline (the 'real' column), %zu to train the classifier\n",
@@ -267,6 +276,7 @@ int main(int argc, char** argv) try {
   app.add_option("--border", o.border, "border width (pixels) of the inverted-background test")->capture_default_str()->transform(ex::count());
   app.add_option("--seed", o.seed, "seed of the real digits' split")->capture_default_str()->transform(ex::count());
   app.add_option("--csv", o.csv, "also write the table here as CSV");
+  app.add_option("--picture", o.picture, "also draw the first 36 samples here (PNG, 3 rows of 12)");
   app.add_option("--threads", threads, "OpenBLAS threads (0: default)")->transform(ex::count());
   CLI11_PARSE(app, argc, argv);
   if (!o.field.empty() && o.couplings.empty())

@@ -70,8 +70,9 @@ run("${BIN_DIR}/mnist_generate" --couplings "${OUT}/quick/J.npy" --field "${OUT}
     --samples-npy "${OUT}/gen_field/samples.npy")
 run("${BIN_DIR}/mnist_evaluate" --samples "${OUT}/gen_field/samples.npy" --data "${DATA}"
     --couplings "${OUT}/quick/J.npy" --field "${OUT}/quick/field.npy" --held-out 20
-    --classifier-images 30 --pca-components 3 --csv "${OUT}/gen_field/metrics.csv")
-expect_files(gen_field/samples.png gen_field/metrics.csv)
+    --classifier-images 30 --pca-components 3 --csv "${OUT}/gen_field/metrics.csv"
+    --picture "${OUT}/gen_field/first.png")
+expect_files(gen_field/samples.png gen_field/metrics.csv gen_field/first.png)
 
 set(J "${OUT}/train/J.npy")
 run("${BIN_DIR}/mnist_generate" --couplings "${J}" --chains 4 --steps 20 --snapshot-start 5
