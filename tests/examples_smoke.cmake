@@ -209,4 +209,5 @@ run("${BIN_DIR}/mnist_generate" --couplings "${OUT}/latent_restart/J.npy" --fiel
     --data "${DATA}" --class 3 --chains 2 --steps 10 --out "${OUT}/gen_latent")
 expect_error("the persistent latent states of each image are not in the checkpoint"
              "${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/latent_persistent" --held-out 4 --b_size 10
-             --N_model 10 --n_t 2 --seed 4 --preset quick --updates 6 --labels --label-units 2 --latent 6 --resume)
+             --N_model 10 --n_t 2 --seed 4 --preset quick --updates 6 --labels --label-units 2 --latent 6
+             --latent-start persistent --resume)

@@ -170,6 +170,7 @@ TEST_CASE("the latent data phase keeps each image's latent state and leaves the 
   nlm::LatentPhaseOptions o;
   o.first_latent = 2;
   o.steps = 0;
+  o.start = nlm::LatentPhaseOptions::Start::persistent;
   nlm::LatentDataPhase<float> still(5, 3, o);
   REQUIRE(still.latent_states().shape(0) == 5);
   Matrix<float> batch = {{0.5f, -0.5f, 9}, {0.25f, 1, 9}};
