@@ -195,12 +195,11 @@ int run(const Options& o) {
   // The chains: image i's completion c is row i·C + c, its visible pixels clamped.
   const std::size_t c_per = o.completions, rows = b * c_per;
   nlm::Matrix<float> images_rep = nlm::Matrix<float>::from_shape({rows, v});
-  Mask observed_rep = Mask::from_shape({observed.shape(0) == 1 ? std::size_t(1) : rows, v});
+  Mask observed_rep = Mask::from_shape({rows, v});
   for (std::size_t r = 0; r < rows; ++r) {
     std::copy_n(truth.data() + (r / c_per) * v, v, images_rep.data() + r * v);
-    if (observed.shape(0) > 1) std::copy_n(mask_row(observed, r / c_per), v, observed_rep.data() + r * v);
+    std::copy_n(mask_row(observed, r / c_per), v, observed_rep.data() + r * v);
   }
-  if (observed.shape(0) == 1) observed_rep = observed;
   auto machine = ex::make_generator<nlm::EulerMaruyama>(o.gen);
   nlm::Chains<float> chains(machine.random_states(rows));
   const auto clamp = layout.image_clamp(images_rep, observed_rep);
