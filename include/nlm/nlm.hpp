@@ -27,12 +27,15 @@
 #include "sampler/mala.hpp"
 
 #include "langevin_machine.hpp"
+#include "recurrent_network.hpp"
 #include "unit_layout.hpp"
 #include "observers.hpp"
 #include "analysis/pca.hpp"
 #include "analysis/metrics.hpp"
 #include "analysis/log_histogram.hpp"
 #include "analysis/power_law.hpp"
+#include "analysis/asymmetry.hpp"
+#include "analysis/fixed_points.hpp"
 
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"
@@ -41,3 +44,4 @@
 #include "training/training_state.hpp"
 #include "training/train.hpp"
 #include "training/callbacks.hpp"
+#include "training/sequence.hpp"

@@ -1,0 +1,378 @@
+/// @file fixed_points.hpp
+/// @brief The fixed points of a plain recurrent network f(x) = −x + Jφ(x) + b, and the slow
+/// points of the NLM's energy E = ½‖f‖² (minima with E > 0), found from many starts.
+///
+/// Each start descends on E (gradient flow, the NLM at T = 0, with a step per start that
+/// halves whenever E would rise and grows by a quarter when it falls). Where the descent ends
+/// near a zero of f, Newton's method on f in double (solve A δ = −f with
+/// A = −I + J diag φ'(x), damped by halving while ‖f‖ does not fall) polishes it to a fixed
+/// point; a descent that reached a minimum of E without a zero of f nearby is a slow point;
+/// a start that neither reached a minimum nor a zero within the steps allowed is counted as
+/// not converged. Points closer than `distance` (RMS over neurons) are merged and their starts
+/// pooled into a basin size. For each fixed point: E, ‖f‖, the eigenvalues of A (LAPACK geev)
+/// and whether the plain dynamics find it stable (every Re λ < 0). Every fixed point is a
+/// minimum of E (∇²E = AᵀA at f = 0), stable under the NLM dynamics whether or not the plain
+/// dynamics find it so.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <ostream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor/xtensor.hpp>
+
+#include "../detail/checks.hpp"
+#include "../force_workspace.hpp"
+#include "../io/atomic_file.hpp"
+#include "../io/npy.hpp"
+#include "../types.hpp"
+
+namespace nlm {
+
+struct FixedPointOptions {
+  std::size_t descent_steps = 5000;   ///< gradient-flow steps at most per start
+  double descent_step = 0.05;         ///< the first step of every start (adapted per start)
+  double gradient_tolerance = 1e-4;   ///< descent has reached a minimum when RMS(∇E) is below
+  double newton_start = 0.05;         ///< Newton is tried where RMS(f) at the descent's end is below
+  std::size_t newton_iterations = 30;
+  double newton_tolerance = 1e-9;     ///< a fixed point: RMS(f) below this (in double)
+  double distance = 1e-3;             ///< points closer than this (RMS over neurons) are one
+  bool eigenvalues = true;            ///< compute A's spectrum for every fixed point
+  /// Called during the descent with (steps done, starts still descending), every 100 steps.
+  std::function<void(std::size_t, std::size_t)> progress = {};
+
+  void validate() const {
+    auto positive = [](double v, const char* name) {
+      if (!(std::isfinite(v) && v > 0.0))
+        throw std::invalid_argument(std::string("find_fixed_points: ") + name + " must be finite and > 0, got " +
+                                    std::to_string(v));
+    };
+    positive(descent_step, "descent_step");
+    positive(gradient_tolerance, "gradient_tolerance");
+    positive(newton_start, "newton_start");
+    positive(newton_tolerance, "newton_tolerance");
+    positive(distance, "distance");
+  }
+};
+
+/// A fixed point (f = 0) or a slow point (a minimum of E with E > 0).
+struct CriticalPoint {
+  Vector<double> state;    ///< x*, N values
+  double energy = 0;       ///< E(x*) = ½‖f(x*)‖²
+  double drift_norm = 0;   ///< ‖f(x*)‖
+  std::size_t starts = 0;  ///< starts that ended here
+  double basin = 0;        ///< starts / all starts
+  /// Of A = −I + J diag φ'(x*) (fixed points, when asked); largest real part first.
+  std::vector<std::complex<double>> eigenvalues{};
+  double max_real = NAN;   ///< max Re λ(A)
+  bool stable = false;     ///< under the plain dynamics: max Re λ < 0
+};
+
+struct FixedPointCensus {
+  std::vector<CriticalPoint> fixed_points;  ///< by basin, largest first
+  std::vector<CriticalPoint> slow_points;   ///< minima of E with E > 0, by basin
+  std::size_t starts = 0;
+  std::size_t not_converged = 0;            ///< starts that ended at neither
+  /// Per start: index into fixed_points (≥ 0), −1 − index into slow_points, or
+  /// `not_converged_mark`.
+  std::vector<long> outcome;
+  static constexpr long not_converged_mark = std::numeric_limits<long>::min();
+
+  std::size_t stable_count() const {
+    return std::size_t(std::count_if(fixed_points.begin(), fixed_points.end(), [](const auto& p) { return p.stable; }));
+  }
+  double not_converged_share() const { return starts ? double(not_converged) / double(starts) : 0.0; }
+};
+
+namespace detail {
+
+inline double rms(const double* v, std::size_t n) {
+  double s = 0;
+  for (std::size_t i = 0; i < n; ++i) s += v[i] * v[i];
+  return std::sqrt(s / double(n));
+}
+
+/// f(x) = −x + Jφ(x) + b in double, with φ'(x) (row vectors of N).
+template <class Net>
+void plain_drift_double(const Net& net, const Matrix<double>& jd, const Matrix<double>& x, Matrix<double>& phi,
+                        Matrix<double>& dphi, Matrix<double>& f) {
+  net.activation().value_and_derivative(x, phi, dphi);
+  const std::size_t n = x.shape(1);
+  const auto& b = net.field();
+  const bool field = net.parameters().has_field();
+  for (std::size_t i = 0; i < n; ++i) {
+    const double* ji = jd.data() + i * n;
+    double h = 0;
+    for (std::size_t c = 0; c < n; ++c) h += ji[c] * phi(0, c);
+    f(0, i) = h - x(0, i) + (field ? double(b(i)) : 0.0);
+  }
+}
+
+/// Newton on f from x (1×N, in place). Returns RMS(f) at the end.
+template <class Net>
+double newton_polish(const Net& net, const Matrix<double>& jd, Matrix<double>& x, const FixedPointOptions& o) {
+  const std::size_t n = x.shape(1);
+  Matrix<double> phi = Matrix<double>::from_shape({1, n}), dphi = phi, f = phi, trial = phi;
+  plain_drift_double(net, jd, x, phi, dphi, f);
+  double r = rms(f.data(), n);
+  Matrix<double> a = Matrix<double>::from_shape({n, n});
+  Vector<double> rhs = Vector<double>::from_shape({n});
+  for (std::size_t it = 0; it < o.newton_iterations && r > o.newton_tolerance; ++it) {
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t c = 0; c < n; ++c) a(i, c) = jd(i, c) * dphi(0, c);
+      a(i, i) -= 1.0;
+      rhs(i) = -f(0, i);
+    }
+    Vector<double> delta;
+    try {
+      delta = xt::linalg::solve(a, rhs);
+    } catch (const std::exception&) {
+      return r;  // singular A: leave it to the caller's classification
+    }
+    double step = 1.0, r_new = r;
+    for (int halvings = 0; halvings < 12; ++halvings, step *= 0.5) {
+      for (std::size_t i = 0; i < n; ++i) trial(0, i) = x(0, i) + step * delta(i);
+      plain_drift_double(net, jd, trial, phi, dphi, f);
+      r_new = rms(f.data(), n);
+      if (std::isfinite(r_new) && r_new < r) break;
+    }
+    if (!(std::isfinite(r_new) && r_new < r)) {
+      plain_drift_double(net, jd, x, phi, dphi, f);
+      return r;
+    }
+    x = trial;
+    r = r_new;
+  }
+  return r;
+}
+
+inline double rms_distance(const Vector<double>& a, const double* b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += (a(i) - b[i]) * (a(i) - b[i]);
+  return std::sqrt(s / double(a.size()));
+}
+
+/// The index of the point within `distance` of x in `points`, adding x when there is none.
+inline std::size_t merge_point(std::vector<CriticalPoint>& points, const double* x, std::size_t n, double distance,
+                               double drift_norm) {
+  for (std::size_t k = 0; k < points.size(); ++k)
+    if (rms_distance(points[k].state, x) < distance) {
+      ++points[k].starts;
+      return k;
+    }
+  CriticalPoint p;
+  p.state = Vector<double>::from_shape({n});
+  std::copy_n(x, n, p.state.data());
+  p.drift_norm = drift_norm;
+  p.energy = 0.5 * drift_norm * drift_norm;
+  p.starts = 1;
+  points.push_back(std::move(p));
+  return points.size() - 1;
+}
+
+}  // namespace detail
+
+/// The census of `net`'s fixed and slow points from the rows of `starts` (one start per row).
+/// `net` is a `RecurrentNetwork` (recurrent_network.hpp) or anything with its `parameters()`,
+/// `activation()`, `field()` and `neurons()`; its activation must serve double as well.
+template <class Net>
+FixedPointCensus find_fixed_points(const Net& net, const Matrix<typename Net::scalar_type>& starts,
+                                   const FixedPointOptions& options = {}) {
+  using S = typename Net::scalar_type;
+  options.validate();
+  const std::size_t n = net.neurons(), rows = starts.shape(0);
+  detail::require_columns(starts, n, "find_fixed_points", "starts");
+  detail::require_finite(starts, "find_fixed_points", "starts contain");
+  if (rows == 0) throw std::invalid_argument("find_fixed_points: no starts");
+  const auto& c = net.parameters();
+
+  // ---- descent on E, all starts at once -------------------------------------------------
+  // ws: the current states' φ, φ', R = f(X), G = R J; wt: the trial states'.
+  Matrix<S> x = starts, xt_trial = starts;
+  ForceWorkspace<S> ws, wt;
+  auto evaluate = [&](const Matrix<S>& states, ForceWorkspace<S>& w) {
+    net.prepare(states, w);
+    c.drive(w.phi, w.residual);
+    c.feedback(w.residual, w.feedback);
+  };
+  auto grad_rms = [&](const ForceWorkspace<S>& w, std::size_t r) {  // RMS of −∇E = R − φ'⊙G
+    double s = 0;
+    for (std::size_t i = r * n; i < (r + 1) * n; ++i) {
+      const double g = double(w.residual.data()[i]) - double(w.dphi.data()[i]) * double(w.feedback.data()[i]);
+      s += g * g;
+    }
+    return std::sqrt(s / double(n));
+  };
+  auto energy = [&](const ForceWorkspace<S>& w, std::size_t r) {
+    double s = 0;
+    for (std::size_t i = r * n; i < (r + 1) * n; ++i) s += double(w.residual.data()[i]) * double(w.residual.data()[i]);
+    return 0.5 * s;
+  };
+  evaluate(x, ws);
+  std::vector<double> dt(rows, options.descent_step), e(rows);
+  std::vector<char> active(rows, 1), reached(rows, 0);
+  for (std::size_t r = 0; r < rows; ++r) e[r] = energy(ws, r);
+  std::size_t left = rows;
+  for (std::size_t step = 0; step < options.descent_steps && left > 0; ++step) {
+    for (std::size_t r = 0; r < rows; ++r) {
+      S* xt_row = xt_trial.data() + r * n;
+      const S* x_row = x.data() + r * n;
+      if (!active[r]) {
+        std::copy_n(x_row, n, xt_row);
+        continue;
+      }
+      const S h = S(dt[r]);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t k = r * n + i;
+        xt_row[i] = x_row[i] + h * (ws.residual.data()[k] - ws.dphi.data()[k] * ws.feedback.data()[k]);
+      }
+    }
+    evaluate(xt_trial, wt);
+    for (std::size_t r = 0; r < rows; ++r) {
+      if (!active[r]) continue;
+      const double et = energy(wt, r);
+      if (std::isfinite(et) && et <= e[r]) {  // accept the row: copy the trial's state and workspace
+        const std::size_t o = r * n;
+        std::copy_n(xt_trial.data() + o, n, x.data() + o);
+        std::copy_n(wt.phi.data() + o, n, ws.phi.data() + o);
+        std::copy_n(wt.dphi.data() + o, n, ws.dphi.data() + o);
+        std::copy_n(wt.residual.data() + o, n, ws.residual.data() + o);
+        std::copy_n(wt.feedback.data() + o, n, ws.feedback.data() + o);
+        e[r] = et;
+        dt[r] = std::min(dt[r] * 1.25, 1e3 * options.descent_step);
+      } else {
+        dt[r] *= 0.5;
+      }
+      if (grad_rms(ws, r) < options.gradient_tolerance || dt[r] < 1e-12 * options.descent_step) {
+        reached[r] = grad_rms(ws, r) < options.gradient_tolerance;
+        active[r] = 0;
+        --left;
+      }
+    }
+    if (options.progress && (step + 1) % 100 == 0) options.progress(step + 1, left);
+  }
+
+  // ---- Newton, classification, merging --------------------------------------------------
+  Matrix<double> jd = Matrix<double>::from_shape({n, n});
+  std::copy_n(c.matrix().data(), n * n, jd.data());  // exact widening
+  FixedPointCensus census;
+  census.starts = rows;
+  census.outcome.assign(rows, FixedPointCensus::not_converged_mark);
+  std::vector<std::size_t> fixed_index, slow_index;
+  Matrix<double> xd = Matrix<double>::from_shape({1, n});
+  for (std::size_t r = 0; r < rows; ++r) {
+    const double f_rms = std::sqrt(2.0 * e[r] / double(n));
+    if (f_rms < options.newton_start) {
+      for (std::size_t i = 0; i < n; ++i) xd(0, i) = double(x(r, i));
+      const double end = detail::newton_polish(net, jd, xd, options);
+      if (end <= options.newton_tolerance) {
+        const std::size_t k =
+            detail::merge_point(census.fixed_points, xd.data(), n, options.distance, end * std::sqrt(double(n)));
+        census.outcome[r] = long(k);
+        continue;
+      }
+    }
+    if (reached[r]) {
+      for (std::size_t i = 0; i < n; ++i) xd(0, i) = double(x(r, i));
+      const std::size_t k =
+          detail::merge_point(census.slow_points, xd.data(), n, options.distance, f_rms * std::sqrt(double(n)));
+      census.outcome[r] = -1 - long(k);
+    } else {
+      ++census.not_converged;
+    }
+  }
+
+  // ---- spectra, basins, order ------------------------------------------------------------
+  for (auto* points : {&census.fixed_points, &census.slow_points})
+    for (auto& p : *points) p.basin = double(p.starts) / double(rows);
+  if (options.eigenvalues)
+    for (auto& p : census.fixed_points) {
+      // A at the polished state in double, not at its rounding to S.
+      Matrix<double> ad = Matrix<double>::from_shape({n, n});
+      Matrix<double> xs = Matrix<double>::from_shape({1, n}), phi = xs, dphi = xs;
+      std::copy_n(p.state.data(), n, xs.data());
+      net.activation().value_and_derivative(xs, phi, dphi);
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t k = 0; k < n; ++k) ad(i, k) = jd(i, k) * dphi(0, k) - (i == k ? 1.0 : 0.0);
+      const auto lambda = xt::linalg::eigvals(ad);
+      p.eigenvalues.assign(lambda.begin(), lambda.end());
+      std::sort(p.eigenvalues.begin(), p.eigenvalues.end(),
+                [](const auto& u, const auto& v) { return u.real() > v.real(); });
+      p.max_real = p.eigenvalues.empty() ? NAN : p.eigenvalues.front().real();
+      p.stable = p.max_real < 0.0;
+    }
+  // Order by basin (largest first), remapping the per-start outcomes.
+  auto reorder = [&](std::vector<CriticalPoint>& points, bool fixed) {
+    std::vector<std::size_t> order(points.size());
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return points[a].starts > points[b].starts; });
+    std::vector<long> where(points.size());
+    std::vector<CriticalPoint> sorted;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      where[order[k]] = long(k);
+      sorted.push_back(std::move(points[order[k]]));
+    }
+    points = std::move(sorted);
+    for (auto& o : census.outcome) {
+      if (o == FixedPointCensus::not_converged_mark) continue;
+      if (fixed && o >= 0) o = where[std::size_t(o)];
+      if (!fixed && o < 0) o = -1 - where[std::size_t(-1 - o)];
+    }
+  };
+  reorder(census.fixed_points, true);
+  reorder(census.slow_points, false);
+  return census;
+}
+
+/// Writes `census` into `dir` (created if needed), each file atomically:
+/// `fixed_points.npy` (K×N float64), `slow_points.npy` (L×N), `eigenvalues.npy` (K×N×2: real,
+/// imaginary; largest real part first) and `census.csv` (one row per point: kind, index, energy,
+/// drift norm, max Re λ, stable, starts, basin; a last row with the not-converged starts).
+inline void save_census(const std::filesystem::path& dir, const FixedPointCensus& census) {
+  std::filesystem::create_directories(dir);
+  auto stack = [](const std::vector<CriticalPoint>& points, std::size_t n) {
+    Matrix<double> m = Matrix<double>::from_shape({points.size(), n});
+    for (std::size_t k = 0; k < points.size(); ++k) std::copy_n(points[k].state.data(), n, m.data() + k * n);
+    return m;
+  };
+  const std::size_t n = !census.fixed_points.empty()  ? census.fixed_points[0].state.size()
+                        : !census.slow_points.empty() ? census.slow_points[0].state.size()
+                                                      : 0;
+  io::save_npy(dir / "fixed_points.npy", stack(census.fixed_points, n));
+  io::save_npy(dir / "slow_points.npy", stack(census.slow_points, n));
+  xt::xtensor<double, 3> ev = xt::xtensor<double, 3>::from_shape({census.fixed_points.size(), n, 2});
+  ev.fill(NAN);
+  for (std::size_t k = 0; k < census.fixed_points.size(); ++k)
+    for (std::size_t i = 0; i < census.fixed_points[k].eigenvalues.size() && i < n; ++i) {
+      ev(k, i, 0) = census.fixed_points[k].eigenvalues[i].real();
+      ev(k, i, 1) = census.fixed_points[k].eigenvalues[i].imag();
+    }
+  io::save_npy(dir / "eigenvalues.npy", ev);
+  io::write_atomically(dir / "census.csv", [&](std::ostream& out) {
+    out.precision(10);
+    out << "kind,index,energy,drift_norm,max_real_eigenvalue,stable,starts,basin\n";
+    auto rows = [&](const std::vector<CriticalPoint>& points, const char* kind) {
+      for (std::size_t k = 0; k < points.size(); ++k) {
+        const auto& p = points[k];
+        out << kind << ',' << k << ',' << p.energy << ',' << p.drift_norm << ',' << p.max_real << ','
+            << (p.stable ? 1 : 0) << ',' << p.starts << ',' << p.basin << '\n';
+      }
+    };
+    rows(census.fixed_points, "fixed");
+    rows(census.slow_points, "slow");
+    out << "not_converged,,,,,," << census.not_converged << ',' << census.not_converged_share() << '\n';
+  });
+}
+
+}  // namespace nlm
