@@ -211,3 +211,28 @@ expect_error("the persistent latent states of each image are not in the checkpoi
              "${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/latent_persistent" --held-out 4 --b_size 10
              --N_model 10 --n_t 2 --seed 4 --preset quick --updates 6 --labels --label-units 2 --latent 6
              --latent-start persistent --resume)
+
+# Attractors and sequences: the census of a model's fixed points, sequence learning and replay.
+execute_process(COMMAND "${BIN_DIR}/mnist_attractors" --couplings "${J}" --data "${DATA}" --held-out 3 --starts 6
+                --data-starts 3 --descent-steps 300 --out "${OUT}/attractors"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REGEX MATCH "\nattractors: [0-9]+\n$" line "${out}")
+if(NOT rc EQUAL 0 OR line STREQUAL "")
+  message(FATAL_ERROR "mnist_attractors (${rc}) did not end with 'attractors: <count>':\n${out}\n${err}")
+endif()
+expect_files(attractors/couplings.png attractors/census/census.csv attractors/census/fixed_points.npy
+             attractors/census/eigenvalues.npy)
+expect_error("--starts and --data-starts are both 0: no starts"
+             "${BIN_DIR}/mnist_attractors" --couplings "${J}" --data "${DATA}" --starts 0 --data-starts 0 --out "${OUT}/bad")
+execute_process(COMMAND "${BIN_DIR}/sequence_replay" --data "${DATA}" --digits 1,3,6 --cycles 50 --chains 2
+                --frames 8 --burn-in 2 --sym-starts 3 --out "${OUT}/sequence"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REGEX MATCH "\norder accuracy: [0-9.]+\n$" line "${out}")
+if(NOT rc EQUAL 0 OR line STREQUAL "")
+  message(FATAL_ERROR "sequence_replay (${rc}) did not end with 'order accuracy: <fraction>':\n${out}\n${err}")
+endif()
+expect_files(sequence/replay.png sequence/couplings.png sequence/sym_census/census.csv)
+expect_error("--digits: digit 3 appears twice in 1,3,3"
+             "${BIN_DIR}/sequence_replay" --data "${DATA}" --digits 1,3,3 --out "${OUT}/bad")
+expect_error("--burn-in 8 leaves none of the 8 frames to score"
+             "${BIN_DIR}/sequence_replay" --data "${DATA}" --digits 1,3,6 --frames 8 --burn-in 8 --out "${OUT}/bad")

@@ -26,6 +26,29 @@ bool same_bits(const A& a, const A& b) {
          std::memcmp(a.data(), b.data(), a.size() * sizeof(*a.data())) == 0;
 }
 
+extern "C" char* openblas_get_corename(void);
+
+// The format 3 fixtures hold the first updates of a run as computed by OpenBLAS's Zen kernels
+// (the CPU they were written on; its Haswell kernels give the same bits). Resumed elsewhere,
+// the rest of the run agrees with a straight run on the local kernels only to rounding:
+// double products summed in another order differ by ~1e-16 relative, carried through the
+// remaining updates of 3 noisy Langevin steps each (measured on SkylakeX kernels, 2026-12-01: ≤ 2.1e-16).
+// 1e-10 leaves six orders of magnitude; a lost or doubled update moves J by k·|M − D|, ~1e-3
+// relative, and fails it.
+template <class A>
+bool same_run(const A& a, const A& b) {
+  const std::string core = openblas_get_corename();
+  if (core == "Zen" || core == "Haswell") return same_bits(a, b);
+  if (a.shape() != b.shape()) return false;
+  double worst = 0, scale = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, std::abs(double(a.data()[i]) - double(b.data()[i])));
+    scale = std::max(scale, std::abs(double(b.data()[i])));
+  }
+  MESSAGE("format 3 resume on ", core, " kernels: max relative difference ", worst / scale);
+  return worst <= 1e-10 * scale;
+}
+
 bool same_curve(const std::vector<nlm::CurvePoint>& a, const std::vector<nlm::CurvePoint>& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
@@ -112,8 +135,8 @@ TEST_CASE("format 3 files are still read, including one saved at an epoch's end"
     auto state = nlm::io::load_checkpoint(fixtures / "v3_epoch_end.ckpt", resumed);
     state = nlm::train(resumed, data, quiet(12), state);
     CHECK(state.updates == 12);
-    CHECK(same_bits(resumed.couplings(), straight.couplings()));
-    CHECK(same_bits(resumed.persistent_chains(), straight.persistent_chains()));
+    CHECK(same_run(resumed.couplings(), straight.couplings()));
+    CHECK(same_run(resumed.persistent_chains(), straight.persistent_chains()));
   }
   {
     nlm::Hyperparameters hp = small();
@@ -126,9 +149,9 @@ TEST_CASE("format 3 files are still read, including one saved at an epoch's end"
     auto state = nlm::io::load_checkpoint(fixtures / "v3_adam_field_restart.ckpt", resumed);
     CHECK(state.updates == 6);
     nlm::train(resumed, data, quiet(12), state);
-    CHECK(same_bits(resumed.couplings(), straight.couplings()));
-    CHECK(same_bits(resumed.field(), straight.field()));
-    CHECK(same_bits(resumed.adam_couplings().second, straight.adam_couplings().second));
+    CHECK(same_run(resumed.couplings(), straight.couplings()));
+    CHECK(same_run(resumed.field(), straight.field()));
+    CHECK(same_run(resumed.adam_couplings().second, straight.adam_couplings().second));
   }
   // A format 3 file records its scalar size: a double file does not load into a float machine.
   Machine<float> f(small());

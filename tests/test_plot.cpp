@@ -427,4 +427,61 @@ TEST_SUITE("plot") {
       CHECK_FALSE(std::filesystem::exists(path));
     }
   }
+
+  TEST_CASE("heatmaps: documented size, diverging colours at their entries, block means for large matrices") {
+    nlm::test::TempDir dir;
+    // 3 × 3: entry (0, 0) = +limit (red), (1, 1) = −limit (blue), (2, 2) = 0 (white),
+    // (0, 2) = +2·limit (clipped to red), (2, 0) = +limit/2 (halfway to red).
+    std::vector<double> v(9, 0.0);
+    v[0] = 1.0;
+    v[4] = -1.0;
+    v[2] = 2.0;
+    v[6] = 0.5;
+    const auto path = dir / "heat.png";
+    nlm::examples::write_heatmaps(path, {{v, 3, "a"}, {v, 3, "b"}}, 1.0);
+    const Png png(path);
+    const int gap = 16, band = 40, foot = 28;
+    CHECK(png.width() == 2 * 3 + 3 * gap);
+    CHECK(png.height() == band + 3 + foot);
+    const auto red = std::array<int, 3>{0xb2, 0x18, 0x2b}, blue = std::array<int, 3>{0x21, 0x66, 0xac};
+    for (const int x0 : {gap, gap + 3 + gap}) {  // both panels
+      CHECK(png.at(x0 + 0, band + 0) == red);
+      CHECK(png.at(x0 + 1, band + 1) == blue);
+      CHECK(png.at(x0 + 2, band + 2) == std::array<int, 3>{255, 255, 255});
+      CHECK(png.at(x0 + 2, band + 0) == red);
+      const auto half = png.at(x0 + 0, band + 2);
+      CHECK(half[0] == std::lround((1.0 + 0xb2 / 255.0) / 2 * 255));
+      CHECK(half[1] == std::lround((1.0 + 0x18 / 255.0) / 2 * 255));
+    }
+    // 800 × 800 (> 400): 2 × 2 block means (b = ceil(800 / 400)), 400 pixels a side; the
+    // block of {+1, +1, −1, +1} reads as +0.5.
+    std::vector<double> big(800 * 800, 0.0);
+    big[0] = big[1] = big[800 + 1] = 1.0;
+    big[800] = -1.0;
+    const auto large = dir / "large.png";
+    nlm::examples::write_heatmaps(large, {{big, 800, "J"}}, 1.0);
+    const Png l(large);
+    CHECK(l.width() == 400 + 2 * gap);
+    CHECK(l.height() == band + 400 + foot);
+    CHECK(l.at(gap, band)[0] == std::lround((1.0 + 0xb2 / 255.0) / 2 * 255));
+    CHECK(l.at(gap + 1, band + 1) == std::array<int, 3>{255, 255, 255});
+    CHECK_THROWS_AS(nlm::examples::write_heatmaps(dir / "bad.png", {{v, 3, "a"}, {big, 800, "b"}}, 1.0),
+                    std::invalid_argument);
+  }
+
+  TEST_CASE("captioned grid: cells at least 150 pixels wide, tiles centred, caption band below") {
+    nlm::test::TempDir dir;
+    std::vector<float> images(3 * pixels, 1.0f);
+    const auto path = dir / "captioned.png";
+    nlm::examples::write_captioned_grid(path, images.data(), 3, pixels, {"a\nb", "c", "d"}, 2, 2);
+    const Png png(path);
+    const int gap = nlm::examples::grid_gap, tile = side * 2, cell = 150, h = tile + nlm::examples::caption_height;
+    CHECK(png.width() == 2 * cell + 3 * gap);
+    CHECK(png.height() == 2 * h + 3 * gap);
+    // Tile 1 (row 0, column 1) is white, centred in its cell, on a white background: its
+    // first row of pixels lies (cell − tile)/2 in.
+    CHECK(png.grey(gap + cell + gap + (cell - tile) / 2 + tile / 2, gap + tile / 2) == 255);
+    CHECK_THROWS_AS(nlm::examples::write_captioned_grid(dir / "bad.png", images.data(), 3, pixels, {"a"}, 2),
+                    std::invalid_argument);
+  }
 }

@@ -2,13 +2,17 @@
 /// @brief The fixed points of a plain recurrent network f(x) = −x + Jφ(x) + b, and the slow
 /// points of the NLM's energy E = ½‖f‖² (minima with E > 0), found from many starts.
 ///
-/// Each start descends on E (gradient flow, the NLM at T = 0, with a step per start that
-/// halves whenever E would rise and grows by a quarter when it falls). Where the descent ends
-/// near a zero of f, Newton's method on f in double (solve A δ = −f with
-/// A = −I + J diag φ'(x), damped by halving while ‖f‖ does not fall) polishes it to a fixed
-/// point; a descent that reached a minimum of E without a zero of f nearby is a slow point;
-/// a start that neither reached a minimum nor a zero within the steps allowed is counted as
-/// not converged. Points closer than `distance` (RMS over neurons) are merged and their starts
+/// Each start first descends on E (gradient flow, the NLM at T = 0, all starts at once with the
+/// couplings' products, a step per start that halves whenever E would rise and grows by a
+/// quarter when it falls, never moving a state by more than `max_move`), then Levenberg–Marquardt on the least-squares problem ½‖f‖² in
+/// double polishes it: solve (AᵀA + μI) δ = −Aᵀf with A = −I + J diag φ'(x), μ adapted so that
+/// E falls at every step and no step is longer than `max_move` (a trust region: Gauss–Newton
+/// steps near a slow point, where AᵀA is nearly singular, would otherwise leap out of its
+/// basin); as μ → 0 this is Newton's method on f (A δ = −f), quadratic near a
+/// fixed point. (Gradient descent alone stalls in the soft directions of a trained model's E,
+/// where the Hessian AᵀA has a condition number of 10⁵ and more.) A start whose polish ends with
+/// RMS(f) ≤ `newton_tolerance` is at a fixed point; one that ends at a minimum of E with f ≠ 0
+/// (RMS(∇E) ≤ `gradient_tolerance`) at a slow point; any other is counted as not converged. Points closer than `distance` (RMS over neurons) are merged and their starts
 /// pooled into a basin size. For each fixed point: E, ‖f‖, the eigenvalues of A (LAPACK geev)
 /// and whether the plain dynamics find it stable (every Re λ < 0). Every fixed point is a
 /// minimum of E (∇²E = AᵀA at f = 0), stable under the NLM dynamics whether or not the plain
@@ -40,16 +44,20 @@
 namespace nlm {
 
 struct FixedPointOptions {
-  std::size_t descent_steps = 5000;   ///< gradient-flow steps at most per start
+  std::size_t descent_steps = 2000;   ///< gradient-flow steps at most per start (batched, float)
   double descent_step = 0.05;         ///< the first step of every start (adapted per start)
-  double gradient_tolerance = 1e-4;   ///< descent has reached a minimum when RMS(∇E) is below
-  double newton_start = 0.05;         ///< Newton is tried where RMS(f) at the descent's end is below
-  std::size_t newton_iterations = 30;
+  /// The descent and the polish move a state by at most this much per step (RMS over neurons),
+  /// so that a start stays in its own basin instead of leaping over a barrier.
+  double max_move = 0.05;
+  double gradient_tolerance = 1e-6;   ///< a minimum of E: RMS(∇E) = RMS(Aᵀf) below this
+  std::size_t polish_iterations = 100;  ///< Levenberg–Marquardt iterations at most per start
   double newton_tolerance = 1e-9;     ///< a fixed point: RMS(f) below this (in double)
   double distance = 1e-3;             ///< points closer than this (RMS over neurons) are one
   bool eigenvalues = true;            ///< compute A's spectrum for every fixed point
-  /// Called during the descent with (steps done, starts still descending), every 100 steps.
+  /// Called during the descent with (steps done, starts still descending) every 100 steps, then
+  /// with (starts polished, all starts) after every 10 starts of the polish.
   std::function<void(std::size_t, std::size_t)> progress = {};
+  std::function<void(std::size_t, std::size_t)> polish_progress = {};
 
   void validate() const {
     auto positive = [](double v, const char* name) {
@@ -59,9 +67,9 @@ struct FixedPointOptions {
     };
     positive(descent_step, "descent_step");
     positive(gradient_tolerance, "gradient_tolerance");
-    positive(newton_start, "newton_start");
     positive(newton_tolerance, "newton_tolerance");
     positive(distance, "distance");
+    positive(max_move, "max_move");
   }
 };
 
@@ -118,42 +126,71 @@ void plain_drift_double(const Net& net, const Matrix<double>& jd, const Matrix<d
   }
 }
 
-/// Newton on f from x (1×N, in place). Returns RMS(f) at the end.
+struct PolishEnd {
+  double f_rms;     ///< RMS(f) at the end
+  double grad_rms;  ///< RMS(∇E) = RMS(Aᵀf) at the end
+};
+
+/// Levenberg–Marquardt on ½‖f‖² from x (1×N, in place).
 template <class Net>
-double newton_polish(const Net& net, const Matrix<double>& jd, Matrix<double>& x, const FixedPointOptions& o) {
+PolishEnd polish(const Net& net, const Matrix<double>& jd, Matrix<double>& x, const FixedPointOptions& o) {
   const std::size_t n = x.shape(1);
-  Matrix<double> phi = Matrix<double>::from_shape({1, n}), dphi = phi, f = phi, trial = phi;
-  plain_drift_double(net, jd, x, phi, dphi, f);
-  double r = rms(f.data(), n);
+  Matrix<double> phi = Matrix<double>::from_shape({1, n}), dphi = phi, f = phi, trial = phi, tphi = phi, tdphi = phi,
+                 tf = phi;
   Matrix<double> a = Matrix<double>::from_shape({n, n});
-  Vector<double> rhs = Vector<double>::from_shape({n});
-  for (std::size_t it = 0; it < o.newton_iterations && r > o.newton_tolerance; ++it) {
+  Vector<double> g = Vector<double>::from_shape({n});
+  plain_drift_double(net, jd, x, phi, dphi, f);
+  double e = 0.5 * rms(f.data(), n) * rms(f.data(), n) * double(n);
+  double mu = -1.0;
+  PolishEnd end{rms(f.data(), n), NAN};
+  for (std::size_t it = 0;; ++it) {
     for (std::size_t i = 0; i < n; ++i) {
       for (std::size_t c = 0; c < n; ++c) a(i, c) = jd(i, c) * dphi(0, c);
       a(i, i) -= 1.0;
-      rhs(i) = -f(0, i);
     }
-    Vector<double> delta;
-    try {
-      delta = xt::linalg::solve(a, rhs);
-    } catch (const std::exception&) {
-      return r;  // singular A: leave it to the caller's classification
+    for (std::size_t c = 0; c < n; ++c) g(c) = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t c = 0; c < n; ++c) g(c) += a(i, c) * f(0, i);  // ∇E = Aᵀ f
+    end = {rms(f.data(), n), rms(g.data(), n)};
+    if (end.f_rms <= o.newton_tolerance || it == o.polish_iterations) return end;
+    Matrix<double> h = xt::linalg::dot(xt::transpose(a), a);
+    if (mu < 0) {  // start at 10⁻⁶ of the largest curvature
+      double big = 0;
+      for (std::size_t i = 0; i < n; ++i) big = std::max(big, h(i, i));
+      mu = 1e-6 * std::max(big, 1e-300);
     }
-    double step = 1.0, r_new = r;
-    for (int halvings = 0; halvings < 12; ++halvings, step *= 0.5) {
-      for (std::size_t i = 0; i < n; ++i) trial(0, i) = x(0, i) + step * delta(i);
-      plain_drift_double(net, jd, trial, phi, dphi, f);
-      r_new = rms(f.data(), n);
-      if (std::isfinite(r_new) && r_new < r) break;
+    bool accepted = false;
+    for (int tries = 0; tries < 60 && !accepted; ++tries) {
+      Matrix<double> m = h;
+      for (std::size_t i = 0; i < n; ++i) m(i, i) += mu;
+      Vector<double> delta;
+      try {
+        delta = xt::linalg::solve(m, Vector<double>(-g));
+      } catch (const std::exception&) {
+        mu *= 4;
+        continue;
+      }
+      if (rms(delta.data(), n) > o.max_move) {  // a trust region: stay in the start's basin
+        mu *= 4;
+        continue;
+      }
+      for (std::size_t i = 0; i < n; ++i) trial(0, i) = x(0, i) + delta(i);
+      plain_drift_double(net, jd, trial, tphi, tdphi, tf);
+      const double rt = rms(tf.data(), n), et = 0.5 * rt * rt * double(n);
+      if (std::isfinite(et) && et < e) {
+        accepted = true;
+        std::swap(x, trial);
+        std::swap(phi, tphi);
+        std::swap(dphi, tdphi);
+        std::swap(f, tf);
+        e = et;
+        mu = std::max(mu / 3.0, 1e-300);
+      } else {
+        mu *= 4;
+      }
     }
-    if (!(std::isfinite(r_new) && r_new < r)) {
-      plain_drift_double(net, jd, x, phi, dphi, f);
-      return r;
-    }
-    x = trial;
-    r = r_new;
+    if (!accepted) return end;  // no step lowers E: at a minimum to rounding
   }
-  return r;
 }
 
 inline double rms_distance(const Vector<double>& a, const double* b) {
@@ -220,7 +257,9 @@ FixedPointCensus find_fixed_points(const Net& net, const Matrix<typename Net::sc
   };
   evaluate(x, ws);
   std::vector<double> dt(rows, options.descent_step), e(rows);
-  std::vector<char> active(rows, 1), reached(rows, 0);
+  std::vector<char> active(rows, 1);
+  // The float descent only brings a start near its minimum; the polish in double finishes.
+  const double descent_tolerance = std::max(options.gradient_tolerance, 1e-4);
   for (std::size_t r = 0; r < rows; ++r) e[r] = energy(ws, r);
   std::size_t left = rows;
   for (std::size_t step = 0; step < options.descent_steps && left > 0; ++step) {
@@ -231,7 +270,8 @@ FixedPointCensus find_fixed_points(const Net& net, const Matrix<typename Net::sc
         std::copy_n(x_row, n, xt_row);
         continue;
       }
-      const S h = S(dt[r]);
+      const double speed = grad_rms(ws, r);
+      const S h = S(speed > 0 ? std::min(dt[r], options.max_move / speed) : dt[r]);
       for (std::size_t i = 0; i < n; ++i) {
         const std::size_t k = r * n + i;
         xt_row[i] = x_row[i] + h * (ws.residual.data()[k] - ws.dphi.data()[k] * ws.feedback.data()[k]);
@@ -253,8 +293,7 @@ FixedPointCensus find_fixed_points(const Net& net, const Matrix<typename Net::sc
       } else {
         dt[r] *= 0.5;
       }
-      if (grad_rms(ws, r) < options.gradient_tolerance || dt[r] < 1e-12 * options.descent_step) {
-        reached[r] = grad_rms(ws, r) < options.gradient_tolerance;
+      if (grad_rms(ws, r) < descent_tolerance || dt[r] < 1e-12 * options.descent_step) {
         active[r] = 0;
         --left;
       }
@@ -262,34 +301,26 @@ FixedPointCensus find_fixed_points(const Net& net, const Matrix<typename Net::sc
     if (options.progress && (step + 1) % 100 == 0) options.progress(step + 1, left);
   }
 
-  // ---- Newton, classification, merging --------------------------------------------------
+  // ---- polish, classification, merging -----------------------------------------------------
   Matrix<double> jd = Matrix<double>::from_shape({n, n});
   std::copy_n(c.matrix().data(), n * n, jd.data());  // exact widening
   FixedPointCensus census;
   census.starts = rows;
   census.outcome.assign(rows, FixedPointCensus::not_converged_mark);
-  std::vector<std::size_t> fixed_index, slow_index;
   Matrix<double> xd = Matrix<double>::from_shape({1, n});
   for (std::size_t r = 0; r < rows; ++r) {
-    const double f_rms = std::sqrt(2.0 * e[r] / double(n));
-    if (f_rms < options.newton_start) {
-      for (std::size_t i = 0; i < n; ++i) xd(0, i) = double(x(r, i));
-      const double end = detail::newton_polish(net, jd, xd, options);
-      if (end <= options.newton_tolerance) {
-        const std::size_t k =
-            detail::merge_point(census.fixed_points, xd.data(), n, options.distance, end * std::sqrt(double(n)));
-        census.outcome[r] = long(k);
-        continue;
-      }
-    }
-    if (reached[r]) {
-      for (std::size_t i = 0; i < n; ++i) xd(0, i) = double(x(r, i));
-      const std::size_t k =
-          detail::merge_point(census.slow_points, xd.data(), n, options.distance, f_rms * std::sqrt(double(n)));
-      census.outcome[r] = -1 - long(k);
+    for (std::size_t i = 0; i < n; ++i) xd(0, i) = double(x(r, i));
+    const detail::PolishEnd end = detail::polish(net, jd, xd, options);
+    if (end.f_rms <= options.newton_tolerance) {
+      census.outcome[r] =
+          long(detail::merge_point(census.fixed_points, xd.data(), n, options.distance, end.f_rms * std::sqrt(double(n))));
+    } else if (end.grad_rms <= options.gradient_tolerance) {
+      census.outcome[r] = -1 - long(detail::merge_point(census.slow_points, xd.data(), n, options.distance,
+                                                        end.f_rms * std::sqrt(double(n))));
     } else {
       ++census.not_converged;
     }
+    if (options.polish_progress && ((r + 1) % 10 == 0 || r + 1 == rows)) options.polish_progress(r + 1, rows);
   }
 
   // ---- spectra, basins, order ------------------------------------------------------------

@@ -16,6 +16,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <numbers>
 #include <optional>
@@ -229,6 +230,107 @@ inline void write_snapshot_strip(const std::filesystem::path& path,
     canvas.fitted_text(title, width / 2.0, band / 2.0, width - 8.0, 14.0, detail::VAlign::middle,
                        true);
   }
+  canvas.write_png();
+}
+
+/// Height of the caption band under each tile of a captioned grid (two lines of text).
+inline constexpr int caption_height = 30;
+
+/// A grid as write_image_grid, with up to two lines of caption (separated by '\n') under each
+/// tile; tiles are at least 150 pixels wide so the captions stay legible, and a titled picture
+/// at least 560. Layout as write_image_grid with each tile's height increased by
+/// caption_height.
+template <std::floating_point T>
+void write_captioned_grid(const std::filesystem::path& path, const T* images, std::size_t count,
+                          std::size_t pixels_per_image, const std::vector<std::string>& captions,
+                          std::size_t cols, int scale = 3, const std::string& title = {}) {
+  const std::size_t side = detail::image_side(pixels_per_image, path);
+  detail::check_scale(scale, path);
+  if (count == 0 || cols == 0 || captions.size() != count) {
+    throw std::invalid_argument("nlm::examples: captioned grid '" + path.string() +
+                                "' needs images, one caption per image and at least one column");
+  }
+  const std::size_t rows = (count + cols - 1) / cols;
+  const int tile = static_cast<int>(side) * scale;
+  const int cell_w = std::max(tile, 150), cell_h = tile + caption_height;
+  const int band = title.empty() ? 0 : grid_title_height;
+  const int width = std::max(static_cast<int>(cols) * cell_w + static_cast<int>(cols + 1) * grid_gap,
+                             title.empty() ? 0 : 560);  // room for the title above a short grid
+  const int height = band + static_cast<int>(rows) * cell_h + static_cast<int>(rows + 1) * grid_gap;
+  detail::Canvas canvas(path, width, height);
+  for (std::size_t i = 0; i < count; ++i) {
+    const int x0 = grid_gap + static_cast<int>(i % cols) * (cell_w + grid_gap);
+    const int y0 = band + grid_gap + static_cast<int>(i / cols) * (cell_h + grid_gap);
+    detail::draw_tiles(canvas, images + i * pixels_per_image, 1, side, scale, x0 + (cell_w - tile) / 2, y0, 1);
+    const std::string& c = captions[i];
+    const auto nl = c.find('\n');
+    const std::string first = c.substr(0, nl), second = nl == std::string::npos ? "" : c.substr(nl + 1);
+    canvas.fitted_text(first, x0 + cell_w / 2.0, y0 + tile + 8.0, cell_w - 4.0, 11.0, detail::VAlign::middle);
+    if (!second.empty())
+      canvas.fitted_text(second, x0 + cell_w / 2.0, y0 + tile + 22.0, cell_w - 4.0, 11.0, detail::VAlign::middle);
+  }
+  if (!title.empty()) {
+    canvas.fitted_text(title, width / 2.0, band / 2.0, width - 8.0, 14.0, detail::VAlign::middle, true);
+  }
+  canvas.write_png();
+}
+
+/// The diverging colour of v in [−1, 1]: blue (−1) through white (0) to red (+1).
+inline Colour diverging(double v) {
+  v = std::clamp(v, -1.0, 1.0);
+  const Colour blue = rgb(0x2166ac), red = rgb(0xb2182b), white{1.0, 1.0, 1.0};
+  const Colour& end = v < 0 ? blue : red;
+  const double t = std::abs(v);
+  return {white.r + t * (end.r - white.r), white.g + t * (end.g - white.g), white.b + t * (end.b - white.b)};
+}
+
+/// One heatmap panel: an n × n matrix (row-major, `values`), its title.
+struct HeatmapPanel {
+  std::vector<double> values{};
+  std::size_t n = 0;
+  std::string title{};
+};
+
+/// Heatmaps side by side on one colour scale: white 0, red +limit, blue −limit (values beyond
+/// are clipped). Matrices wider than 400 are averaged over b × b blocks (b = ceil(n / 400)).
+/// Each panel is m = ceil(n / b) pixels square under a 40-pixel title band; the caption at the
+/// bottom gives the scale.
+inline void write_heatmaps(const std::filesystem::path& path, const std::vector<HeatmapPanel>& panels, double limit,
+                           const std::string& title = {}) {
+  if (panels.empty() || !(limit > 0.0) || !std::isfinite(limit))
+    throw std::invalid_argument("nlm::examples: heatmaps '" + path.string() + "' need panels and a positive limit");
+  const std::size_t n = panels.front().n;
+  for (const auto& p : panels)
+    if (p.n != n || p.values.size() != n * n || n == 0)
+      throw std::invalid_argument("nlm::examples: heatmaps '" + path.string() + "' need square panels of one size");
+  const std::size_t b = (n + 399) / 400, m = (n + b - 1) / b;
+  const int band = 40, foot = 28, gap = 16;
+  const int top = title.empty() ? 0 : grid_title_height;
+  const int width = static_cast<int>(panels.size() * m) + gap * static_cast<int>(panels.size() + 1);
+  const int height = top + band + static_cast<int>(m) + foot;
+  detail::Canvas canvas(path, width, height);
+  canvas.begin_pixels();
+  for (std::size_t k = 0; k < panels.size(); ++k) {
+    const int x0 = gap + static_cast<int>(k * (m + static_cast<std::size_t>(gap)));
+    for (std::size_t r = 0; r < m; ++r)
+      for (std::size_t c = 0; c < m; ++c) {
+        double s = 0;
+        std::size_t cnt = 0;
+        for (std::size_t i = r * b; i < std::min(n, (r + 1) * b); ++i)
+          for (std::size_t j = c * b; j < std::min(n, (c + 1) * b); ++j, ++cnt) s += panels[k].values[i * n + j];
+        canvas.put_rgb(x0 + static_cast<int>(c), top + band + static_cast<int>(r), diverging(s / double(cnt) / limit));
+      }
+  }
+  canvas.end_pixels();
+  for (std::size_t k = 0; k < panels.size(); ++k) {
+    const double x0 = gap + double(k * (m + static_cast<std::size_t>(gap)));
+    canvas.fitted_text(panels[k].title, x0 + double(m) / 2.0, top + band / 2.0, double(m), 13.0, detail::VAlign::middle, true);
+  }
+  char scale[160];
+  std::snprintf(scale, sizeof scale, "blue -%.3g  |  white 0  |  red +%.3g%s", limit, limit,
+                b > 1 ? ("  (means of " + std::to_string(b) + "x" + std::to_string(b) + " blocks)").c_str() : "");
+  canvas.fitted_text(scale, width / 2.0, top + band + double(m) + foot / 2.0, width - 8.0, 11.0, detail::VAlign::middle);
+  if (!title.empty()) canvas.fitted_text(title, width / 2.0, top / 2.0, width - 8.0, 14.0, detail::VAlign::middle, true);
   canvas.write_png();
 }
 

@@ -80,6 +80,13 @@ class Canvas {
         (std::uint32_t{level} << 16) | (std::uint32_t{level} << 8) | level;
   }
 
+  /// Sets one pixel's colour directly (components in [0, 1]), as put_grey.
+  void put_rgb(int x, int y, Colour c) {
+    auto* row = cairo_image_surface_get_data(surface_.get()) +
+                static_cast<std::ptrdiff_t>(y) * cairo_image_surface_get_stride(surface_.get());
+    auto level = [](double v) { return std::uint32_t(std::lround(std::clamp(v, 0.0, 1.0) * 255.0)); };
+    reinterpret_cast<std::uint32_t*>(row)[x] = (level(c.r) << 16) | (level(c.g) << 8) | level(c.b);
+  }
   void colour(Colour c, double alpha = 1.0) const {
     cairo_set_source_rgba(cr(), c.r, c.g, c.b, alpha);
   }
