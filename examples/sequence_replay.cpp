@@ -225,14 +225,16 @@ int run(const Options& o) {
     for (std::size_t i = 0; i < k * n && i < shown * n; ++i) taught_row.images.push_back((patterns.data()[i] + 1.0f) * 0.5f);
     strip.push_back(taught_row);
   }
+  const std::size_t from = o.frames - shown;  // the last frames: the replay after the transient
   for (const auto& r : runs) {
     ex::Snapshot s{0, {}, n, r.name};
-    for (std::size_t t = 0; t < shown; ++t)
+    for (std::size_t t = from; t < o.frames; ++t)
       for (std::size_t i = 0; i < n; ++i) s.images.push_back((std::clamp(r.frames[t](0, i), -1.0f, 1.0f) + 1.0f) * 0.5f);
     strip.push_back(s);
   }
   ex::write_snapshot_strip(out / "replay.png", strip, shown, 2,
-                           "taught cycle " + o.digits + ", then chain 1 of each free run, a frame per unit time");
+                           "taught cycle " + o.digits + "; chain 1 of each free run from noise, frames " +
+                               std::to_string(from + 1) + "-" + std::to_string(o.frames) + " (one per unit time)");
   ex::write_coupling_heatmaps(out / "couplings.png", j, "couplings after sequence learning, asymmetry " +
                                                           std::to_string(asym).substr(0, 6));
 

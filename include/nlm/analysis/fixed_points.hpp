@@ -2,9 +2,10 @@
 /// @brief The fixed points of a plain recurrent network f(x) = −x + Jφ(x) + b, and the slow
 /// points of the NLM's energy E = ½‖f‖² (minima with E > 0), found from many starts.
 ///
-/// Each start first descends on E (gradient flow, the NLM at T = 0, all starts at once with the
-/// couplings' products, a step per start that halves whenever E would rise and grows by a
-/// quarter when it falls, never moving a state by more than `max_move`), then Levenberg–Marquardt on the least-squares problem ½‖f‖² in
+/// Each start first descends on E (the NLM at T = 0 with heavy-ball momentum, all starts at once
+/// with the couplings' products, a step per start that halves and restarts the momentum
+/// whenever E would rise and grows by a quarter when it falls, never moving a state by more
+/// than `max_move`), then Levenberg–Marquardt on the least-squares problem ½‖f‖² in
 /// double polishes it: solve (AᵀA + μI) δ = −Aᵀf with A = −I + J diag φ'(x), μ adapted so that
 /// E falls at every step and no step is longer than `max_move` (a trust region: Gauss–Newton
 /// steps near a slow point, where AᵀA is nearly singular, would otherwise leap out of its
@@ -32,9 +33,11 @@
 #include <string>
 #include <vector>
 
+#include <xtensor-blas/xlapack.hpp>
 #include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xtensor.hpp>
 
+#include "../detail/blas.hpp"
 #include "../detail/checks.hpp"
 #include "../force_workspace.hpp"
 #include "../io/atomic_file.hpp"
@@ -131,17 +134,19 @@ struct PolishEnd {
   double grad_rms;  ///< RMS(∇E) = RMS(Aᵀf) at the end
 };
 
-/// Levenberg–Marquardt on ½‖f‖² from x (1×N, in place).
+/// Levenberg–Marquardt on ½‖f‖² from x (1×N, in place). Buffers are allocated once per call;
+/// H = AᵀA by one dgemm, (H + μI) δ = −Aᵀf by Cholesky (LAPACK potrf/potrs).
 template <class Net>
 PolishEnd polish(const Net& net, const Matrix<double>& jd, Matrix<double>& x, const FixedPointOptions& o) {
   const std::size_t n = x.shape(1);
   Matrix<double> phi = Matrix<double>::from_shape({1, n}), dphi = phi, f = phi, trial = phi, tphi = phi, tdphi = phi,
                  tf = phi;
-  Matrix<double> a = Matrix<double>::from_shape({n, n});
-  Vector<double> g = Vector<double>::from_shape({n});
+  Matrix<double> a = Matrix<double>::from_shape({n, n}), h = a;
+  xt::xtensor<double, 2, xt::layout_type::column_major> m = xt::xtensor<double, 2, xt::layout_type::column_major>::from_shape({n, n});
+  Vector<double> g = Vector<double>::from_shape({n}), delta = g;
   plain_drift_double(net, jd, x, phi, dphi, f);
   double e = 0.5 * rms(f.data(), n) * rms(f.data(), n) * double(n);
-  double mu = -1.0;
+  double mu = -1.0, previous_f = NAN;
   PolishEnd end{rms(f.data(), n), NAN};
   for (std::size_t it = 0;; ++it) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -153,7 +158,11 @@ PolishEnd polish(const Net& net, const Matrix<double>& jd, Matrix<double>& x, co
       for (std::size_t c = 0; c < n; ++c) g(c) += a(i, c) * f(0, i);  // ∇E = Aᵀ f
     end = {rms(f.data(), n), rms(g.data(), n)};
     if (end.f_rms <= o.newton_tolerance || it == o.polish_iterations) return end;
-    Matrix<double> h = xt::linalg::dot(xt::transpose(a), a);
+    // At a minimum of E where f does not head for zero (it fell by less than 10⁻⁶ of itself in
+    // the last step: near a fixed point Newton's steps shrink it quadratically): a slow point.
+    if (end.grad_rms <= o.gradient_tolerance && previous_f - end.f_rms < 1e-6 * end.f_rms) return end;
+    previous_f = end.f_rms;
+    detail::gemm(a, detail::Op::transpose, a, detail::Op::none, h, 1.0, 0.0);  // AᵀA
     if (mu < 0) {  // start at 10⁻⁶ of the largest curvature
       double big = 0;
       for (std::size_t i = 0; i < n; ++i) big = std::max(big, h(i, i));
@@ -161,12 +170,11 @@ PolishEnd polish(const Net& net, const Matrix<double>& jd, Matrix<double>& x, co
     }
     bool accepted = false;
     for (int tries = 0; tries < 60 && !accepted; ++tries) {
-      Matrix<double> m = h;
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t c = 0; c < n; ++c) m(i, c) = h(i, c);  // symmetric: either layout
       for (std::size_t i = 0; i < n; ++i) m(i, i) += mu;
-      Vector<double> delta;
-      try {
-        delta = xt::linalg::solve(m, Vector<double>(-g));
-      } catch (const std::exception&) {
+      for (std::size_t i = 0; i < n; ++i) delta(i) = -g(i);
+      if (xt::lapack::potr(m, 'L') != 0 || xt::lapack::potrs(m, delta, 'L') != 0) {  // not positive definite
         mu *= 4;
         continue;
       }
@@ -257,32 +265,45 @@ FixedPointCensus find_fixed_points(const Net& net, const Matrix<typename Net::sc
   };
   evaluate(x, ws);
   std::vector<double> dt(rows, options.descent_step), e(rows);
+  std::vector<std::size_t> run(rows, 0);  // accepted steps since the last restart of the momentum
   std::vector<char> active(rows, 1);
+  Matrix<S> x_prev = x;
   // The float descent only brings a start near its minimum; the polish in double finishes.
   const double descent_tolerance = std::max(options.gradient_tolerance, 1e-4);
   for (std::size_t r = 0; r < rows; ++r) e[r] = energy(ws, r);
   std::size_t left = rows;
+  std::vector<double> move(n);
   for (std::size_t step = 0; step < options.descent_steps && left > 0; ++step) {
     for (std::size_t r = 0; r < rows; ++r) {
       S* xt_row = xt_trial.data() + r * n;
       const S* x_row = x.data() + r * n;
+      const S* p_row = x_prev.data() + r * n;
       if (!active[r]) {
         std::copy_n(x_row, n, xt_row);
         continue;
       }
-      const double speed = grad_rms(ws, r);
-      const S h = S(speed > 0 ? std::min(dt[r], options.max_move / speed) : dt[r]);
+      // Heavy ball: h·(−∇E) plus β·(x − x_prev), β = k/(k + 3) after k accepted steps; a
+      // rejected step restarts the momentum (O'Donoghue & Candès' gradient restart). The soft
+      // directions of a trained E (condition numbers of 10⁵) need the momentum.
+      const double beta = std::min(double(run[r]) / double(run[r] + 3), 0.995);
+      double sq = 0;
       for (std::size_t i = 0; i < n; ++i) {
         const std::size_t k = r * n + i;
-        xt_row[i] = x_row[i] + h * (ws.residual.data()[k] - ws.dphi.data()[k] * ws.feedback.data()[k]);
+        const double force = double(ws.residual.data()[k]) - double(ws.dphi.data()[k]) * double(ws.feedback.data()[k]);
+        move[i] = dt[r] * force + beta * (double(x_row[i]) - double(p_row[i]));
+        sq += move[i] * move[i];
       }
+      const double length = std::sqrt(sq / double(n));
+      const double shrink = length > options.max_move ? options.max_move / length : 1.0;
+      for (std::size_t i = 0; i < n; ++i) xt_row[i] = S(double(x_row[i]) + shrink * move[i]);
     }
     evaluate(xt_trial, wt);
     for (std::size_t r = 0; r < rows; ++r) {
       if (!active[r]) continue;
+      const std::size_t o = r * n;
       const double et = energy(wt, r);
-      if (std::isfinite(et) && et <= e[r]) {  // accept the row: copy the trial's state and workspace
-        const std::size_t o = r * n;
+      std::copy_n(x.data() + o, n, x_prev.data() + o);  // accepted: the old state; rejected: no momentum
+      if (std::isfinite(et) && et < e[r]) {  // accept the row: copy the trial's state and workspace
         std::copy_n(xt_trial.data() + o, n, x.data() + o);
         std::copy_n(wt.phi.data() + o, n, ws.phi.data() + o);
         std::copy_n(wt.dphi.data() + o, n, ws.dphi.data() + o);
@@ -290,8 +311,10 @@ FixedPointCensus find_fixed_points(const Net& net, const Matrix<typename Net::sc
         std::copy_n(wt.feedback.data() + o, n, ws.feedback.data() + o);
         e[r] = et;
         dt[r] = std::min(dt[r] * 1.25, 1e3 * options.descent_step);
+        ++run[r];
       } else {
         dt[r] *= 0.5;
+        run[r] = 0;
       }
       if (grad_rms(ws, r) < descent_tolerance || dt[r] < 1e-12 * options.descent_step) {
         active[r] = 0;
