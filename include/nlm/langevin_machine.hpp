@@ -29,6 +29,7 @@
 #include "data_moments.hpp"
 #include "detail/checks.hpp"
 #include "detail/parallel.hpp"
+#include "detail/prepare.hpp"
 #include "detail/random.hpp"
 #include "detail/rows.hpp"
 #include "detail/sizes.hpp"
@@ -186,25 +187,11 @@ class LangevinMachine {
   /// large batches when the activation works on spans).
   void prepare(const matrix_type& x, ForceWorkspace<S>& ws) const {
     detail::require_columns(x, hp_.neurons, who, "batch");
-    ws.resize(x.shape(0), x.shape(1));
-    if constexpr (prepares_spans) {
-      const std::size_t n = x.shape(1);
-      detail::parallel_rows(x.shape(0), n, [&](std::size_t r0, std::size_t r1) {
-        for (std::size_t r = r0; r < r1; ++r) prepare_span(x.data() + r * n, ws, r * n, 0, n);
-      });
-    } else {
-      activation_.value_and_derivative(x, ws.phi, ws.dphi);
-      if (couplings_.has_field())
-        xt::noalias(ws.residual) = couplings_.field() - x;
-      else
-        xt::noalias(ws.residual) = -x;
-    }
+    detail::prepare_rows(activation_, couplings_, x, ws);
   }
   /// φ, φ' and b − x for `len` states from flat offset `off` (column c0).
   void prepare_span(const S* x, ForceWorkspace<S>& ws, std::size_t off, std::size_t c0, std::size_t len) const {
-    activation_.value_and_derivative(std::span<const S>(x, len), std::span<S>(ws.phi.data() + off, len),
-                                     std::span<S>(ws.dphi.data() + off, len));
-    couplings_.start_residual(x, ws.residual.data() + off, c0, len);
+    detail::prepare_span(activation_, couplings_, x, ws, off, c0, len);
   }
   /// The two products on a prepared workspace: drive R += φ(X) Jᵀ, feedback G = R J.
   void products(ForceWorkspace<S>& ws) const {

@@ -110,29 +110,7 @@ TrainingState learn_sequence(Machine& machine, const Matrix<typename Machine::sc
     if (state.batch == 0) state.epoch_gradient_sum = 0;
     machine.set_learning_rate_scale(options.learning_rate_scale(state.updates + 1, state.planned_updates));
     detail::sequence_signal(machine, patterns, state.batch, sequence.next_weight, x, phi, r, y);
-    {
-      [[maybe_unused]] auto signal = machine.learning_signal();
-      (detail::call_on_signal(callbacks, machine, signal, state), ...);
-    }
-    state.gradient_mean_square = machine.compute_step();
-    (detail::call_on_step(callbacks, machine, machine.step(), state), ...);
-    machine.apply_step();
-    state.epoch_gradient_sum += state.gradient_mean_square;
-    ++state.updates;
-    ++state.batch;
-    const bool epoch_ended = state.batch == k;
-    if (epoch_ended) {
-      state.curve.push_back({state.epoch + 1, state.updates, state.epoch_gradient_sum / double(k)});
-      state.batch = 0;
-      ++state.epoch;
-    }
-    bool stop = (detail::call_on_update(callbacks, machine, state) | ... | false);
-    if (epoch_ended) stop = (detail::call_on_epoch_end(callbacks, machine, state) | ... | stop);
-    if (const int sig = detail::pending_signal().exchange(0); sig != 0 && options.handle_signals) {
-      (detail::call_on_interrupt(callbacks, machine, state), ...);
-      throw interrupted("sequence learning interrupted by signal " + std::to_string(sig) + " after update " +
-                        std::to_string(state.updates));
-    }
+    const bool stop = detail::finish_update(machine, state, options.handle_signals, "sequence learning", callbacks...);
     if (stop) break;
   }
   machine.set_learning_rate_scale(1.0);

@@ -140,6 +140,40 @@ void gather_rows(const Matrix<S>& data, const std::uint32_t* rows, Matrix<S>& ba
     std::copy_n(data.data() + std::size_t(rows[r]) * cols, cols, batch.data() + r * cols);
 }
 
+/// The rest of an update once `machine` holds its learning signal: on_signal, the step and
+/// on_step, J ← J − step, the counters (an epoch is closed before any callback sees the
+/// state), on_update and on_epoch_end, and a pending SIGINT/SIGTERM (on_interrupt, then
+/// `interrupted` naming `what`). Returns whether a callback asked to stop. Shared by `train`
+/// and `learn_sequence`.
+template <class Machine, class... Callbacks>
+bool finish_update(Machine& machine, TrainingState& state, bool handle_signals, const char* what,
+                   Callbacks&... callbacks) {
+  {
+    [[maybe_unused]] auto signal = machine.learning_signal();  // references into the machine: no copy
+    (call_on_signal(callbacks, machine, signal, state), ...);
+  }
+  state.gradient_mean_square = machine.compute_step();
+  (call_on_step(callbacks, machine, machine.step(), state), ...);
+  machine.apply_step();
+  state.epoch_gradient_sum += state.gradient_mean_square;
+  ++state.updates;
+  ++state.batch;
+  const bool epoch_ended = state.batch == state.batches_per_epoch;
+  if (epoch_ended) {  // close the epoch before any callback sees (or saves) the state
+    state.curve.push_back({state.epoch + 1, state.updates, state.epoch_gradient_sum / double(state.batch)});
+    state.batch = 0;
+    ++state.epoch;
+  }
+  bool stop = (call_on_update(callbacks, machine, state) | ... | false);
+  if (epoch_ended) stop = (call_on_epoch_end(callbacks, machine, state) | ... | stop);
+  if (const int sig = pending_signal().exchange(0); sig != 0 && handle_signals) {
+    (call_on_interrupt(callbacks, machine, state), ...);
+    throw interrupted(std::string(what) + " interrupted by signal " + std::to_string(sig) + " after update " +
+                      std::to_string(state.updates));
+  }
+  return stop;
+}
+
 }  // namespace detail
 
 /// A fresh state for `machine`'s seed (the shuffle stream is derived from it).
@@ -236,30 +270,7 @@ TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type
     machine.set_learning_rate_scale(options.learning_rate_scale(state.updates + 1, state.planned_updates));
     // machine.update(batch), with the hooks between its parts
     machine.compute_signal(batch);
-    {
-      [[maybe_unused]] auto signal = machine.learning_signal();  // references into the machine: no copy
-      (detail::call_on_signal(callbacks, machine, signal, state), ...);
-    }
-    state.gradient_mean_square = machine.compute_step();
-    (detail::call_on_step(callbacks, machine, machine.step(), state), ...);
-    machine.apply_step();
-    state.epoch_gradient_sum += state.gradient_mean_square;
-    ++state.updates;
-    ++state.batch;
-    const bool epoch_ended = state.batch == state.batches_per_epoch;
-    if (epoch_ended) {  // close the epoch before any callback sees (or saves) the state
-      state.curve.push_back({state.epoch + 1, state.updates, state.epoch_gradient_sum / double(state.batch)});
-      state.batch = 0;
-      ++state.epoch;
-    }
-
-    bool stop = (detail::call_on_update(callbacks, machine, state) | ... | false);
-    if (epoch_ended) stop = (detail::call_on_epoch_end(callbacks, machine, state) | ... | stop);
-    if (const int sig = detail::pending_signal().exchange(0); sig != 0 && options.handle_signals) {
-      (detail::call_on_interrupt(callbacks, machine, state), ...);
-      throw interrupted("training interrupted by signal " + std::to_string(sig) + " after update " +
-                        std::to_string(state.updates));
-    }
+    const bool stop = detail::finish_update(machine, state, options.handle_signals, "training", callbacks...);
     if (stop) break;
   }
   machine.set_learning_rate_scale(1.0);
