@@ -29,7 +29,7 @@
 #include "data_moments.hpp"
 #include "detail/checks.hpp"
 #include "detail/parallel.hpp"
-#include "detail/prepare.hpp"
+#include "elementwise.hpp"
 #include "detail/random.hpp"
 #include "detail/rows.hpp"
 #include "detail/sizes.hpp"

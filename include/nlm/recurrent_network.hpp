@@ -23,7 +23,7 @@
 #include "couplings.hpp"
 #include "detail/checks.hpp"
 #include "detail/parallel.hpp"
-#include "detail/prepare.hpp"
+#include "elementwise.hpp"
 #include "detail/random.hpp"
 #include "force_workspace.hpp"
 #include "noise/gaussian_noise.hpp"

@@ -1,4 +1,4 @@
-/// @file prepare.hpp
+/// @file elementwise.hpp
 /// @brief The elementwise part of a drift at a batch of states, φ(X), φ'(X) and R = b − X,
 /// shared by the models over `Couplings` (LangevinMachine, RecurrentNetwork).
 #pragma once
@@ -8,10 +8,10 @@
 
 #include <xtensor/xnoalias.hpp>
 
-#include "../activation/activation.hpp"
-#include "../force_workspace.hpp"
-#include "../types.hpp"
-#include "parallel.hpp"
+#include "activation/activation.hpp"
+#include "force_workspace.hpp"
+#include "types.hpp"
+#include "detail/parallel.hpp"
 
 namespace nlm::detail {
 
