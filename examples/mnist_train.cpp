@@ -15,86 +15,25 @@
 #include <nlm_examples/picture.hpp>
 
 #include "common/mnist_common.hpp"
+#include "common/presets.hpp"
 #include "common/update_stats.hpp"
 
 namespace ex = nlm::examples;
 
-namespace {
-
-struct Preset {
-  nlm::Hyperparameters hp;
-  double lambda = 2e-6;
-  std::size_t epochs = 3000;
-  std::size_t images = 18000;  // N_image
-  std::uint64_t updates = 0;   // stop after this many updates (0: run all epochs)
-  double anneal = 0;           // TrainingOptions::anneal_fraction
-  bool field = false;          // learn a field b (not in the paper)
-};
-
-Preset preset(const std::string& name) {
-  Preset p;  // Hyperparameters' defaults are Table 1
-  if (name == "paper") return p;
-  if (name == "quick") {
-    // Recognisable 1/3/6 samples in a few minutes on 2 cores: batches and chain population
-    // of 200 make an update 5x cheaper than the paper's, a 4x larger learning rate makes up
-    // for 18x fewer updates. A fixed number of updates (not epochs) keeps the time the same
-    // whether 10 000 or 70 000 MNIST digits are available. Three departures from the paper,
-    // measured in docs/quality.md: a learned field b (E is no longer even, so no inverted
-    // digits), k annealed to 0 over the last third (the class mix of the persistent chains
-    // stops swinging with J), and 1 % of the persistent chains restarted from noise before
-    // each update (the model phase then sees, and removes, the disordered states that chains
-    // started from noise would otherwise fall into).
-    p.hp.batch_size = 200;
-    p.hp.persistent_chains = 200;
-    p.hp.learning_rate = 2e-3;
-    p.epochs = std::size_t(1) << 40;
-    p.updates = 3000;
-    p.field = true;
-    p.anneal = 1.0 / 3.0;
-    p.hp.chain_restart = 0.01;
-    return p;
-  }
-  throw std::invalid_argument("--preset: unknown preset '" + name + "' (use quick or paper)");
-}
-
-}  // namespace
 
 int main(int argc, char** argv) try {
   CLI::App app{"Train a Neural Langevin Machine on MNIST digits (nlm)"};
   std::string preset_name = "quick", data_dir = ex::default_data_dir(), digits = "1,3,6", out_dir;
-  Preset cli;
   std::uint64_t checkpoint_every = 500;
-  bool resume = false, field = false;
-  double anneal = -1;
+  bool resume = false;
   std::string step_rule = "plain";
   int threads = 0;
   app.add_option("--preset", preset_name, "quick or paper")->capture_default_str();
   app.add_option("--data", data_dir, "folder with MNIST IDX files (scripts/get_mnist.sh)")->capture_default_str();
   app.add_option("--digits", digits, "digits to learn, comma-separated")->capture_default_str();
   app.add_option("--out", out_dir, "output folder (default out/<preset>)");
-  app.add_option("--N_image", cli.images, "training images (N_image)")->transform(ex::count());
-  app.add_option("--g", cli.hp.coupling_strength, "initial coupling strength g");
-  app.add_option("--dt", cli.hp.time_step, "time step dt");
-  app.add_option("-n,--n", cli.epochs, "epochs n")->transform(ex::count());
-  app.add_option("--n_t", cli.hp.langevin_steps, "Langevin steps per update n_t")->transform(ex::count());
-  app.add_option("--T", cli.hp.temperature, "temperature T");
-  app.add_option("--k", cli.hp.learning_rate, "learning rate k");
-  app.add_option("--lambda", cli.lambda, "weight decay lambda");
-  app.add_option("--b_size", cli.hp.batch_size, "mini-batch size b_size")->transform(ex::count());
-  app.add_option("--N_model", cli.hp.persistent_chains, "persistent chains N_model")->transform(ex::count());
-  app.add_option("--seed", cli.hp.seed, "seed of every random stream")->transform(ex::count());
-  app.add_option("--updates", cli.updates, "stop after this many updates (0: run all epochs; quick: 3000)")->transform(ex::count());
+  ex::PresetOptions training(app);
   app.add_option("--checkpoint-every", checkpoint_every, "updates between checkpoints (0: only at the end)")->capture_default_str()->transform(ex::count());
-  auto* field_flag = app.add_flag(
-      "--field,!--no-field", field,
-      "learn a field b too (E = ½|x − Jφ(x) − b|²; not in the paper; quick: on), started at the "
-      "data's mean residual");
-  app.add_option("--anneal", anneal,
-                 "anneal k linearly to 0 over this last fraction of the updates (0: constant k, "
-                 "as the paper; quick: 1/3)");
-  app.add_option("--chain-restart", cli.hp.chain_restart,
-                 "fraction of the persistent chains restarted from noise before each update (0: "
-                 "the paper's; quick: 0.01)");
   app.add_option("--step-rule", step_rule,
                  "plain (the paper's J += k(D - M) step) or adam (Adam's per-coupling step of "
                  "about k; use a k near 1e-4)")
@@ -139,26 +78,7 @@ int main(int argc, char** argv) try {
   app.add_option("--threads", threads, "OpenBLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")->transform(ex::count());
   CLI11_PARSE(app, argc, argv);
 
-  Preset p = preset(preset_name);
-  const auto given = [&](const char* name) { return app.count(name) > 0; };
-  if (given("--N_image")) p.images = cli.images;
-  if (given("--g")) p.hp.coupling_strength = cli.hp.coupling_strength;
-  if (given("--dt")) p.hp.time_step = cli.hp.time_step;
-  if (given("--n")) {
-    p.epochs = cli.epochs;
-    p.updates = 0;  // epochs asked for: the preset's update budget no longer applies
-  }
-  if (given("--updates")) p.updates = cli.updates;
-  if (given("--n_t")) p.hp.langevin_steps = cli.hp.langevin_steps;
-  if (given("--T")) p.hp.temperature = cli.hp.temperature;
-  if (given("--k")) p.hp.learning_rate = cli.hp.learning_rate;
-  if (given("--lambda")) p.lambda = cli.lambda;
-  if (given("--b_size")) p.hp.batch_size = cli.hp.batch_size;
-  if (given("--N_model")) p.hp.persistent_chains = cli.hp.persistent_chains;
-  if (given("--seed")) p.hp.seed = cli.hp.seed;
-  if (given("--anneal")) p.anneal = anneal;
-  if (given("--chain-restart")) p.hp.chain_restart = cli.hp.chain_restart;
-  if (field_flag->count() > 0) p.field = field;
+  ex::Preset p = training.resolve(app, preset_name);
   if (out_dir.empty()) out_dir = "out/" + preset_name;
   ex::set_blas_threads(threads);
   const ex::fs::path out(out_dir);

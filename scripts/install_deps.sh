@@ -15,6 +15,7 @@ packages=(
   libopenblas0-openmp                           # OpenBLAS's OpenMP build: test.sh runs on both
   zlib1g-dev                                    # gzipped IDX files
   doctest-dev                                   # tests
+  openmpi-bin libopenmpi-dev                    # NLM_MPI: data-parallel training (tests run mpirun -np 2)
   libbenchmark-dev                              # benchmarks
   libcli11-dev                                  # example command lines
   libcairo2-dev fonts-dejavu-core               # example pictures (PNG) and their text

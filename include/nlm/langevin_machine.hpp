@@ -324,14 +324,23 @@ class LangevinMachine {
   /// writes M − D for the data batch into `learning_signal()`.
   void compute_signal(const matrix_type& batch) {
     detail::require_columns(batch, hp_.neurons, who, "data batch");
+    if (total_images_ != 0 && batch.shape(0) > total_images_)
+      throw std::invalid_argument("LangevinMachine::compute_signal: a batch of " + std::to_string(batch.shape(0)) +
+                                  " rows is more than the " + std::to_string(total_images_) +
+                                  " rows of all processes' batches (set_signal_totals)");
     model_phase();
-    statistics_into(batch, data_ws_, gradient_, S(-1), S(1));
+    const std::size_t images = total_images_ != 0 ? total_images_ : batch.shape(0);
+    statistics_into(batch, data_ws_, gradient_, S(-1), S(1), images);
     if (hp_.learn_field)  // residual = −(x − h − b): the data term of (1/T)(⟨·⟩_model − ⟨·⟩_data)
-      detail::column_means_into(data_ws_.residual, field_gradient_, S(1) / S(hp_.temperature), S(1));
+      detail::column_means_into(data_ws_.residual, field_gradient_,
+                                share(batch.shape(0), total_images_) / S(hp_.temperature), S(1));
     signal_images_ = batch.shape(0);
   }
   /// The same from a dataset's moments.
   void compute_signal(const DataMoments<S>& data) {
+    if (total_chains_ != 0)
+      throw std::invalid_argument("LangevinMachine::compute_signal: the data moments cannot be shared among "
+                                  "processes (set_signal_totals); give each process its rows of a batch");
     if (data.x_phi.shape(0) != hp_.neurons || data.x_phi.shape(1) != hp_.neurons)
       throw std::invalid_argument("LangevinMachine::update: the data moments are for " +
                                   std::to_string(data.x_phi.shape(0)) + " neurons, the machine has " +
@@ -359,6 +368,24 @@ class LangevinMachine {
       }
     signal_images_ = data.count;
   }
+
+  /// Data parallelism (nlm/distributed): normalise the model statistics by `chains` and the
+  /// data statistics by `images`, the counts over all processes, instead of this machine's own
+  /// persistent chains and batch rows. Each process's signal is then its part of the sum, and
+  /// the processes' signals add up to the signal of all their chains and rows together.
+  /// `set_signal_totals(0, 0)` restores the machine's own counts (the default).
+  void set_signal_totals(std::size_t chains, std::size_t images) {
+    if ((chains == 0) != (images == 0))
+      throw std::invalid_argument("LangevinMachine::set_signal_totals: give both totals or neither (0, 0)");
+    if (chains != 0 && chains < hp_.persistent_chains)
+      throw std::invalid_argument("LangevinMachine::set_signal_totals: " + std::to_string(chains) +
+                                  " chains in all is fewer than this machine's " +
+                                  std::to_string(hp_.persistent_chains) + " (N_model)");
+    total_chains_ = chains;
+    total_images_ = images;
+  }
+  /// The totals `set_signal_totals` set ({0, 0}: the machine's own counts).
+  std::pair<std::size_t, std::size_t> signal_totals() const noexcept { return {total_chains_, total_images_}; }
 
   /// Scales k (and the field's rate) in the updates that follow; `train` sets it from its
   /// schedule (learning/schedule.hpp). 1 by default.
@@ -437,9 +464,16 @@ class LangevinMachine {
                                   std::to_string(hp_.temperature));
     if (hp_.chain_restart > 0.0) chains_.restart(init_engine_, hp_.chain_restart);
     sampler_.advance(*this, chains_, hp_.langevin_steps, NoObserver{});
-    statistics_into(chains_.states(), chains_.workspace(), gradient_, S(1), S(0));
+    const std::size_t own = chains_.size(), chains = total_chains_ != 0 ? total_chains_ : own;
+    statistics_into(chains_.states(), chains_.workspace(), gradient_, S(1), S(0), chains);
     if (hp_.learn_field)
-      detail::column_means_into(chains_.workspace().residual, field_gradient_, -S(1) / S(hp_.temperature), S(0));
+      detail::column_means_into(chains_.workspace().residual, field_gradient_,
+                                -share(own, total_chains_) / S(hp_.temperature), S(0));
+  }
+
+  // This process's share of a mean over `total` rows (1 without set_signal_totals).
+  static S share(std::size_t own, std::size_t total) noexcept {
+    return total == 0 ? S(1) : S(double(own) / double(total));
   }
 
   // Walks a dataset in blocks of 1000 rows, calling f(x, φ(x), weight, beta) per block, where
@@ -474,11 +508,12 @@ class LangevinMachine {
       xt::noalias(r) = -x;
     couplings_.drive(phi, r);
   }
-  /// out ← sign·(1/(T B)) Σ_b (x_b − h_b − b) φ(x_b)ᵀ + beta·out. With R = h + b − x this is
-  /// −sign/(T B) · Rᵀ Φ: one correlate.
-  void statistics_into(const matrix_type& x, ForceWorkspace<S>& ws, matrix_type& out, S sign, S beta) {
+  /// out ← sign·(1/(T B)) Σ_b (x_b − h_b − b) φ(x_b)ᵀ + beta·out, B = `count` (0: the rows of
+  /// x). With R = h + b − x this is −sign/(T B) · Rᵀ Φ: one correlate.
+  void statistics_into(const matrix_type& x, ForceWorkspace<S>& ws, matrix_type& out, S sign, S beta,
+                       std::size_t count = 0) {
     residual_of(x, ws);
-    const S alpha = -sign / (S(hp_.temperature) * S(x.shape(0)));
+    const S alpha = -sign / (S(hp_.temperature) * S(count != 0 ? count : x.shape(0)));
     couplings_.correlate(ws.residual, ws.phi, out, alpha, beta);
   }
   /// ws.phi ← φ(X), ws.residual ← φ(X) Jᵀ + b − X: what both statistics need.
@@ -514,6 +549,7 @@ class LangevinMachine {
   double rate_scale_ = 1.0;
   std::uint64_t updates_ = 0;
   std::size_t signal_images_ = 0;
+  std::size_t total_chains_ = 0, total_images_ = 0;  // set_signal_totals
 };
 
 /// The paper's configuration: tanh, Gaussian noise, weight decay λ = 2·10⁻⁶ (diagonal zero

@@ -365,7 +365,8 @@ inline Hyperparameters hyperparameters_from(const Configuration& c, const std::s
 
 /// The sections nlm itself writes; a part's own section may not take one of these names.
 inline bool reserved_section(std::string_view name) {
-  for (const char* r : {"machine", "hyperparameters", "training", "streams", "couplings", "chains", "field", "adam"})
+  for (const char* r : {"machine", "hyperparameters", "training", "streams", "couplings", "chains", "field", "adam",
+                        "ranks"})
     if (name == r) return true;
   return false;
 }
@@ -415,63 +416,88 @@ struct Checkpoint {
   /// Sections written by the machine's parts themselves (see `detail::PolicySection`), by
   /// name, as stored.
   std::vector<std::pair<std::string, std::string>> policy_sections;
+  /// Written by a run on several processes (nlm/distributed): each process's streams and
+  /// sections, as stored; empty for a single process.
+  std::string ranks;
 };
 
-/// The bytes of a checkpoint of `machine` and `state` (what `save_checkpoint` writes).
+namespace detail {
+
+/// The streams section of `machine`: its initialisation, noise and sampler streams.
 template <class Machine>
-std::string checkpoint_bytes(const Machine& machine, const TrainingState& state) {
-  detail::SectionWriter file;
-  file.add("machine", detail::configuration_text(detail::machine_configuration(machine)));
-  file.add("hyperparameters",
-           detail::configuration_text(detail::hyperparameter_configuration(machine.hyperparameters())));
+std::string streams_bytes(const Machine& machine) {
+  std::ostringstream r(std::ios::binary);
+  put_words(r, machine.initialisation_state());
+  put_words(r, machine.noise().state());
+  put_words(r, machine.sampler().state());
+  return std::move(r).str();
+}
+
+/// f(section name, bytes) for each section the machine's parts keep themselves.
+template <class Machine, class F>
+void for_each_part_section(const Machine& machine, F&& f) {
+  for_each_part(machine, [&](const auto& part) {
+    if constexpr (PolicySection<std::remove_cvref_t<decltype(part)>>) {
+      const std::string section = part.section_name();
+      if (reserved_section(section))
+        throw std::invalid_argument("save_checkpoint: a part of the machine names its section '" + section +
+                                    "', which nlm uses itself");
+      f(section, part.save_section());
+    }
+  });
+}
+
+/// The sections of a checkpoint of `machine` and `state`, with `hp` and `chains` in place of
+/// the machine's own (nlm/distributed writes the run's hyperparameters and all processes'
+/// chains), ready for more sections and `finish`.
+template <class Machine>
+SectionWriter checkpoint_sections(const Machine& machine, const TrainingState& state, const Hyperparameters& hp,
+                                  const Matrix<typename Machine::scalar_type>& chains) {
+  SectionWriter file;
+  file.add("machine", configuration_text(machine_configuration(machine)));
+  file.add("hyperparameters", configuration_text(hyperparameter_configuration(hp)));
 
   std::ostringstream t(std::ios::binary);
   for (const std::uint64_t v : {std::uint64_t(state.epoch), std::uint64_t(state.batch),
                                 std::uint64_t(state.batches_per_epoch), state.updates,
                                 state.planned_updates, machine.updates(), state.data_images,
                                 state.data_checksum})
-    detail::put(t, v);
-  detail::put<std::uint8_t>(t, state.started ? 1 : 0);
-  detail::put(t, state.gradient_mean_square);
-  detail::put(t, state.epoch_gradient_sum);
-  detail::put_words(t, nlm::detail::save_engine(state.shuffle));
-  detail::put<std::uint64_t>(t, state.order.size());
+    put(t, v);
+  put<std::uint8_t>(t, state.started ? 1 : 0);
+  put(t, state.gradient_mean_square);
+  put(t, state.epoch_gradient_sum);
+  put_words(t, nlm::detail::save_engine(state.shuffle));
+  put<std::uint64_t>(t, state.order.size());
   t.write(reinterpret_cast<const char*>(state.order.data()),
           std::streamsize(state.order.size() * sizeof(std::uint32_t)));
   detail::put<std::uint64_t>(t, state.curve.size());
   for (const auto& p : state.curve) {
-    detail::put<std::uint64_t>(t, p.epoch);
-    detail::put<std::uint64_t>(t, p.updates);
-    detail::put<double>(t, p.gradient_mean_square);
+    put<std::uint64_t>(t, p.epoch);
+    put<std::uint64_t>(t, p.updates);
+    put<double>(t, p.gradient_mean_square);
   }
   file.add("training", std::move(t).str());
 
-  std::ostringstream r(std::ios::binary);
-  detail::put_words(r, machine.initialisation_state());
-  detail::put_words(r, machine.noise().state());
-  detail::put_words(r, machine.sampler().state());
-  file.add("streams", std::move(r).str());
-
-  file.add("couplings", detail::npy_bytes(machine.couplings()));
-  file.add("chains", detail::npy_bytes(machine.persistent_chains()));
-  file.add("field", detail::npy_bytes(machine.field()));
+  file.add("streams", streams_bytes(machine));
+  file.add("couplings", npy_bytes(machine.couplings()));
+  file.add("chains", npy_bytes(chains));
+  file.add("field", npy_bytes(machine.field()));
   if (machine.adam_couplings().first.size() != 0) {
-    std::string a = detail::npy_bytes(machine.adam_couplings().first) +
-                    detail::npy_bytes(machine.adam_couplings().second);
+    std::string a = npy_bytes(machine.adam_couplings().first) + npy_bytes(machine.adam_couplings().second);
     if (machine.adam_field().first.size() != 0)
-      a += detail::npy_bytes(machine.adam_field().first) + detail::npy_bytes(machine.adam_field().second);
+      a += npy_bytes(machine.adam_field().first) + npy_bytes(machine.adam_field().second);
     file.add("adam", a);
   }
-  detail::for_each_part(machine, [&](const auto& part) {
-    if constexpr (detail::PolicySection<std::remove_cvref_t<decltype(part)>>) {
-      const std::string section = part.section_name();
-      if (detail::reserved_section(section))
-        throw std::invalid_argument("save_checkpoint: a part of the machine names its section '" + section +
-                                    "', which nlm uses itself");
-      file.add(section, part.save_section());
-    }
-  });
-  return std::move(file).finish();
+  for_each_part_section(machine, [&](const std::string& name, const std::string& bytes) { file.add(name, bytes); });
+  return file;
+}
+
+}  // namespace detail
+
+/// The bytes of a checkpoint of `machine` and `state` (what `save_checkpoint` writes).
+template <class Machine>
+std::string checkpoint_bytes(const Machine& machine, const TrainingState& state) {
+  return detail::checkpoint_sections(machine, state, machine.hyperparameters(), machine.persistent_chains()).finish();
 }
 
 /// Writes a checkpoint of `machine` and `state` to `path` atomically: the previous file at
@@ -573,6 +599,7 @@ void parse_sections(std::string_view body, const std::string& name, Checkpoint<S
   }
   for (const auto& section : sections)
     if (!reserved_section(section.name)) c.policy_sections.emplace_back(section.name, std::string(section.payload));
+  if (const Section* ranks = find_section(sections, "ranks")) c.ranks = std::string(ranks->payload);
   if (find_section(sections, "adam") != nullptr) {
     auto [bytes, where] = array("adam");
     SectionReader r(bytes, name, "adam");
@@ -650,16 +677,13 @@ void require_same_configuration(const Checkpoint<typename Machine::scalar_type>&
   }
 }
 
-/// Restores `machine` from the checkpoint at `path` and returns the training state to pass to
-/// `nlm::train`. The machine must be configured as the one that wrote it (scalar type,
-/// policies and their parameters, hyperparameters but the seed and g): the error names the
-/// first difference. Build it from `read_checkpoint(path).hyperparameters` to resume without
-/// knowing them. `train` then checks that it is given the same data.
+namespace detail {
+
+/// Puts the contents of a read checkpoint into `machine` (configured as the one that wrote
+/// it) and returns its training state: `load_checkpoint`'s second half.
 template <class Machine>
-TrainingState load_checkpoint(const std::filesystem::path& path, Machine& machine) {
+TrainingState restore(Checkpoint<typename Machine::scalar_type>&& c, Machine& machine, const std::string& f) {
   using S = typename Machine::scalar_type;
-  Checkpoint<S> c = read_checkpoint<S>(path);
-  const std::string f = path.string();
   require_same_configuration(c, machine, f);
   const Hyperparameters& hp = c.hyperparameters;
   if (c.field.shape(0) != hp.neurons)
@@ -691,6 +715,24 @@ TrainingState load_checkpoint(const std::filesystem::path& path, Machine& machin
   machine.sampler().set_state(c.sampler_stream);
   machine.set_updates(c.machine_updates);
   return std::move(c.state);
+}
+
+}  // namespace detail
+
+/// Restores `machine` from the checkpoint at `path` and returns the training state to pass to
+/// `nlm::train`. The machine must be configured as the one that wrote it (scalar type,
+/// policies and their parameters, hyperparameters but the seed and g): the error names the
+/// first difference. Build it from `read_checkpoint(path).hyperparameters` to resume without
+/// knowing them. `train` then checks that it is given the same data.
+template <class Machine>
+TrainingState load_checkpoint(const std::filesystem::path& path, Machine& machine) {
+  using S = typename Machine::scalar_type;
+  Checkpoint<S> c = read_checkpoint<S>(path);
+  const std::string f = path.string();
+  if (!c.ranks.empty())
+    throw std::runtime_error(f + ": the checkpoint was written by a run on several MPI processes; resume it "
+                                   "with nlm::distributed::DataParallel on as many processes (mpirun -np P)");
+  return detail::restore(std::move(c), machine, f);
 }
 
 namespace detail {

@@ -166,7 +166,9 @@ bool finish_update(Machine& machine, TrainingState& state, bool handle_signals, 
   }
   bool stop = (call_on_update(callbacks, machine, state) | ... | false);
   if (epoch_ended) stop = (call_on_epoch_end(callbacks, machine, state) | ... | stop);
-  if (const int sig = pending_signal().exchange(0); sig != 0 && handle_signals) {
+  // Without handle_signals the flag is left for whoever installed the handler (nlm/distributed
+  // agrees on it across processes first).
+  if (const int sig = handle_signals ? pending_signal().exchange(0) : 0; sig != 0) {
     (call_on_interrupt(callbacks, machine, state), ...);
     throw interrupted(std::string(what) + " interrupted by signal " + std::to_string(sig) + " after update " +
                       std::to_string(state.updates));
@@ -197,8 +199,16 @@ TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type
     throw std::invalid_argument("train: the data have " + std::to_string(data.shape(1)) +
                                 " columns, the machine has " + std::to_string(hp.neurons) +
                                 " neurons");
-  if (data.shape(0) < hp.batch_size)
-    throw std::invalid_argument("train: batch_size (b_size) " + std::to_string(hp.batch_size) +
+  // A shared mini-batch (data parallelism): `batch` rows per update, this process's rows start
+  // at `offset` within it.
+  const std::size_t batch_rows = options.shared_batch_size != 0 ? options.shared_batch_size : hp.batch_size;
+  const std::size_t offset = options.shared_batch_size != 0 ? options.batch_offset : 0;
+  if (offset > batch_rows || hp.batch_size > batch_rows - offset)
+    throw std::invalid_argument("train: this process's rows " + std::to_string(offset) + " to " +
+                                std::to_string(offset + hp.batch_size) + " are not within the shared batch of " +
+                                std::to_string(batch_rows));
+  if (data.shape(0) < batch_rows)
+    throw std::invalid_argument("train: batch_size (b_size) " + std::to_string(batch_rows) +
                                 " exceeds the " + std::to_string(data.shape(0)) +
                                 " training images");
   if (data.shape(0) > std::size_t(UINT32_MAX))
@@ -209,7 +219,7 @@ TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type
                                   std::to_string(i / hp.neurons) + ", pixel " +
                                   std::to_string(i % hp.neurons) + ")");
 
-  state.batches_per_epoch = data.shape(0) / hp.batch_size;
+  state.batches_per_epoch = data.shape(0) / batch_rows;
   if (state.started && state.order.size() != data.shape(0))
     throw std::invalid_argument("train: the state to resume shuffles " +
                                 std::to_string(state.order.size()) + " images, the data have " +
@@ -262,9 +272,10 @@ TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type
       }
       state.epoch_gradient_sum = 0;
     }
-    detail::gather_rows(data, state.order.data() + state.batch * hp.batch_size, batch);
+    const std::uint32_t* first_row = state.order.data() + state.batch * batch_rows + offset;
+    detail::gather_rows(data, first_row, batch);
     {
-      const std::span<const std::uint32_t> rows(state.order.data() + state.batch * hp.batch_size, hp.batch_size);
+      const std::span<const std::uint32_t> rows(first_row, hp.batch_size);
       (detail::call_on_batch(callbacks, machine, batch, rows, state), ...);
     }
     machine.set_learning_rate_scale(options.learning_rate_scale(state.updates + 1, state.planned_updates));

@@ -27,6 +27,11 @@ struct TrainingOptions {
   /// with a constant k keeps J moving between configurations whose samples favour one class
   /// or another; annealing lets J settle at the average (see docs/quality.md).
   double anneal_fraction = 0.0;
+  /// Data parallelism (nlm/distributed): every process draws the same shuffle and mini-batches
+  /// of `shared_batch_size` rows, and this one takes rows [batch_offset, batch_offset + b_size)
+  /// of each (b_size: its machine's). 0: the machine's own b_size, no sharing.
+  std::size_t shared_batch_size = 0;
+  std::size_t batch_offset = 0;
 
   /// The schedule this makes of `anneal_fraction`.
   LinearAnneal schedule() const noexcept { return LinearAnneal{anneal_fraction}; }

@@ -1,0 +1,30 @@
+# ctest mpi_fault: a 2-process job whose rank 1 throws in update 5 must end (no hang) with a
+# non-zero exit and rank 1's message printed by rank 0; the checkpoint of update 4 must resume
+# on 2 processes and be refused on 1.
+#   cmake -DMPIEXEC="mpirun;flags...;-np" -DPROGRAM=mpi_fault -DDIR=dir -P run_mpi_fault.cmake
+file(REMOVE_RECURSE "${DIR}")
+
+execute_process(COMMAND ${MPIEXEC} 2 ${PROGRAM} train ${DIR}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
+message(STATUS "train: exit ${rc}\n${out}${err}")
+if(rc EQUAL 0 OR NOT rc MATCHES "^[0-9]+$")
+  message(FATAL_ERROR "the job whose rank 1 throws should end with a non-zero exit, got '${rc}'")
+endif()
+if(NOT "${err}" MATCHES "mpi_fault: rank 1: bad data on rank 1 at update 5")
+  message(FATAL_ERROR "rank 0 did not print rank 1's message")
+endif()
+
+execute_process(COMMAND ${MPIEXEC} 2 ${PROGRAM} resume ${DIR}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
+message(STATUS "resume on 2: exit ${rc}\n${out}${err}")
+if(NOT rc EQUAL 0 OR NOT "${out}" MATCHES "resumed at update 4" OR
+   NOT "${out}" MATCHES "J identical on all 2 processes after update 10")
+  message(FATAL_ERROR "the last checkpoint (update 4) did not resume on 2 processes")
+endif()
+
+execute_process(COMMAND ${MPIEXEC} 1 ${PROGRAM} resume ${DIR}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
+message(STATUS "resume on 1: exit ${rc}\n${out}${err}")
+if(rc EQUAL 0 OR NOT "${err}" MATCHES "written by 2 processes; this run has 1. Resume it with mpirun -np 2")
+  message(FATAL_ERROR "a 2-process checkpoint should be refused on 1 process with the count named")
+endif()
