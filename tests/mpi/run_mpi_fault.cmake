@@ -1,6 +1,8 @@
 # ctest mpi_fault: a 2-process job whose rank 1 throws in update 5 must end (no hang) with a
 # non-zero exit and rank 1's message printed by rank 0; the checkpoint of update 4 must resume
-# on 2 processes and be refused on 1.
+# on 2 processes and be refused on 1. A SIGINT on rank 1 in update 7 must stop both processes
+# after the same update with a checkpoint, from which the run ends bit for bit as one without
+# the signal.
 #   cmake -DMPIEXEC="mpirun;flags...;-np" -DPROGRAM=mpi_fault -DDIR=dir -P run_mpi_fault.cmake
 file(REMOVE_RECURSE "${DIR}")
 
@@ -27,4 +29,27 @@ execute_process(COMMAND ${MPIEXEC} 1 ${PROGRAM} resume ${DIR}
 message(STATUS "resume on 1: exit ${rc}\n${out}${err}")
 if(rc EQUAL 0 OR NOT "${err}" MATCHES "written by 2 processes; this run has 1. Resume it with mpirun -np 2")
   message(FATAL_ERROR "a 2-process checkpoint should be refused on 1 process with the count named")
+endif()
+
+# SIGINT on rank 1 only: both stop after update 7, exit 130, and the resumed run's J is the
+# uninterrupted run's.
+execute_process(COMMAND ${MPIEXEC} 2 ${PROGRAM} straight ${DIR}/straight
+                RESULT_VARIABLE rc OUTPUT_VARIABLE straight ERROR_VARIABLE err TIMEOUT 120)
+message(STATUS "straight: exit ${rc}\n${straight}${err}")
+string(REGEX MATCH "J checksum 0x[0-9a-f]+" straight_sum "${straight}")
+if(NOT rc EQUAL 0 OR straight_sum STREQUAL "")
+  message(FATAL_ERROR "the run without faults failed")
+endif()
+execute_process(COMMAND ${MPIEXEC} 2 ${PROGRAM} interrupt ${DIR}/interrupt
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
+message(STATUS "interrupt: exit ${rc}\n${out}${err}")
+if(NOT rc EQUAL 130 OR NOT "${out}" MATCHES "training interrupted by a signal on 1 of 2 processes after update 7")
+  message(FATAL_ERROR "a SIGINT on rank 1 should stop both processes after update 7 with exit 130")
+endif()
+execute_process(COMMAND ${MPIEXEC} 2 ${PROGRAM} resume ${DIR}/interrupt
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
+message(STATUS "resume after the interrupt: exit ${rc}\n${out}${err}")
+string(REGEX MATCH "J checksum 0x[0-9a-f]+" resumed_sum "${out}")
+if(NOT rc EQUAL 0 OR NOT "${out}" MATCHES "resumed at update 7" OR NOT resumed_sum STREQUAL straight_sum)
+  message(FATAL_ERROR "the run resumed after the interrupt should end as the uninterrupted one (${straight_sum}), got '${resumed_sum}'")
 endif()
