@@ -30,6 +30,9 @@
 #include <xtensor/xnoalias.hpp>
 
 #include <nlm/langevin_machine.hpp>
+#ifdef NLM_HAVE_ONEDNN
+#include <nlm/backend/bf16_products.hpp>
+#endif
 #include <nlm/training/callbacks/update_statistics.hpp>
 
 #include "bench_support.hpp"
@@ -42,9 +45,9 @@ using nlm_bench::median;
 using nlm_bench::Product;
 using nlm_bench::seconds_between;
 
-template <nlm::Scalar S>
+template <nlm::Scalar S, class Backend = nlm::BlasProducts>
 using Machine = nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::WeightDecay,
-                                     nlm::EulerMaruyama, S>;
+                                     nlm::EulerMaruyama, S, Backend>;
 
 constexpr std::size_t paper_neurons = 784;
 constexpr std::size_t paper_batch = 1000;
@@ -112,11 +115,11 @@ void against_bare(benchmark::State& state, BareGemms<S>& bare, double flops, Op&
 // ---- the machine's operations ------------------------------------------------------------
 
 /// One Euler–Maruyama step (2 products + elementwise work) on B chains of N neurons.
-template <nlm::Scalar S>
+template <nlm::Scalar S, class Backend = nlm::BlasProducts>
 void BM_SamplerStep(benchmark::State& state) {
   const auto n = std::size_t(state.range(0));
   const auto b = std::size_t(state.range(1));
-  Machine<S> machine(paper_hyperparameters(n, b));
+  Machine<S, Backend> machine(paper_hyperparameters(n, b));
   nlm::Matrix<S> x = machine.random_states(b);
   BareGemms<S> bare(n, BareGemms<S>::step(b));
   against_bare<S>(state, bare, bare.flops(), [&] {
@@ -153,9 +156,9 @@ void BM_ClampedStep(benchmark::State& state) {
 
 /// One training update in the paper's shape: n_t = 10 steps on 1000 chains, model and data
 /// statistics on 1000 + 1000 states, the coupling update: 24 products.
-template <nlm::Scalar S>
+template <nlm::Scalar S, class Backend = nlm::BlasProducts>
 void BM_TrainingUpdate(benchmark::State& state) {
-  Machine<S> machine(paper_hyperparameters());
+  Machine<S, Backend> machine(paper_hyperparameters());
   const nlm::Matrix<S> batch = image_batch<S>(paper_batch, paper_neurons);
   BareGemms<S> bare(paper_neurons, BareGemms<S>::update(paper_batch, paper_batch, paper_steps));
   against_bare<S>(state, bare, bare.flops(), [&] {
@@ -236,6 +239,36 @@ void BM_BareProduct(benchmark::State& state) {
                  : role == Product::feedback   ? "feedback (B×N)(N×N)"
                  : role == Product::statistics ? "statistics (B×N)^T(B×N)"
                                                : "cube (N×N)(N×N)");
+}
+
+/// The 24 products of one training update (n_t = 10 sampler steps on 1000 chains, then the
+/// model and data statistics) through a product backend, against the same 24 in bare sgemm:
+/// with BlasProducts the ratio is ~1 (the backend adds nothing), with Bf16Products it is the
+/// bf16 speed-up of the products alone (operand rounding included).
+template <class Backend>
+void BM_UpdateProducts(benchmark::State& state) {
+  using S = float;
+  const std::size_t n = paper_neurons, b = paper_batch;
+  const S js = S(2) / S(std::sqrt(double(n)));
+  const nlm::Matrix<S> j = nlm_bench::random_matrix<S>(n, n, js, 11);
+  nlm::Matrix<S> phi = nlm_bench::random_matrix<S>(b, n, S(0.5), 21), r = nlm_bench::random_matrix<S>(b, n, S(0.5), 22),
+                 g = nlm_bench::random_matrix<S>(b, n, S(0.5), 23), out = nlm_bench::random_matrix<S>(n, n, S(0.1), 13);
+  Backend backend;
+  backend.refresh(j);
+  BareGemms<S> bare(n, BareGemms<S>::update(b, b, paper_steps));
+  against_bare<S>(state, bare, bare.flops(), [&] {
+    for (std::size_t step = 0; step < paper_steps; ++step) {
+      backend.drive(phi, j, r);
+      backend.feedback(r, j, g);
+    }
+    for (int phase = 0; phase < 2; ++phase) {  // model and data statistics
+      backend.drive(phi, j, r);
+      backend.correlate(r, phi, out, S(-1) / S(b), S(0));
+    }
+    benchmark::DoNotOptimize(out.data());
+  });
+  state.counters["products"] = benchmark::Counter(double(bare.products()));
+  if constexpr (requires { backend.implementation(); }) state.SetLabel(backend.implementation());
 }
 
 // ---- elementwise pieces ------------------------------------------------------------------
@@ -622,6 +655,13 @@ BENCHMARK_TEMPLATE(BM_ShapeSwitch, float)->DenseRange(0, 1)->ArgName("machines")
 BENCHMARK_TEMPLATE(BM_BareProduct, float)->DenseRange(0, 3)->ArgName("role") NLM_TIMED;
 BENCHMARK_TEMPLATE(BM_SamplerStep, float)
     ->Name("BM_SamplerStepScaling<float>")->Apply(scaling_shapes)->ArgNames({"N", "B"}) NLM_TIMED;
+BENCHMARK_TEMPLATE(BM_UpdateProducts, nlm::BlasProducts) NLM_TIMED;
+#ifdef NLM_HAVE_ONEDNN
+// Mixed precision (issue 17): the products, the update and the generation step in bf16.
+BENCHMARK_TEMPLATE(BM_UpdateProducts, nlm::Bf16Products) NLM_TIMED;
+BENCHMARK_TEMPLATE(BM_TrainingUpdate, float, nlm::Bf16Products) NLM_TIMED;
+BENCHMARK_TEMPLATE(BM_SamplerStep, float, nlm::Bf16Products)->Apply(step_shapes)->ArgNames({"N", "B"}) NLM_TIMED;
+#endif
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);

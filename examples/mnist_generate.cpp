@@ -12,6 +12,9 @@
 #include <iostream>
 
 #include <nlm/nlm.hpp>
+#ifdef NLM_HAVE_ONEDNN
+#include <nlm/bf16.hpp>
+#endif
 #include <nlm_examples/picture.hpp>
 
 #include <nlm/analysis/classifier.hpp>
@@ -26,15 +29,16 @@ namespace {
 
 struct Options : ex::GenerationOptions {
   std::string out = "out/generate", samples_npy, sampler = "em", layout, cls, data = ex::default_data_dir();
+  std::string precision = "fp32";
   std::size_t snapshot_start = 10000, snapshot_every = 1500;
 };
 
-template <class SamplerT>
+template <class SamplerT, class Backend = nlm::BlasProducts>
 int run(const Options& o) {
   const ex::fs::path out(o.out);
   ex::require_output_dir(out);
   if (!o.samples_npy.empty()) ex::require_output_file(o.samples_npy);
-  auto machine = ex::make_generator<SamplerT>(o);
+  auto machine = ex::make_generator<SamplerT, Backend>(o);
   const auto& hp = machine.hyperparameters();
   const nlm::UnitLayout layout = ex::model_layout(o.couplings, hp.neurons, o.layout);
   const std::size_t v = layout.visible;
@@ -157,11 +161,20 @@ int main(int argc, char** argv) try {
                  "clamp the label units to this digit's code (a model from mnist_train --labels; 'all': each "
                  "trained digit, one row per digit); --chains is then per digit");
   app.add_option("--data", o.data, "MNIST folder for the classifier that scores --class samples")->capture_default_str();
+  app.add_option("--precision", o.precision, "fp32 or bf16 (bf16 products through oneDNN; a build with -DNLM_ONEDNN=ON)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (o.chains == 0) throw std::invalid_argument("--chains must be > 0");
-  if (o.sampler == "em") return run<nlm::EulerMaruyama>(o);
-  if (o.sampler == "mala") return run<nlm::Mala>(o);
-  throw std::invalid_argument("--sampler: unknown sampler '" + o.sampler + "' (use em or mala)");
+  if (o.sampler != "em" && o.sampler != "mala")
+    throw std::invalid_argument("--sampler: unknown sampler '" + o.sampler + "' (use em or mala)");
+  if (o.precision == "bf16") {
+#ifdef NLM_HAVE_ONEDNN
+    return o.sampler == "em" ? run<nlm::EulerMaruyama, nlm::Bf16Products>(o) : run<nlm::Mala, nlm::Bf16Products>(o);
+#else
+    throw std::invalid_argument("--precision bf16: this mnist_generate was built without oneDNN (cmake -DNLM_ONEDNN=ON)");
+#endif
+  }
+  return o.sampler == "em" ? run<nlm::EulerMaruyama>(o) : run<nlm::Mala>(o);
 } catch (const std::exception& e) {
   std::cerr << "mnist_generate: " << e.what() << "\n";
   return 1;

@@ -12,6 +12,9 @@
 #include <iostream>
 
 #include <nlm/nlm.hpp>
+#ifdef NLM_HAVE_ONEDNN
+#include <nlm/bf16.hpp>
+#endif
 #include <nlm_examples/picture.hpp>
 
 #include "common/mnist_common.hpp"
@@ -28,6 +31,7 @@ int main(int argc, char** argv) try {
   bool resume = false;
   std::string step_rule = "plain";
   int threads = 0;
+  std::string precision = "fp32";
   app.add_option("--preset", preset_name, "quick or paper")->capture_default_str();
   app.add_option("--data", data_dir, "folder with MNIST IDX files (scripts/get_mnist.sh)")->capture_default_str();
   app.add_option("--digits", digits, "digits to learn, comma-separated")->capture_default_str();
@@ -75,6 +79,10 @@ int main(int argc, char** argv) try {
                "data phase from the whole training set's moments every update (no mini-batch noise; "
                "no checkpoints, no --resume)");
   app.add_flag("--resume", resume, "continue from the checkpoint in the output folder");
+  app.add_option("--precision", precision,
+                 "fp32 (float32 products) or bf16 (bf16 products through oneDNN, float32 J; needs a build "
+                 "with -DNLM_ONEDNN=ON; a checkpoint of either resumes in the other)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
   app.add_option("--threads", threads, "OpenBLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")->transform(ex::count());
   CLI11_PARSE(app, argc, argv);
 
@@ -120,121 +128,135 @@ int main(int argc, char** argv) try {
   p.hp.step_rule = step_rule == "adam" ? nlm::Hyperparameters::StepRule::adam
                                        : nlm::Hyperparameters::StepRule::plain;
 
-  nlm::PaperMachine machine(p.hp, nlm::Tanh{}, nlm::GaussianNoise{}, nlm::WeightDecay{p.lambda});
-  nlm::TrainingState state = nlm::initial_training_state(machine);
-  const ex::fs::path checkpoint = out / "checkpoint.nlm";
-  if (resume) {
-    state = nlm::io::load_checkpoint(checkpoint, machine);
-    std::cout << "resumed from " << checkpoint.string() << " at update " << state.updates << "\n";
-  } else if (p.hp.learn_field) {
-    machine.fit_field(train_x);  // b starts where the data's mean residual is zero
-  }
-  const auto& hp = machine.hyperparameters();
-  std::printf("training on %zu images of digits %s: N=%zu g=%g dt=%g T=%g n_t=%zu k=%g lambda=%g "
-              "b_size=%zu N_model=%zu %s seed=%llu%s%s%s%s\n",
-              data.count(), digits.c_str(), hp.neurons, hp.coupling_strength, hp.time_step,
-              hp.temperature, hp.langevin_steps, hp.learning_rate, p.lambda, hp.batch_size,
-              hp.persistent_chains,
-              (p.updates ? std::to_string(p.updates) + " updates" : std::to_string(p.epochs) + " epochs").c_str(),
-              static_cast<unsigned long long>(hp.seed), hp.learn_field ? " (learning a field b)" : "",
-              step_rule == "adam" ? " (Adam steps)" : full_batch ? " (full-batch data phase)" : "",
-              hp.chain_restart > 0 ? (" (chain restarts " + std::to_string(hp.chain_restart) + ")").c_str() : "",
-              p.anneal > 0 ? (" (k annealed over the last " + std::to_string(int(100 * p.anneal + 0.5)) + "%)").c_str() : "");
-
-  if (latent)
-    std::printf("latent units: %zu (data phase: %zu steps per batch, %s starts)\n", latent,
-                latent_steps ? latent_steps : hp.langevin_steps, latent_start.c_str());
-  if (labels)
-    std::printf("label units: %zu (digits %s, %zu per digit, code +-%g), neurons %zu = %zu image + %zu label\n", layout.labels(),
-                digits.c_str(), layout.units_per_class, layout.label_scale, layout.neurons(), layout.visible, layout.labels());
-  std::printf("%s\n", ex::blas_summary().c_str());
-
-  nlm::TrainingOptions options = nlm::TrainingOptions::for_epochs(p.epochs);
-  options.max_updates = p.updates;
-  options.anneal_fraction = p.anneal;
-  const std::uint64_t first_update = state.updates;
-  nlm::UpdateStatisticsOptions stats_options;
-  stats_options.window_length = update_window;
-  stats_options.record_signal = true;
-  stats_options.seed = hp.seed;
-  nlm::UpdateStatistics stats(stats_options);
-  if (!update_stats.empty()) ex::require_output_dir(update_stats);
-  const auto start = std::chrono::steady_clock::now();
-  try {
-    if (full_batch) {
-      // machine.update(moments) with the statistics' hooks between its parts, k on train's schedule.
-      if (resume) throw std::invalid_argument("--full-batch: cannot --resume (this mode writes no checkpoint)");
-      const auto moments = machine.data_moments(train_x);
-      const std::uint64_t planned = p.updates ? p.updates : std::uint64_t(p.epochs);
-      for (std::uint64_t t = 1; t <= planned; ++t) {
-        machine.set_learning_rate_scale(options.learning_rate_scale(t, planned));
-        machine.compute_signal(moments);
-        if (!update_stats.empty()) stats.on_signal(machine, machine.learning_signal(), state);
-        state.gradient_mean_square = machine.compute_step();
-        if (!update_stats.empty()) stats.on_step(machine, machine.step(), state);
-        machine.apply_step();
-        ++state.updates;
-        if (t % 100 == 0 || t == planned)
-          std::fprintf(stderr, "\rfull-batch update %llu/%llu  grad ms %.3e", static_cast<unsigned long long>(t),
-                       static_cast<unsigned long long>(planned), state.gradient_mean_square);
-      }
-      std::fprintf(stderr, "\n");
-      ex::fs::remove(checkpoint);  // one from an earlier run does not belong to this J
-    } else {
-      const auto run = [&](auto&&... more) {
-        return nlm::train(machine, train_x, options, state, nlm::ProgressBar(std::cerr, 30, 10),
-                          nlm::StopOnNonFinite(50), nlm::PeriodicCheckpoint(checkpoint, checkpoint_every), more...);
-      };
-      if (latent > 0) {
-        nlm::LatentPhaseOptions lo;
-        lo.first_latent = layout.first_latent();
-        lo.steps = latent_steps ? latent_steps : hp.langevin_steps;
-        lo.start = latent_start == "restart" ? nlm::LatentPhaseOptions::Start::restart
-                                             : nlm::LatentPhaseOptions::Start::persistent;
-        lo.seed = hp.seed;
-        nlm::LatentDataPhase<float> phase(train_x.shape(0), layout.neurons(), lo);
-        state = update_stats.empty() ? run(phase) : run(phase, stats);
-      } else {
-        state = update_stats.empty() ? run() : run(stats);
-      }
+  // The rest with either machine: float32 products (PaperMachine) or bf16 ones (nlm/bf16.hpp).
+  const auto train_with = [&](auto& machine) -> int {
+    nlm::TrainingState state = nlm::initial_training_state(machine);
+    const ex::fs::path checkpoint = out / "checkpoint.nlm";
+    if (resume) {
+      state = nlm::io::load_checkpoint(checkpoint, machine);
+      std::cout << "resumed from " << checkpoint.string() << " at update " << state.updates << "\n";
+    } else if (p.hp.learn_field) {
+      machine.fit_field(train_x);  // b starts where the data's mean residual is zero
     }
-  } catch (const nlm::interrupted& e) {
-    std::cerr << "\n" << e.what() << "; checkpoint saved to " << checkpoint.string()
-              << " (continue with --resume)\n";
-    return 130;
+    const auto& hp = machine.hyperparameters();
+    std::printf("training on %zu images of digits %s: N=%zu g=%g dt=%g T=%g n_t=%zu k=%g lambda=%g "
+                "b_size=%zu N_model=%zu %s seed=%llu%s%s%s%s\n",
+                data.count(), digits.c_str(), hp.neurons, hp.coupling_strength, hp.time_step,
+                hp.temperature, hp.langevin_steps, hp.learning_rate, p.lambda, hp.batch_size,
+                hp.persistent_chains,
+                (p.updates ? std::to_string(p.updates) + " updates" : std::to_string(p.epochs) + " epochs").c_str(),
+                static_cast<unsigned long long>(hp.seed), hp.learn_field ? " (learning a field b)" : "",
+                step_rule == "adam" ? " (Adam steps)" : full_batch ? " (full-batch data phase)" : "",
+                hp.chain_restart > 0 ? (" (chain restarts " + std::to_string(hp.chain_restart) + ")").c_str() : "",
+                p.anneal > 0 ? (" (k annealed over the last " + std::to_string(int(100 * p.anneal + 0.5)) + "%)").c_str() : "");
+
+    if (latent)
+      std::printf("latent units: %zu (data phase: %zu steps per batch, %s starts)\n", latent,
+                  latent_steps ? latent_steps : hp.langevin_steps, latent_start.c_str());
+    if (labels)
+      std::printf("label units: %zu (digits %s, %zu per digit, code +-%g), neurons %zu = %zu image + %zu label\n", layout.labels(),
+                  digits.c_str(), layout.units_per_class, layout.label_scale, layout.neurons(), layout.visible, layout.labels());
+    std::printf("%s\n", ex::blas_summary().c_str());
+
+    nlm::TrainingOptions options = nlm::TrainingOptions::for_epochs(p.epochs);
+    options.max_updates = p.updates;
+    options.anneal_fraction = p.anneal;
+    const std::uint64_t first_update = state.updates;
+    nlm::UpdateStatisticsOptions stats_options;
+    stats_options.window_length = update_window;
+    stats_options.record_signal = true;
+    stats_options.seed = hp.seed;
+    nlm::UpdateStatistics stats(stats_options);
+    if (!update_stats.empty()) ex::require_output_dir(update_stats);
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      if (full_batch) {
+        // machine.update(moments) with the statistics' hooks between its parts, k on train's schedule.
+        if (resume) throw std::invalid_argument("--full-batch: cannot --resume (this mode writes no checkpoint)");
+        const auto moments = machine.data_moments(train_x);
+        const std::uint64_t planned = p.updates ? p.updates : std::uint64_t(p.epochs);
+        for (std::uint64_t t = 1; t <= planned; ++t) {
+          machine.set_learning_rate_scale(options.learning_rate_scale(t, planned));
+          machine.compute_signal(moments);
+          if (!update_stats.empty()) stats.on_signal(machine, machine.learning_signal(), state);
+          state.gradient_mean_square = machine.compute_step();
+          if (!update_stats.empty()) stats.on_step(machine, machine.step(), state);
+          machine.apply_step();
+          ++state.updates;
+          if (t % 100 == 0 || t == planned)
+            std::fprintf(stderr, "\rfull-batch update %llu/%llu  grad ms %.3e", static_cast<unsigned long long>(t),
+                         static_cast<unsigned long long>(planned), state.gradient_mean_square);
+        }
+        std::fprintf(stderr, "\n");
+        ex::fs::remove(checkpoint);  // one from an earlier run does not belong to this J
+      } else {
+        const auto run = [&](auto&&... more) {
+          return nlm::train(machine, train_x, options, state, nlm::ProgressBar(std::cerr, 30, 10),
+                            nlm::StopOnNonFinite(50), nlm::PeriodicCheckpoint(checkpoint, checkpoint_every), more...);
+        };
+        if (latent > 0) {
+          nlm::LatentPhaseOptions lo;
+          lo.first_latent = layout.first_latent();
+          lo.steps = latent_steps ? latent_steps : hp.langevin_steps;
+          lo.start = latent_start == "restart" ? nlm::LatentPhaseOptions::Start::restart
+                                               : nlm::LatentPhaseOptions::Start::persistent;
+          lo.seed = hp.seed;
+          nlm::LatentDataPhase<float> phase(train_x.shape(0), layout.neurons(), lo);
+          state = update_stats.empty() ? run(phase) : run(phase, stats);
+        } else {
+          state = update_stats.empty() ? run() : run(stats);
+        }
+      }
+    } catch (const nlm::interrupted& e) {
+      std::cerr << "\n" << e.what() << "; checkpoint saved to " << checkpoint.string()
+                << " (continue with --resume)\n";
+      return 130;
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const std::uint64_t run_updates = state.updates - first_update;
+
+    nlm::io::save_npy(out / "J.npy", machine.couplings());
+    nlm::save_layout(out / "layout.txt", layout);
+    if (hp.learn_field) nlm::io::save_npy(out / "field.npy", machine.field());
+    else ex::fs::remove(out / "field.npy");  // a field from an earlier run does not belong to this J
+    // The state carries the whole curve, the epochs before a resume included.
+    const ex::fs::path curve_csv = out / "training_curve.csv";
+    std::vector<std::vector<double>> rows;
+    for (const auto& pt : state.curve)
+      rows.push_back({double(pt.epoch), double(pt.updates), pt.gradient_mean_square});
+    ex::write_csv(curve_csv, "epoch,updates,gradient_mean_square", rows);
+    std::vector<double> xs, ys;
+    for (const auto& r : rows) {
+      xs.push_back(r[0]);
+      ys.push_back(r[2]);
+    }
+    if (xs.size() >= 2)
+      ex::line_plot(out / "training_curve.png", {ex::Series{"mean((M - D)^2)", xs, ys}},
+                    "NLM training on MNIST " + digits, "epoch", "gradient mean square", true);
+
+    if (!update_stats.empty()) ex::report_update_statistics(update_stats, stats, bootstrap, hp.seed);
+
+    std::printf("%llu updates in %.1f s (%.1f ms/update)%s\nwrote %s, %s, %s, %s, %s%s\n",
+                static_cast<unsigned long long>(run_updates), seconds,
+                1e3 * seconds / double(std::max<std::uint64_t>(1, run_updates)),
+                first_update > 0 ? (", " + std::to_string(state.updates) + " in all").c_str() : "",
+                (out / "J.npy").c_str(), (out / "layout.txt").c_str(), full_batch ? "no checkpoint (--full-batch)" : checkpoint.c_str(), curve_csv.c_str(),
+                (out / "training_curve.png").c_str(),
+                hp.learn_field ? (", " + (out / "field.npy").string()).c_str() : "");
+    if constexpr (requires { machine.parameters().backend().implementation(); })
+      std::printf("bf16 products: oneDNN %s\n", machine.parameters().backend().implementation().c_str());
+    return 0;
+  };
+  if (precision == "bf16") {
+#ifdef NLM_HAVE_ONEDNN
+    nlm::PaperMachineBf16 machine(p.hp, nlm::Tanh{}, nlm::GaussianNoise{}, nlm::WeightDecay{p.lambda});
+    return train_with(machine);
+#else
+    throw std::invalid_argument("--precision bf16: this mnist_train was built without oneDNN (cmake -DNLM_ONEDNN=ON)");
+#endif
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const std::uint64_t run_updates = state.updates - first_update;
-
-  nlm::io::save_npy(out / "J.npy", machine.couplings());
-  nlm::save_layout(out / "layout.txt", layout);
-  if (hp.learn_field) nlm::io::save_npy(out / "field.npy", machine.field());
-  else ex::fs::remove(out / "field.npy");  // a field from an earlier run does not belong to this J
-  // The state carries the whole curve, the epochs before a resume included.
-  const ex::fs::path curve_csv = out / "training_curve.csv";
-  std::vector<std::vector<double>> rows;
-  for (const auto& pt : state.curve)
-    rows.push_back({double(pt.epoch), double(pt.updates), pt.gradient_mean_square});
-  ex::write_csv(curve_csv, "epoch,updates,gradient_mean_square", rows);
-  std::vector<double> xs, ys;
-  for (const auto& r : rows) {
-    xs.push_back(r[0]);
-    ys.push_back(r[2]);
-  }
-  if (xs.size() >= 2)
-    ex::line_plot(out / "training_curve.png", {ex::Series{"mean((M - D)^2)", xs, ys}},
-                  "NLM training on MNIST " + digits, "epoch", "gradient mean square", true);
-
-  if (!update_stats.empty()) ex::report_update_statistics(update_stats, stats, bootstrap, hp.seed);
-
-  std::printf("%llu updates in %.1f s (%.1f ms/update)%s\nwrote %s, %s, %s, %s, %s%s\n",
-              static_cast<unsigned long long>(run_updates), seconds,
-              1e3 * seconds / double(std::max<std::uint64_t>(1, run_updates)),
-              first_update > 0 ? (", " + std::to_string(state.updates) + " in all").c_str() : "",
-              (out / "J.npy").c_str(), (out / "layout.txt").c_str(), full_batch ? "no checkpoint (--full-batch)" : checkpoint.c_str(), curve_csv.c_str(),
-              (out / "training_curve.png").c_str(),
-              hp.learn_field ? (", " + (out / "field.npy").string()).c_str() : "");
-  return 0;
+  nlm::PaperMachine machine(p.hp, nlm::Tanh{}, nlm::GaussianNoise{}, nlm::WeightDecay{p.lambda});
+  return train_with(machine);
 } catch (const std::exception& e) {
   std::cerr << "mnist_train: " << e.what() << "\n";
   return 1;

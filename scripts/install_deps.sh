@@ -16,6 +16,7 @@ packages=(
   zlib1g-dev                                    # gzipped IDX files
   doctest-dev                                   # tests
   openmpi-bin libopenmpi-dev                    # NLM_MPI: data-parallel training (tests run mpirun -np 2)
+  libdnnl-dev                                   # NLM_ONEDNN: bf16 products through oneDNN
   libbenchmark-dev                              # benchmarks
   libcli11-dev                                  # example command lines
   libcairo2-dev fonts-dejavu-core               # example pictures (PNG) and their text

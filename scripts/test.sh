@@ -2,14 +2,15 @@
 # Installs the dependencies, builds everything with warnings on and runs the whole test suite,
 # twice: on Debian's default OpenBLAS (the pthread build) and on its OpenMP build, whose
 # products follow OpenMP's thread count (docs/reliability.md, "Reproducibility").
-#   scripts/test.sh              # Release build in build/, with nlm/distributed (MPI)
+#   scripts/test.sh              # Release build in build/, with nlm/distributed (MPI) and bf16 (oneDNN)
 #   scripts/test.sh --sanitize   # AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
-#                                # (the pthread build only, without MPI)
+#                                # (the pthread build only, without MPI and oneDNN: the core alone)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build=build
-flags=(-DCMAKE_BUILD_TYPE=Release -DNLM_MPI=ON)  # MPI: the nlm/distributed tests run under mpirun -np 2
+# MPI: the nlm/distributed tests run under mpirun -np 2; oneDNN: the bf16 backend's tests
+flags=(-DCMAKE_BUILD_TYPE=Release -DNLM_MPI=ON -DNLM_ONEDNN=ON)
 case "${1:-}" in
   "") ;;
   --sanitize) build=build-asan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNLM_SANITIZE=ON

@@ -57,15 +57,19 @@
 #include <nlm/sampler/euler_maruyama.hpp>
 #include <nlm/sampler/mala.hpp>
 
+#ifdef NLM_HAVE_ONEDNN
+#include <nlm/backend/bf16_products.hpp>
+#endif
+
 #include "test_support.hpp"
 
 using nlm::Matrix;
 
 namespace {
 
-template <class SamplerT, class S>
+template <class SamplerT, class S, class Backend = nlm::BlasProducts>
 using StochasticMachine =
-    nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::NoRegularizer, SamplerT, S>;
+    nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::NoRegularizer, SamplerT, S, Backend>;
 
 /// Upper quantile of χ²_k at tail probability given by the standard normal quantile z
 /// (Wilson–Hilferty; relative error < 1% for k ≥ 10 at z ≈ 4.3).
@@ -453,15 +457,15 @@ Problem two_neurons_x2_clamped() {
   return p;
 }
 
-template <class SamplerT, class S>
-StochasticMachine<SamplerT, S> make_machine(const Problem& p, double dt, std::uint64_t seed) {
+template <class SamplerT, class S, class Backend = nlm::BlasProducts>
+StochasticMachine<SamplerT, S, Backend> make_machine(const Problem& p, double dt, std::uint64_t seed) {
   nlm::Hyperparameters hp;
   hp.neurons = p.all();
   hp.persistent_chains = 1;
   hp.temperature = p.temperature;
   hp.time_step = dt;
   hp.seed = seed;
-  StochasticMachine<SamplerT, S> m(hp);
+  StochasticMachine<SamplerT, S, Backend> m(hp);
   m.set_couplings(p.coupling_matrix<S>());
   return m;
 }
@@ -486,10 +490,10 @@ struct Sampled {
   double acceptance = -1;  // MALA only
 };
 
-template <class SamplerT, class S>
+template <class SamplerT, class S, class Backend = nlm::BlasProducts>
 Sampled sample_and_compare(const Problem& p, const Reference& ref, double dt, std::uint64_t seed,
                            const std::string& label) {
-  auto m = make_machine<SamplerT, S>(p, dt, seed);
+  auto m = make_machine<SamplerT, S, Backend>(p, dt, seed);
   const auto steps = [dt](double t) { return std::size_t(std::llround(t / dt)); };
   const ChainAverages run = run_chains(m, p, ref, chains, steps(p.burn_in),
                                        steps(window_time), steps(snapshot_time));
@@ -504,10 +508,10 @@ Sampled sample_and_compare(const Problem& p, const Reference& ref, double dt, st
 }
 
 /// The checks for an exact sampler or for EM at small Δt.
-template <class SamplerT, class S>
+template <class SamplerT, class S, class Backend = nlm::BlasProducts>
 Sampled check_samples_density(const Problem& p, const Reference& ref, double dt,
                               std::uint64_t seed, const std::string& label) {
-  Sampled s = sample_and_compare<SamplerT, S>(p, ref, dt, seed, label);
+  Sampled s = sample_and_compare<SamplerT, S, Backend>(p, ref, dt, seed, label);
   require_match(s.verdict);
   return s;
 }
@@ -591,6 +595,27 @@ TEST_CASE_TEMPLATE("two neurons with x2 clamped: Euler-Maruyama and MALA sample 
   const Sampled mala = check_samples_density<nlm::Mala, S>(p, ref, large_dt, 302, "x2 clamped, MALA");
   check_acceptance(mala.acceptance, large_dt);
 }
+
+#ifdef NLM_HAVE_ONEDNN
+// bf16 products (issue 17): the same tests, the same tolerances. The couplings here (2.5; 2, 1,
+// −1, 1.5) are exact in bf16; what changes is that φ(x) and R are rounded to bf16 (relative
+// 2⁻⁹) inside every product, so the drift is the exact one up to ≈ 0.2 %·|J||φ| per step, a
+// perturbation of E of that relative size. exp(−E/T) at T = 0.5 then moves by
+// ≈ 0.002·E/T ≲ 0.004 of a bin's probability where E ≲ 1 (all the mass), against a worst-bin
+// standard error of ≈ 1–2 % of the bin (320 000 snapshots): a fraction of a standard error,
+// so the float32 tolerances hold unchanged if the backend is right.
+TEST_CASE("bf16 products: one and two neurons, Euler-Maruyama and MALA at small dt sample exp(-E/T)") {
+  for (const Problem& problem : {one_neuron(), two_neurons()}) {
+    Problem p = problem;
+    const Reference ref = quadrature(p, make_machine<nlm::EulerMaruyama, float>(p, small_dt, 0));
+    const std::string name = p.neurons == 1 ? "one neuron" : "two neurons";
+    check_samples_density<nlm::EulerMaruyama, float, nlm::Bf16Products>(p, ref, small_dt, 401, name + ", EM, bf16");
+    const Sampled mala =
+        check_samples_density<nlm::Mala, float, nlm::Bf16Products>(p, ref, small_dt, 402, name + ", MALA, bf16");
+    check_acceptance(mala.acceptance, small_dt);
+  }
+}
+#endif
 
 // T = 0: with NoNoise, Euler–Maruyama is gradient descent x ← x + Δt F(x) = x − Δt ∇E(x) on
 // E = ½‖x − J tanh x‖² ≥ 0, whose zeros are the fixed points of x = J tanh(x).

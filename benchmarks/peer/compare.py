@@ -32,6 +32,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 UPDATE_BOUND = 1.10      # training update ≤ 1.10 × its 24 bare sgemm products
 UPDATE_VS_TORCH = 3.0    # ≥ 3 × faster than PyTorch per training update
 GENERATION_VS_TORCH = 2.5  # generation step on 36 chains ≥ 2.5 × faster than PyTorch
+# bf16 (#17, with --bf16): nlm's bf16 update against the float32 sgemm bound and both peers.
+BF16_UPDATE_BOUND = 0.55        # bf16 update ≤ 0.55 × the fp32 sgemm bound of the same run
+BF16_VS_TORCH_FP32 = 3.5        # ≥ 3.5 × faster than PyTorch float32 per update
+BF16_VS_TORCH_BF16 = 2.0        # ≥ 2 × faster than PyTorch bf16 (tensors or autocast, the faster)
+BF16_GENERATION_VS_TORCH = 1.8  # generation step on 36 chains ≥ 1.8 × faster than PyTorch float32
 
 
 OPENMP_OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
@@ -82,14 +87,20 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--updates", type=int, default=5, help="timed updates per run")
     p.add_argument("--no-numpy", action="store_true")
+    p.add_argument("--bf16", action="store_true",
+                   help="also nlm with bf16 products (an nlm_peer built with NLM_ONEDNN) and PyTorch in "
+                   "bfloat16 (tensors and autocast), with the bf16 targets")
+    p.add_argument("--bf16-settings", default="2,2@omp", help="settings tried for nlm-bf16")
+    p.add_argument("--torch-bf16-settings", default="2x2,1x2,2@omp",
+                   help="settings tried for PyTorch in bf16 (both kinds)")
     p.add_argument("--json", help="also write every run's result to this file")
     a = p.parse_args()
 
-    def peer(script):
+    def peer(script, *extra):
         def cmd(setting):
             t, b = parse_setting(setting)
             return [a.python, os.path.join(HERE, script), "--threads", str(t), "--blas-threads",
-                    str(b), "--updates", str(a.updates)]
+                    str(b), "--updates", str(a.updates), *extra]
         return cmd
 
     tools = {
@@ -104,6 +115,13 @@ def main():
     if not a.no_numpy:
         tools["numpy"] = peer("numpy_peer.py")
         settings["numpy"] = a.numpy_settings.split(",")
+    if a.bf16:
+        tools["nlm-bf16"] = lambda s: [a.nlm, "--threads", str(parse_setting(s)[1]), "--updates",
+                                       str(a.updates), "--precision", "bf16"]
+        settings["nlm-bf16"] = a.bf16_settings.split(",")
+        for kind in ("bf16", "autocast"):
+            tools["torch-" + kind] = peer("torch_peer.py", "--dtype", kind)
+            settings["torch-" + kind] = a.torch_bf16_settings.split(",")
 
     runs = {(tool, s): [] for tool in tools for s in settings[tool]}
     for r in range(a.rounds):
@@ -111,7 +129,7 @@ def main():
             for t in settings[tool]:
                 res = run(cmd(t), t)
                 runs[(tool, t)].append(res)
-                print(f"round {r + 1}/{a.rounds} {tool:5s} threads={t}: "
+                print(f"round {r + 1}/{a.rounds} {tool:14s} threads={t}: "
                       f"{res['update_ms']:8.1f} ms/update {res['generation_us']:8.1f} us/step",
                       file=sys.stderr, flush=True)
 
@@ -126,9 +144,9 @@ def main():
         threads, blas = parse_setting(t)
         v = variants(t)
         suffix = (", OpenMP OpenBLAS" if "omp" in v else "") + (", passive wait" if "passive" in v else "")
-        if tool == "torch":
+        if tool.startswith("torch"):
             return f"{threads} torch + {blas} OpenBLAS thread(s){suffix}"
-        if tool in ("nlm", "nlm-old"):
+        if tool.startswith("nlm"):
             return f"{threads} OpenMP + {blas} OpenBLAS thread(s){suffix}"
         return f"{blas} OpenBLAS thread(s){suffix}"
 
@@ -157,12 +175,16 @@ def main():
     print(f"| nlm | {nlm_u:.1f} | {label('nlm', nlm_ut)} | {nlm_g:.1f} | {label('nlm', nlm_gt)} |")
     peers = {}
     for tool in tools:
-        if tool in ("nlm", "nlm-old"):
+        if tool.startswith("nlm"):
             continue
         u, ut = best(tool, "update_ms")
         g, gt = best(tool, "generation_us")
         peers[tool] = (u, g)
         print(f"| {tool} | {u:.1f} | {label(tool, ut)} | {g:.1f} | {label(tool, gt)} |")
+    if a.bf16:
+        b16_u, b16_ut = best("nlm-bf16", "update_ms")
+        b16_g, b16_gt = best("nlm-bf16", "generation_us")
+        print(f"| nlm-bf16 | {b16_u:.1f} | {label('nlm', b16_ut)} | {b16_g:.1f} | {label('nlm', b16_gt)} |")
     if a.nlm_old:
         old_u, old_ut = best("nlm-old", "update_ms")
         old_g, old_gt = best("nlm-old", "generation_us")
@@ -195,6 +217,25 @@ def main():
         fastest_g = min(med("nlm", t, "generation_bare_us") for t in settings["nlm"])
         print(f"ceiling: PyTorch / fastest bare sgemm = {peers['torch'][0] / fastest_u:.2f} x per "
               f"update, {peers['torch'][1] / fastest_g:.2f} x per generation step")
+    if a.bf16:
+        # The float32 sgemm bound: the fastest bare sgemm of the 24 products measured in this run
+        # (in nlm's and nlm-bf16's processes, at every setting).
+        bound = min(med(tool, t, "update_bare_ms") for tool in ("nlm", "nlm-bf16") for t in settings[tool])
+        torch_bf16 = min(peers["torch-bf16"][0], peers["torch-autocast"][0])
+        r_bound = b16_u / bound
+        r_fp32 = peers["torch"][0] / b16_u
+        r_bf16 = torch_bf16 / b16_u
+        r_gen = peers["torch"][1] / b16_g
+        print(f"| nlm-bf16 speed-up vs nlm (float32) | {nlm_u / b16_u:.2f}× | | {nlm_g / b16_g:.2f}× | |")
+        print()
+        print(f"target: bf16 update <= {BF16_UPDATE_BOUND:.2f} x the fp32 sgemm bound: {r_bound:.3f} x -> "
+              f"{verdict(r_bound <= BF16_UPDATE_BOUND)}  (bound {bound:.1f} ms)")
+        print(f"target: bf16 update >= {BF16_VS_TORCH_FP32:.1f} x faster than PyTorch float32: {r_fp32:.2f} x -> "
+              f"{verdict(r_fp32 >= BF16_VS_TORCH_FP32)}")
+        print(f"target: bf16 update >= {BF16_VS_TORCH_BF16:.1f} x faster than PyTorch bf16: {r_bf16:.2f} x -> "
+              f"{verdict(r_bf16 >= BF16_VS_TORCH_BF16)}")
+        print(f"target: bf16 generation step (36 chains) >= {BF16_GENERATION_VS_TORCH:.1f} x faster than "
+              f"PyTorch float32: {r_gen:.2f} x -> {verdict(r_gen >= BF16_GENERATION_VS_TORCH)}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({f"{tool}/{t}": v for (tool, t), v in runs.items()}, f, indent=1)

@@ -16,6 +16,9 @@
 #include <vector>
 
 #include <nlm/langevin_machine.hpp>
+#ifdef NLM_HAVE_ONEDNN
+#include <nlm/bf16.hpp>
+#endif
 
 #include "bench_support.hpp"
 
@@ -28,6 +31,7 @@ using nlm_bench::seconds_between;
 
 struct Options {
   int threads = 0;  // 0: leave OpenBLAS's setting (OPENBLAS_NUM_THREADS) alone
+  bool bf16 = false;  // --precision bf16: nlm::PaperMachineBf16 (a build with NLM_ONEDNN)
   int updates = 7;
   int generation_blocks = 15;
   int steps_per_block = 40;
@@ -38,14 +42,26 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i];
     const int value = std::atoi(argv[i + 1]);
-    if (key == "--threads") o.threads = value;
+    if (key == "--precision") {
+      o.bf16 = std::string(argv[i + 1]) == "bf16";
+      if (!o.bf16 && std::string(argv[i + 1]) != "fp32") {
+        std::fprintf(stderr, "nlm_peer: --precision fp32 or bf16\n");
+        std::exit(2);
+      }
+#ifndef NLM_HAVE_ONEDNN
+      if (o.bf16) {
+        std::fprintf(stderr, "nlm_peer: --precision bf16 needs a build with -DNLM_ONEDNN=ON\n");
+        std::exit(2);
+      }
+#endif
+    } else if (key == "--threads") o.threads = value;
     else if (key == "--updates") o.updates = value;
     else if (key == "--generation-blocks") o.generation_blocks = value;
     else if (key == "--steps-per-block") o.steps_per_block = value;
     else {
       std::fprintf(stderr,
                    "usage: nlm_peer [--threads T] [--updates U] [--generation-blocks G] "
-                   "[--steps-per-block S]\n");
+                   "[--steps-per-block S] [--precision fp32|bf16]\n");
       std::exit(2);
     }
   }
@@ -70,13 +86,13 @@ std::pair<double, double> interleaved(int rounds, Op&& op, Bare&& bare) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const Options opt = parse(argc, argv);
-  if (opt.threads > 0) openblas_set_num_threads(opt.threads);
-
+/// Times the update and the generation step of `Machine` (float32 or bf16 products) against
+/// the bare float32 sgemm products, and prints the JSON line.
+template <class Machine>
+int measure(const Options& opt, const char* tool) {
   nlm::Hyperparameters hp;  // the paper's Table 1
   hp.seed = 2025;
-  nlm::PaperMachine machine(hp);
+  Machine machine(hp);
   nlm::Matrix<float> batch = nlm::Matrix<float>::from_shape({hp.batch_size, hp.neurons});
   nlm::detail::Xoshiro256 engine(3);
   nlm::detail::fill_uniform<float>(engine, std::span<float>(batch.data(), batch.size()));
@@ -101,10 +117,19 @@ int main(int argc, char** argv) {
       [&] { for (int i = 0; i < k; ++i) step_gemms.run(); });
 
   std::printf(
-      "{\"tool\": \"nlm\", \"threads\": %d, \"core\": \"%s\", \"update_ms\": %.3f, "
+      "{\"tool\": \"%s\", \"threads\": %d, \"core\": \"%s\", \"update_ms\": %.3f, "
       "\"update_bare_ms\": %.3f, \"generation_us\": %.3f, \"generation_bare_us\": %.3f, "
       "\"update_products\": %zu, \"check\": %.6g, \"y0\": %.6g}\n",
-      openblas_get_num_threads(), openblas_get_corename(), update_s * 1e3, update_bare_s * 1e3,
+      tool, openblas_get_num_threads(), openblas_get_corename(), update_s * 1e3, update_bare_s * 1e3,
       block_s / k * 1e6, block_bare_s / k * 1e6, update_gemms.products(), gms, double(y(0, 0)));
   return 0;
+}
+
+int main(int argc, char** argv) {
+  const Options opt = parse(argc, argv);
+  if (opt.threads > 0) openblas_set_num_threads(opt.threads);
+#ifdef NLM_HAVE_ONEDNN
+  if (opt.bf16) return measure<nlm::PaperMachineBf16>(opt, "nlm-bf16");
+#endif
+  return measure<nlm::PaperMachine>(opt, "nlm");
 }

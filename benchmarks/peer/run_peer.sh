@@ -5,6 +5,7 @@
 #   benchmarks/peer/run_peer.sh                         # 3 rounds, threads 1 and 2
 #   OPENBLAS_CORETYPE=Haswell benchmarks/peer/run_peer.sh --rounds 5
 #   benchmarks/peer/run_peer.sh --nlm-old OLD/nlm_peer  # also an older nlm, same rounds, ratio printed
+#   benchmarks/peer/run_peer.sh --bf16                  # also bf16: nlm (oneDNN) and PyTorch bfloat16
 # Needs python3-torch and python3-numpy (scripts/install_deps.sh --peer). PYTHON picks the
 # interpreter (default /usr/bin/python3, where Debian installs them).
 set -euo pipefail
@@ -16,7 +17,9 @@ if ! "$python" -c "import torch, numpy" 2>/dev/null; then
   echo "run_peer: $python cannot import torch and numpy; run scripts/install_deps.sh --peer" >&2
   exit 1
 fi
+onednn=OFF  # nlm_peer --precision bf16 where oneDNN (libdnnl-dev) is installed
+if [ -f /usr/lib/x86_64-linux-gnu/cmake/dnnl/dnnl-config.cmake ]; then onednn=ON; fi
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DNLM_NATIVE=ON -DNLM_BUILD_BENCHMARKS=ON \
-      -DNLM_BUILD_TESTS=OFF -DNLM_BUILD_EXAMPLES=OFF >/dev/null
+      -DNLM_BUILD_TESTS=OFF -DNLM_BUILD_EXAMPLES=OFF -DNLM_ONEDNN=$onednn >/dev/null
 cmake --build "$build" --target nlm_peer -j"$(nproc)" >/dev/null
 exec "$python" benchmarks/peer/compare.py --nlm "$build/benchmarks/nlm_peer" --python "$python" "$@"

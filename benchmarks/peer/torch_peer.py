@@ -24,6 +24,10 @@ Thread counts are set before the libraries load (a child process per setting). D
 (torch.set_num_threads, OMP_NUM_THREADS) and its matrix products in the system BLAS, OpenBLAS,
 whose own thread pool only OPENBLAS_NUM_THREADS controls: a setting is "TxB", T torch threads
 and B OpenBLAS threads.
+
+--dtype bf16 holds J, the chains and the batch as torch.bfloat16 tensors (Debian's torch runs
+bf16 products through oneDNN); --dtype autocast keeps them float32 and runs the products under
+torch.autocast("cpu", dtype=torch.bfloat16). The peer comparison (compare.py --bf16) tries both.
 """
 import argparse
 import json
@@ -42,7 +46,8 @@ K, LAMBDA1, B_SIZE, N_MODEL, N_GEN = 5e-4, 2e-6, 1000, 1000, 36
 DEFAULT_SETTINGS = "1x1,2x2,1x2,2x1"
 
 
-def measure(threads, blas_threads, updates, generation_blocks, steps_per_block):
+def measure(threads, blas_threads, updates, generation_blocks, steps_per_block, dtype="fp32"):
+    import contextlib
     import torch
 
     torch.set_num_threads(threads)
@@ -55,7 +60,7 @@ def measure(threads, blas_threads, updates, generation_blocks, steps_per_block):
             phi = torch.tanh(x)
             h = J @ phi
             X[:, :, j + 1] = ((1 - DT) * x + DT * h - DT * (1 - phi ** 2) * (J.T @ (h - x))
-                              + sigma * torch.randn(N, N_MODEL))
+                              + sigma * torch.randn(N, N_MODEL, dtype=tensor_type))
         X[:, :, 0] = X[:, :, -1]
         x_m = X[:, :, -1]
         phi_m = torch.tanh(x_m)
@@ -68,14 +73,17 @@ def measure(threads, blas_threads, updates, generation_blocks, steps_per_block):
         phi = torch.tanh(Y)
         h = J @ phi
         return ((1 - DT) * Y + DT * h - DT * (1 - phi ** 2) * (J.T @ (h - Y))
-                + sigma * torch.randn(N, N_GEN))
+                + sigma * torch.randn(N, N_GEN, dtype=tensor_type))
 
-    with torch.no_grad():
-        J = torch.randn(N, N) * (G / math.sqrt(N))
+    tensor_type = torch.bfloat16 if dtype == "bf16" else torch.float32
+    autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if dtype == "autocast"
+                else contextlib.nullcontext())
+    with torch.no_grad(), autocast:
+        J = (torch.randn(N, N) * (G / math.sqrt(N))).to(tensor_type)
         J.fill_diagonal_(0)
-        X = torch.zeros(N, N_MODEL, N_T + 1)
+        X = torch.zeros(N, N_MODEL, N_T + 1, dtype=tensor_type)
         X[:, :, 0] = torch.randn(N, N_MODEL)
-        x_d = torch.rand(N, B_SIZE) * 2 - 1  # images mapped to [−1, 1], one per column
+        x_d = (torch.rand(N, B_SIZE) * 2 - 1).to(tensor_type)  # images in [−1, 1], one per column
 
         J = train_update(J, X, x_d)  # warm-up
         update_s = []
@@ -84,7 +92,7 @@ def measure(threads, blas_threads, updates, generation_blocks, steps_per_block):
             J = train_update(J, X, x_d)
             update_s.append(time.perf_counter() - t0)
 
-        Y = torch.randn(N, N_GEN)
+        Y = torch.randn(N, N_GEN, dtype=tensor_type)
         for _ in range(10):
             Y = generation_step(J, Y)
         block_s = []
@@ -94,7 +102,7 @@ def measure(threads, blas_threads, updates, generation_blocks, steps_per_block):
                 Y = generation_step(J, Y)
             block_s.append((time.perf_counter() - t0) / steps_per_block)
 
-    return {"tool": "torch", "version": torch.__version__, "threads": threads, "blas_threads": blas_threads,
+    return {"tool": "torch" if dtype == "fp32" else "torch-" + dtype, "version": torch.__version__, "threads": threads, "blas_threads": blas_threads,
             "torch_threads": torch.get_num_threads(),
             "update_ms": statistics.median(update_s) * 1e3,
             "generation_us": statistics.median(block_s) * 1e6,
@@ -131,10 +139,12 @@ def main():
     p.add_argument("--updates", type=int, default=5)
     p.add_argument("--generation-blocks", type=int, default=15)
     p.add_argument("--steps-per-block", type=int, default=40)
+    p.add_argument("--dtype", choices=["fp32", "bf16", "autocast"], default="fp32",
+                   help="float32, bfloat16 tensors, or float32 tensors with bf16 autocast")
     a = p.parse_args()
     if a.threads:
         print(json.dumps(measure(a.threads, a.blas_threads or a.threads, a.updates,
-                                 a.generation_blocks, a.steps_per_block)))
+                                 a.generation_blocks, a.steps_per_block, a.dtype)))
         return
     results = []
     for setting in a.try_threads.split(","):
@@ -143,7 +153,7 @@ def main():
         out = subprocess.run([sys.executable, __file__, "--threads", str(t), "--blas-threads", str(b),
                               "--updates", str(a.updates),
                               "--generation-blocks", str(a.generation_blocks),
-                              "--steps-per-block", str(a.steps_per_block)],
+                              "--steps-per-block", str(a.steps_per_block), "--dtype", a.dtype],
                              env=child_env(t, b), check=True, capture_output=True, text=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     best = best_of(results)

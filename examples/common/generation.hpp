@@ -42,9 +42,9 @@ inline std::size_t couplings_neurons(const std::string& path) {
 }
 
 /// A machine that generates with the couplings (and field) named in `o`: sampler `SamplerT`,
-/// float, Δt, T and seed from `o`.
-template <class SamplerT = EulerMaruyama>
-LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT> make_generator(const GenerationOptions& o) {
+/// float, products by `Backend`, Δt, T and seed from `o`.
+template <class SamplerT = EulerMaruyama, class Backend = BlasProducts>
+LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT, float, Backend> make_generator(const GenerationOptions& o) {
   set_blas_threads(o.threads);
   Matrix<float> j = io::load_npy_matrix<float>(o.couplings);
   if (j.shape(0) != j.shape(1))
@@ -56,7 +56,7 @@ LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT> make_generator(const
   hp.time_step = o.dt;
   hp.temperature = o.temperature;
   hp.seed = o.seed;
-  LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT> machine(hp);
+  LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT, float, Backend> machine(hp);
   machine.set_couplings(std::move(j));
   if (!o.field.empty()) machine.set_field(io::load_npy_vector<float>(o.field));
   return machine;
