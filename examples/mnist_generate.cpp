@@ -11,7 +11,11 @@
 #include <cstdio>
 #include <iostream>
 
+#include <optional>
+
 #include <nlm/nlm.hpp>
+#include <nlm/analysis/mixing.hpp>
+#include <nlm/analysis/pca.hpp>
 #ifdef NLM_HAVE_ONEDNN
 #include <nlm/bf16.hpp>
 #endif
@@ -29,8 +33,73 @@ namespace {
 
 struct Options : ex::GenerationOptions {
   std::string out = "out/generate", samples_npy, sampler = "em", layout, cls, data = ex::default_data_dir();
-  std::string precision = "fp32";
+  std::string precision = "fp32", digits = "1,3,6";
   std::size_t snapshot_start = 10000, snapshot_every = 1500;
+  bool diagnostics = false;
+  std::size_t diagnostics_every = 10;
+};
+
+/// --diagnostics: every `every` steps of the second half of the run, each chain's energy, its
+/// projections on the first two principal components of the digits, and the evaluation
+/// classifier's confident label (or none); then τ_int, ESS and split-R̂ of each statistic
+/// (nlm/analysis/mixing.hpp) and the class switches per 10 000 steps.
+struct Diagnostics {
+  std::size_t from, every;
+  nlm::Pca<float> pca;
+  nlm::SoftmaxClassifier classifier;
+  std::size_t visible;
+  std::vector<std::vector<double>> energy, pc1, pc2;
+  std::vector<int> last_label;
+  std::size_t switches = 0, recorded_steps = 0;
+
+  template <class Machine>
+  void record(const Machine& machine, std::size_t step, const nlm::Matrix<float>& states) {
+    if (step < from || step % every != 0) return;
+    const std::size_t n = states.shape(0);
+    if (energy.empty()) {
+      energy.resize(n);
+      pc1.resize(n);
+      pc2.resize(n);
+      last_label.assign(n, -1);
+    }
+    const auto e = machine.energy(states);
+    const nlm::Matrix<float> images = xt::tanh(xt::view(states, xt::all(), xt::range(0, visible)));
+    const nlm::Matrix<float> pcs = pca.transform(images);
+    const nlm::Matrix<double> p = classifier.probabilities(images);
+    for (std::size_t c = 0; c < n; ++c) {
+      energy[c].push_back(double(e(c)));
+      pc1[c].push_back(double(pcs(c, 0)));
+      pc2[c].push_back(double(pcs(c, 1)));
+      std::size_t best = 0;
+      for (std::size_t k = 1; k < p.shape(1); ++k)
+        if (p(c, k) > p(c, best)) best = k;
+      if (p(c, best) >= 0.9) {  // a confident label: a switch when it differs from the last one
+        if (last_label[c] >= 0 && last_label[c] != int(best)) ++switches;
+        last_label[c] = int(best);
+      }
+    }
+    ++recorded_steps;
+  }
+  void report() const {
+    if (energy.empty() || energy[0].size() < 4) {
+      std::printf("diagnostics: too few recorded steps (raise --steps or lower --diagnostics-every)\n");
+      return;
+    }
+    const std::size_t chains = energy.size(), draws = energy[0].size();
+    std::printf("diagnostics: %zu chains, steps %zu..%zu every %zu (%zu draws per chain)\n", chains, from,
+                from + (draws - 1) * every, every, draws);
+    const auto line = [&](const char* name, const std::vector<std::vector<double>>& x) {
+      const nlm::MixingSummary m = nlm::mixing_summary(x);
+      std::printf("  %-8s tau_int %8.1f steps (window %zu draws), ESS %8.1f, split-R-hat %.3f\n", name,
+                  m.tau * double(every), m.window, m.ess, m.split_rhat);
+    };
+    line("energy", energy);
+    line("PC1", pc1);
+    line("PC2", pc2);
+    const double chain_steps = double(chains) * double((draws - 1) * every);
+    std::printf("  class switches per 10 000 steps (confident labels, p >= 0.9): %.3f per chain (%zu in all)\n",
+                1e4 * double(switches) / chain_steps, switches);
+  }
 };
 
 template <class SamplerT, class Backend = nlm::BlasProducts>
@@ -67,8 +136,26 @@ int run(const Options& o) {
       std::fprintf(stderr, "generating: step %zu/%zu (%zu%%)\n", step, o.steps, pct);
     }
   };
-  nlm::Observe observe(snapshots, progress);
+  std::optional<Diagnostics> diag;
+  if (o.diagnostics) {  // the PCA and the evaluation classifier from the model's digits
+    const auto digits = ex::load_digits(o.data, ex::model_digits(layout, o.digits), 0);
+    if (digits.x.shape(1) != v)
+      throw std::invalid_argument("--diagnostics: the digits have " + std::to_string(digits.x.shape(1)) +
+                                  " pixels, the model " + std::to_string(v) + " image units");
+    nlm::ClassifierOptions copt;
+    copt.flip_noise = 0.35;
+    copt.seed = o.seed;
+    const auto part = ex::first_rows_of(digits, std::min<std::size_t>(2000, digits.count()));
+    const nlm::Matrix<float> x(part.x);
+    diag.emplace(Diagnostics{o.steps / 2, o.diagnostics_every, nlm::Pca<float>(x, 2),
+                             nlm::SoftmaxClassifier(x, part.labels, copt), v, {}, {}, {}, {}, 0, 0});
+  }
+  const auto diagnose = [&](std::size_t step, const nlm::Matrix<float>& states) {
+    if (diag) diag->record(machine, step, states);
+  };
+  nlm::Observe observe(snapshots, progress, diagnose);
   machine.sample(chains, o.steps, observe);
+  if (diag) diag->report();
   const nlm::Matrix<float>& x = chains.states();
   ex::require_finite_states(x);
   const auto image_units = [&](const nlm::Matrix<float>& states) {
@@ -161,6 +248,13 @@ int main(int argc, char** argv) try {
                  "clamp the label units to this digit's code (a model from mnist_train --labels; 'all': each "
                  "trained digit, one row per digit); --chains is then per digit");
   app.add_option("--data", o.data, "MNIST folder for the classifier that scores --class samples")->capture_default_str();
+  app.add_flag("--diagnostics", o.diagnostics,
+               "mixing over the second half of the run: tau_int, ESS and split-R-hat of the energy and of the "
+               "first two PC projections, and class switches per 10 000 steps (evaluation classifier)");
+  app.add_option("--diagnostics-every", o.diagnostics_every, "steps between the diagnostics' records")
+      ->capture_default_str()->transform(ex::count(true));
+  app.add_option("--digits", o.digits, "the model's digits (PCA and classifier of --diagnostics; a --labels model's own)")
+      ->capture_default_str();
   app.add_option("--precision", o.precision, "fp32 or bf16 (bf16 products through oneDNN; a build with -DNLM_ONEDNN=ON)")
       ->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);

@@ -86,6 +86,17 @@ run("${BIN_DIR}/mnist_generate" --couplings "${J}" --chains 2 --steps 10 --sampl
     --snapshot-start 100 --out "${OUT}/gen_mala")
 expect_files(gen_mala/samples.png)
 
+# --diagnostics: the mixing lines (tau_int, ESS, split-R-hat of the energy and two PC
+# projections, class switches) from the second half of 200 steps.
+execute_process(COMMAND "${BIN_DIR}/mnist_generate" --couplings "${J}" --chains 3 --steps 200 --diagnostics
+                --data "${DATA}" --snapshot-start 1000 --out "${OUT}/gen_diag"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "diagnostics: 3 chains, steps 100..200 every 10 \\(11 draws per chain\\)"
+   OR NOT out MATCHES "energy +tau_int .* split-R-hat" OR NOT out MATCHES "PC2 +tau_int"
+   OR NOT out MATCHES "class switches per 10 000 steps")
+  message(FATAL_ERROR "mnist_generate --diagnostics (${rc}):\n${out}\n${err}")
+endif()
+
 run("${BIN_DIR}/mnist_pca" --couplings "${J}" --data "${DATA}" --N_image1 60 --chains 2
     --chain 1 --steps 40 --from 10 --every 2 --out "${OUT}/pca")
 expect_files(pca/pca.png pca/pca_data.csv pca/pca_trajectory.csv)
