@@ -210,8 +210,7 @@ class DataParallel {
   /// share from N(0, 1) from its own initialisation stream and advancing it `steps` steps; the
   /// samples in rank order on rank 0 (an empty matrix elsewhere).
   Matrix<S> generate(std::size_t count, std::size_t steps) {
-    const auto [offset, mine] = share_of(count, comm_->rank(), comm_->size());
-    (void)offset;
+    const std::size_t mine = share_of(count, comm_->rank(), comm_->size()).second;
     Matrix<S> x = machine_.random_states(mine);
     if (mine != 0) machine_.sample(x, steps);
     return gather_rows(x);
