@@ -1,0 +1,248 @@
+// Annealed importance sampling (nlm/sampler/ais.hpp) against partition functions known exactly.
+//
+// * Identity activation: E = ½‖(I − J)x − b‖² is quadratic and
+//   log Z = (N/2) log(2πT) − log|det(I − J)| (b only shifts the Gaussian). Checked at N = 20 and
+//   N = 784 with J = s·G/√N, G standard normal, so the singular values of I − J lie in about
+//   [1 − 2s, 1 + 2s] (s = 0.2: well conditioned) and the path from N(0, I) is short.
+// * tanh at N = 1 and N = 2: log Z by the midpoint rule on a grid of cells of side h over
+//   [−L, L]^N. E ≥ ½(|x| − ‖J‖·1 − ‖b‖)² grows quadratically, so with L = 12 the mass outside
+//   is below e^{−25}; the midpoint rule's relative error ≈ (h²/24)·|p''/p| is below 10⁻⁵ for
+//   h = 10⁻³ (1-D) and 10⁻⁴ for h = 0.01 (2-D): both far below the standard errors.
+//
+// The tolerance. With M particles and i.i.d. weights w_m, Ẑ = Z₀·mean(w) is unbiased; the
+// delta method gives SE(log Ẑ) = sd(w)/(√M·mean(w)), the standard error AIS reports. log Ẑ
+// is biased low by ≈ SE²/2 (second-order term of the log), which for the SE here (< 0.1) is
+// under 0.005: inside the 3 SE window, as the issue asks. Fixed seeds: each case is one draw,
+// with a probability ≈ 0.3 % of falling outside 3 SE if the estimator is right. The SE
+// itself is estimated; the ESS bound (≥ 20 % of the particles) makes sure the estimate of
+// sd(w) is not dominated by a handful of weights (when it is, the SE is unreliable, and the
+// check would pass for the wrong reason).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <numbers>
+#include <string>
+
+#include <xtensor-blas/xlinalg.hpp>
+
+#include <nlm/activation/identity.hpp>
+#include <nlm/activation/tanh.hpp>
+#include <nlm/detail/random.hpp>
+#include <nlm/langevin_machine.hpp>
+#include <nlm/noise/gaussian_noise.hpp>
+#include <nlm/regularizer/no_regularizer.hpp>
+#include <nlm/sampler/ais.hpp>
+#include <nlm/sampler/euler_maruyama.hpp>
+
+using nlm::Matrix;
+
+namespace {
+
+template <class Act, class S>
+using Machine = nlm::LangevinMachine<Act, nlm::GaussianNoise, nlm::NoRegularizer, nlm::EulerMaruyama, S>;
+
+template <class Act, class S>
+Machine<Act, S> make(std::size_t n, double temperature) {
+  nlm::Hyperparameters hp;
+  hp.neurons = n;
+  hp.persistent_chains = 1;
+  hp.temperature = temperature;
+  hp.seed = 5;
+  return Machine<Act, S>(hp);
+}
+
+/// J = d·I + s·(G + Gᵀ)/√(2N) + a·H/√N (G, H standard normal) and b with N(0, 0.2²) entries,
+/// from `seed`: the eigenvalues of I − J lie near 1 − d ± 2s (plus the small asymmetric part),
+/// so I − J is well conditioned and log|det(I − J)| ≈ N log(1 − d) is far from zero.
+template <class S>
+std::pair<Matrix<S>, nlm::Vector<S>> random_couplings(std::size_t n, double d, double s, double a,
+                                                      std::uint64_t seed) {
+  nlm::detail::Xoshiro256 engine(seed);
+  Matrix<S> g = Matrix<S>::from_shape({n, n}), h = g;
+  nlm::detail::fill_normal<S>(engine, std::span<S>(g.data(), g.size()));
+  nlm::detail::fill_normal<S>(engine, std::span<S>(h.data(), h.size()));
+  Matrix<S> j = (g + xt::transpose(g)) * S(s / std::sqrt(2.0 * double(n))) + h * S(a / std::sqrt(double(n)));
+  for (std::size_t i = 0; i < n; ++i) j(i, i) += S(d);
+  nlm::Vector<S> b = nlm::Vector<S>::from_shape({n});
+  nlm::detail::fill_normal<S>(engine, std::span<S>(b.data(), b.size()));
+  b *= S(0.2);
+  return {std::move(j), std::move(b)};
+}
+
+/// (N/2) log(2πT) − log|det(I − J)|, in double.
+template <class S>
+double gaussian_log_z(const Matrix<S>& j, double temperature) {
+  const std::size_t n = j.shape(0);
+  Matrix<double> a = -xt::cast<double>(j);
+  for (std::size_t i = 0; i < n; ++i) a(i, i) += 1.0;
+  const auto [sign, logdet] = xt::linalg::slogdet(a);
+  REQUIRE(sign != 0);
+  return 0.5 * double(n) * std::log(2.0 * std::numbers::pi * temperature) - logdet;
+}
+
+void require_within(const nlm::AisResult& r, double exact, double standard_errors = 3.0) {
+  INFO("log Z estimate " << r.log_z << " +- " << r.standard_error << " (runs spread " << r.run_spread
+                         << "), exact " << exact << ", ESS " << r.ess << " of " << r.particles()
+                         << ", MALA acceptance " << r.acceptance);
+  CHECK(r.ess >= std::max(20.0, 0.1 * double(r.particles())));
+  CHECK(r.standard_error > 0.0);
+  CHECK(std::abs(r.log_z - exact) < standard_errors * r.standard_error);
+}
+
+/// log ∫ exp(−E/T) over [−L, L]^N (N = 1, 2) by the midpoint rule, cells of side h.
+template <class M>
+double quadrature_log_z(const M& machine, double half_width, double h) {
+  const std::size_t n = machine.neurons();
+  const auto cells = std::size_t(std::llround(2 * half_width / h));
+  const std::size_t count = n == 1 ? cells : cells * cells;
+  Matrix<double> grid = Matrix<double>::from_shape({count, n});
+  for (std::size_t i = 0; i < count; ++i) {
+    grid(i, 0) = -half_width + (double(i % cells) + 0.5) * h;
+    if (n == 2) grid(i, 1) = -half_width + (double(i / cells) + 0.5) * h;
+  }
+  const auto e = machine.energy(grid);
+  const double t = machine.temperature();
+  double low = e(0);
+  for (std::size_t i = 0; i < count; ++i) low = std::min(low, double(e(i)));
+  double s = 0;
+  for (std::size_t i = 0; i < count; ++i) s += std::exp(-(double(e(i)) - low) / t);
+  return -low / t + std::log(s) + double(n) * std::log(h);
+}
+
+}  // namespace
+
+TEST_SUITE("ais") {
+
+TEST_CASE_TEMPLATE("identity activation, N = 20: log Z = (N/2) log(2 pi T) - log|det(I - J)| within 3 SE", S,
+                   float, double) {
+  const double t = 1.3;
+  auto m = make<nlm::Identity, S>(20, t);
+  auto [j, b] = random_couplings<S>(20, 0.15, 0.1, 0.1, 11);
+  m.set_couplings(j);
+  m.set_field(b);
+  nlm::AisOptions o;
+  o.temperatures = 500;
+  o.particles = 256;
+  o.runs = 2;
+  o.time_step = 0.1;
+  o.schedule_power = 1;
+  o.base_sd = 1.18;
+  o.seed = 3;
+  const auto r = nlm::annealed_importance_sampling(m, o);
+  require_within(r, gaussian_log_z(j, t));
+  CHECK(r.run_log_z.size() == 2);
+  CHECK(r.acceptance > 0.5);
+}
+
+TEST_CASE("identity activation, N = 784: log Z within 3 SE") {
+  const double t = 1.0;
+  auto m = make<nlm::Identity, float>(784, t);
+  auto [j, b] = random_couplings<float>(784, 0.15, 0.1, 0.0, 12);
+  m.set_couplings(j);
+  m.set_field(b);
+  nlm::AisOptions o;  // 30 s here
+  o.temperatures = 1000;
+  o.particles = 128;
+  o.runs = 2;
+  o.time_step = 0.1;
+  o.schedule_power = 1;
+  o.base_sd = 1.18;  // ≈ 1/(1 − d): the base's scale near the target's
+  o.seed = 4;
+  const auto r = nlm::annealed_importance_sampling(m, o);
+  require_within(r, gaussian_log_z(j, t));
+}
+
+TEST_CASE_TEMPLATE("tanh, N = 1 (three wells) and N = 2 (asymmetric J, field): log Z against quadrature", S, float,
+                   double) {
+  SUBCASE("N = 1, J = 3, b = 0.4, T = 0.7") {
+    auto m = make<nlm::Tanh, S>(1, 0.7);
+    Matrix<S> j = {{S(3)}};
+    m.set_couplings(j);
+    m.set_field(nlm::Vector<S>{S(0.4)});
+    nlm::AisOptions o;
+    o.temperatures = 300;
+    o.particles = 2000;
+    o.runs = 2;
+    o.time_step = 0.05;
+    o.steps_per_temperature = 2;
+    o.seed = 7;
+    const auto r = nlm::annealed_importance_sampling(m, o);
+    require_within(r, quadrature_log_z(m, 12.0, 1e-3));
+  }
+  SUBCASE("N = 2, J = [[1.5, -2], [1, 1.2]], b = (0.3, -0.2), T = 1") {
+    auto m = make<nlm::Tanh, S>(2, 1.0);
+    Matrix<S> j = {{S(1.5), S(-2)}, {S(1), S(1.2)}};
+    m.set_couplings(j);
+    m.set_field(nlm::Vector<S>{S(0.3), S(-0.2)});
+    nlm::AisOptions o;
+    o.temperatures = 300;
+    o.particles = 2000;
+    o.runs = 2;
+    o.time_step = 0.05;
+    o.steps_per_temperature = 2;
+    o.seed = 8;
+    const auto r = nlm::annealed_importance_sampling(m, o);
+    require_within(r, quadrature_log_z(m, 12.0, 0.01));
+  }
+}
+
+TEST_CASE("AIS is reproducible for a seed and refuses bad options with the option named") {
+  auto m = make<nlm::Tanh, float>(3, 1.0);
+  nlm::AisOptions o;
+  o.temperatures = 20;
+  o.particles = 16;
+  o.runs = 2;
+  o.seed = 9;
+  const auto a = nlm::annealed_importance_sampling(m, o);
+  const auto b = nlm::annealed_importance_sampling(m, o);
+  CHECK(a.log_weights == b.log_weights);
+  o.seed = 10;
+  CHECK(nlm::annealed_importance_sampling(m, o).log_weights != a.log_weights);
+
+  nlm::AisOptions bad = o;
+  bad.particles = 1;
+  CHECK_THROWS_WITH_AS(nlm::annealed_importance_sampling(m, bad),
+                       "AisOptions: particles must be >= 2 (the standard error needs two)", std::invalid_argument);
+  bad = o;
+  bad.time_step = -1;
+  CHECK_THROWS_WITH_AS(nlm::annealed_importance_sampling(m, bad),
+                       "AisOptions: time_step (dt) must be finite and > 0, got -1.000000", std::invalid_argument);
+  bad = o;
+  bad.temperatures = 0;
+  CHECK_THROWS_WITH_AS(nlm::annealed_importance_sampling(m, bad), "AisOptions: temperatures (K) must be >= 1",
+                       std::invalid_argument);
+}
+
+TEST_CASE("the annealed model's drift is minus the gradient of its energy (central differences)") {
+  auto m = make<nlm::Tanh, double>(4, 0.8);
+  auto [j, b] = random_couplings<double>(4, 0.5, 1.0, 1.0, 21);
+  m.set_couplings(j);
+  m.set_field(b);
+  nlm::AnnealedModel<decltype(m)> path(m, 1.7, nlm::GaussianNoise(1));
+  path.set_beta(0.35);
+  Matrix<double> x = {{0.3, -1.2, 0.8, 2.0}, {-0.5, 0.1, -2.2, 0.4}};
+  nlm::ForceWorkspace<double> ws;
+  nlm::detail::evaluate(path, x, ws, true);
+  const auto drift = path.drift_terms(ws);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double h = 1e-5;
+    Matrix<double> up = x, down = x;
+    up.data()[i] += h;
+    down.data()[i] -= h;
+    nlm::ForceWorkspace<double> wu, wd;
+    nlm::detail::evaluate(path, up, wu, true);
+    nlm::detail::evaluate(path, down, wd, true);
+    const std::size_t row = i / 4;
+    const double gradient = (wu.energy(row) - wd.energy(row)) / (2 * h);
+    CHECK(drift(i) == doctest::Approx(-gradient).epsilon(1e-7));
+  }
+  // at β = 0 the energy is the base's T‖x‖²/(2σ₀²)
+  path.set_beta(0.0);
+  nlm::detail::evaluate(path, x, ws, true);
+  CHECK(ws.energy(0) == doctest::Approx(0.8 * (0.09 + 1.44 + 0.64 + 4.0) / (2 * 1.7 * 1.7)).epsilon(1e-12));
+}
+
+}  // TEST_SUITE
