@@ -37,6 +37,8 @@ struct Options : ex::GenerationOptions {
   std::size_t snapshot_start = 10000, snapshot_every = 1500;
   bool diagnostics = false;
   std::size_t diagnostics_every = 10;
+  std::size_t replicas = 8, swap_every = 10;
+  double t_max = 1.5;
 };
 
 /// --diagnostics: every `every` steps of the second half of the run, each chain's energy, its
@@ -107,7 +109,12 @@ int run(const Options& o) {
   const ex::fs::path out(o.out);
   ex::require_output_dir(out);
   if (!o.samples_npy.empty()) ex::require_output_file(o.samples_npy);
-  auto machine = ex::make_generator<SamplerT, Backend>(o);
+  auto machine = [&] {
+    if constexpr (std::is_same_v<SamplerT, nlm::ParallelTempering<nlm::EulerMaruyama>>)
+      return ex::make_generator<SamplerT, Backend>(o, SamplerT(o.replicas, o.t_max, o.swap_every));
+    else
+      return ex::make_generator<SamplerT, Backend>(o);
+  }();
   const auto& hp = machine.hyperparameters();
   const nlm::UnitLayout layout = ex::model_layout(o.couplings, hp.neurons, o.layout);
   const std::size_t v = layout.visible;
@@ -225,6 +232,13 @@ int run(const Options& o) {
   }
   if constexpr (std::is_same_v<SamplerT, nlm::Mala>)
     std::printf("MALA acceptance rate: %.3f\n", machine.sampler().acceptance_rate());
+  if constexpr (requires { machine.sampler().swap_rates(); }) {
+    std::printf("parallel tempering: %zu replicas, ladder", machine.sampler().replicas());
+    for (double t : machine.sampler().temperatures(hp.temperature)) std::printf(" %.3g", t);
+    std::printf("\n  swap rates of the pairs (T_r, T_r+1), every %zu steps:", machine.sampler().swap_every());
+    for (double r : machine.sampler().swap_rates()) std::printf(" %.3f", r);
+    std::printf("\n");
+  }
   std::printf("wrote %s%s%s\n", (out / "samples.png").c_str(),
               snapshots.taken().empty() ? "" : (", " + (out / "snapshots.png").string()).c_str(),
               o.samples_npy.empty() ? "" : (", " + o.samples_npy).c_str());
@@ -238,7 +252,17 @@ int main(int argc, char** argv) try {
   CLI::App app{"Generate digits from trained NLM couplings (nlm)"};
   Options o;
   o.add_to(app);
-  app.add_option("--sampler", o.sampler, "em (Euler-Maruyama, the paper's) or mala")->capture_default_str();
+  app.add_option("--sampler", o.sampler,
+                 "em (Euler-Maruyama, the paper's), mala, or pt (parallel tempering over Euler-Maruyama: the chains "
+                 "are the T replicas; --replicas, --t-max, --swap-every)")
+      ->capture_default_str();
+  app.add_option("--replicas", o.replicas, "pt: replicas on the geometric ladder T..t_max")
+      ->capture_default_str()
+      ->transform(ex::count(true));
+  app.add_option("--t-max", o.t_max, "pt: the top of the temperature ladder")->capture_default_str();
+  app.add_option("--swap-every", o.swap_every, "pt: steps between swap rounds (even and odd pairs alternate)")
+      ->capture_default_str()
+      ->transform(ex::count(true));
   app.add_option("--snapshot-start", o.snapshot_start, "first snapshot step")->capture_default_str()->transform(ex::count());
   app.add_option("--snapshot-every", o.snapshot_every, "steps between snapshots")->capture_default_str()->transform(ex::count(true));
   app.add_option("--out", o.out, "output folder")->capture_default_str();
@@ -259,8 +283,12 @@ int main(int argc, char** argv) try {
       ->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (o.chains == 0) throw std::invalid_argument("--chains must be > 0");
-  if (o.sampler != "em" && o.sampler != "mala")
-    throw std::invalid_argument("--sampler: unknown sampler '" + o.sampler + "' (use em or mala)");
+  if (o.sampler != "em" && o.sampler != "mala" && o.sampler != "pt")
+    throw std::invalid_argument("--sampler: unknown sampler '" + o.sampler + "' (use em, mala or pt)");
+  if (o.sampler == "pt") {
+    if (o.precision == "bf16") throw std::invalid_argument("--sampler pt: with --precision fp32 only");
+    return run<nlm::ParallelTempering<nlm::EulerMaruyama>>(o);
+  }
   if (o.precision == "bf16") {
 #ifdef NLM_HAVE_ONEDNN
     return o.sampler == "em" ? run<nlm::EulerMaruyama, nlm::Bf16Products>(o) : run<nlm::Mala, nlm::Bf16Products>(o);

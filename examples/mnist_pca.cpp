@@ -4,10 +4,14 @@
 // landscape.
 //
 //   mnist_pca --couplings out/quick/J.npy [--from 10000 --steps 25000 --every 10]
+#include <array>
+#include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <map>
 
 #include <nlm/nlm.hpp>
+#include <nlm/analysis/mixing.hpp>
 #include <nlm_examples/picture.hpp>
 
 #include "common/generation.hpp"
@@ -77,6 +81,38 @@ int main(int argc, char** argv) try {
                      " images (PC variance " +
                      std::to_string(int(100 * (pca.explained_variance_ratio(0) + pca.explained_variance_ratio(1) +
                                                pca.explained_variance_ratio(2)))) + "%)");
+  // Mixing along the followed chain: tau_int, ESS and split-R-hat (its two halves) of each
+  // projection, and the share of recorded steps nearest each digit's centroid in PC space.
+  for (std::size_t k = 0; k < 3; ++k) {
+    std::vector<std::vector<double>> series(1);
+    for (std::size_t i = 0; i < projected.shape(0); ++i) series[0].push_back(double(projected(i, k)));
+    if (series[0].size() < 8) break;
+    const nlm::MixingSummary m = nlm::mixing_summary(series);
+    std::printf("PC%zu along the chain: tau_int %.1f steps, ESS %.1f of %zu records, split-R-hat %.3f\n", k + 1,
+                m.tau * double(every), m.ess, m.draws, m.split_rhat);
+  }
+  std::vector<std::array<double, 3>> centroid(names.size(), {0, 0, 0});
+  std::vector<std::size_t> members(names.size(), 0), visits(names.size(), 0);
+  for (std::size_t i = 0; i < points.shape(0); ++i) {
+    ++members[labels[i]];
+    for (std::size_t k = 0; k < 3; ++k) centroid[labels[i]][k] += points(i, k);
+  }
+  for (std::size_t c = 0; c < names.size(); ++c)
+    for (auto& v : centroid[c]) v /= double(members[c]);
+  for (std::size_t i = 0; i < projected.shape(0); ++i) {
+    std::size_t best = 0;
+    double best_d = INFINITY;
+    for (std::size_t c = 0; c < names.size(); ++c) {
+      double d = 0;
+      for (std::size_t k = 0; k < 3; ++k) d += (projected(i, k) - centroid[c][k]) * (projected(i, k) - centroid[c][k]);
+      if (d < best_d) best_d = d, best = c;
+    }
+    ++visits[best];
+  }
+  std::printf("recorded steps nearest each digit's centroid (PC space):");
+  for (std::size_t c = 0; c < names.size(); ++c)
+    std::printf(" %s %.0f%%", names[c].c_str(), 100.0 * double(visits[c]) / double(projected.shape(0)));
+  std::printf("\n");
   std::cout << "wrote " << (dir / "pca.png").string() << ", " << (dir / "pca_data.csv").string()
             << ", " << (dir / "pca_trajectory.csv").string() << "\n";
   return 0;

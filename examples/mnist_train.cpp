@@ -31,7 +31,9 @@ int main(int argc, char** argv) try {
   bool resume = false;
   std::string step_rule = "plain";
   int threads = 0;
-  std::string precision = "fp32";
+  std::string precision = "fp32", model_phase = "em";
+  std::size_t replicas = 4, swap_every = 10;
+  double t_max = 2.0;
   app.add_option("--preset", preset_name, "quick or paper")->capture_default_str();
   app.add_option("--data", data_dir, "folder with MNIST IDX files (scripts/get_mnist.sh)")->capture_default_str();
   app.add_option("--digits", digits, "digits to learn, comma-separated")->capture_default_str();
@@ -79,6 +81,18 @@ int main(int argc, char** argv) try {
                "data phase from the whole training set's moments every update (no mini-batch noise; "
                "no checkpoints, no --resume)");
   app.add_flag("--resume", resume, "continue from the checkpoint in the output folder");
+  app.add_option("--model-phase", model_phase,
+                 "em (the paper's Euler-Maruyama persistent chains) or pt (the chains are the T replicas of parallel "
+                 "tempering over Euler-Maruyama: --replicas, --t-max, --swap-every)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"em", "pt"}));
+  app.add_option("--replicas", replicas, "parallel tempering: replicas on the ladder T..t_max (pt)")
+      ->capture_default_str()
+      ->transform(ex::count(true));
+  app.add_option("--t-max", t_max, "parallel tempering: the top of the temperature ladder (pt)")->capture_default_str();
+  app.add_option("--swap-every", swap_every, "parallel tempering: steps between swap rounds (pt)")
+      ->capture_default_str()
+      ->transform(ex::count(true));
   app.add_option("--precision", precision,
                  "fp32 (float32 products) or bf16 (bf16 products through oneDNN, float32 J; needs a build "
                  "with -DNLM_ONEDNN=ON; a checkpoint of either resumes in the other)")
@@ -243,10 +257,25 @@ int main(int argc, char** argv) try {
                 (out / "J.npy").c_str(), (out / "layout.txt").c_str(), full_batch ? "no checkpoint (--full-batch)" : checkpoint.c_str(), curve_csv.c_str(),
                 (out / "training_curve.png").c_str(),
                 hp.learn_field ? (", " + (out / "field.npy").string()).c_str() : "");
+    if constexpr (requires { machine.sampler().swap_rates(); }) {
+      std::printf("parallel tempering: ladder");
+      for (double t : machine.sampler().temperatures(hp.temperature)) std::printf(" %.3g", t);
+      std::printf(", swap rates (last run of chains)");
+      for (double r : machine.sampler().swap_rates()) std::printf(" %.3f", r);
+      std::printf("\n");
+    }
     if constexpr (requires { machine.parameters().backend().implementation(); })
       std::printf("bf16 products: oneDNN %s\n", machine.parameters().backend().implementation().c_str());
     return 0;
   };
+  if (model_phase == "pt") {
+    if (precision == "bf16") throw std::invalid_argument("--model-phase pt: with --precision fp32 only");
+    using PtMachine = nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::WeightDecay,
+                                           nlm::ParallelTempering<nlm::EulerMaruyama>, float>;
+    PtMachine machine(p.hp, nlm::Tanh{}, nlm::GaussianNoise{}, nlm::WeightDecay{p.lambda},
+                      nlm::ParallelTempering<nlm::EulerMaruyama>(replicas, t_max, swap_every));
+    return train_with(machine);
+  }
   if (precision == "bf16") {
 #ifdef NLM_HAVE_ONEDNN
     nlm::PaperMachineBf16 machine(p.hp, nlm::Tanh{}, nlm::GaussianNoise{}, nlm::WeightDecay{p.lambda});

@@ -74,6 +74,35 @@ run("${BIN_DIR}/mnist_evaluate" --samples "${OUT}/gen_field/samples.npy" --data 
     --picture "${OUT}/gen_field/first.png")
 expect_files(gen_field/samples.png gen_field/metrics.csv gen_field/first.png)
 
+# Likelihood (issue 14): AIS's log Z and the held-out log-likelihood lines, the picture.
+execute_process(COMMAND "${BIN_DIR}/mnist_likelihood" --couplings "${OUT}/quick/J.npy" --field "${OUT}/quick/field.npy"
+                --data "${DATA}" --held-out 3 -K 20 --particles 4 --runs 2 --out "${OUT}/likelihood"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REGEX MATCH "log Z: -?[0-9.]+ ± [0-9.]+" zline "${out}")
+string(REGEX MATCH "test log-likelihood: -?[0-9.]+ nats/image\n$" lline "${out}")
+if(NOT rc EQUAL 0 OR zline STREQUAL "" OR lline STREQUAL "")
+  message(FATAL_ERROR "mnist_likelihood (${rc}) did not print 'log Z: <v> ± <se>' and end with "
+                      "'test log-likelihood: <v> nats/image':\n${out}\n${err}")
+endif()
+expect_files(likelihood/likelihood.png)
+expect_error("AisOptions: particles must be >= 2" "${BIN_DIR}/mnist_likelihood" --couplings "${OUT}/quick/J.npy"
+             --data "${DATA}" --held-out 3 -K 5 --particles 1 --out "${OUT}/likelihood")
+
+# Parallel tempering: generation with the swap rates printed, and the model phase with a resume.
+execute_process(COMMAND "${BIN_DIR}/mnist_generate" --couplings "${OUT}/quick/J.npy" --field "${OUT}/quick/field.npy"
+                --sampler pt --replicas 3 --t-max 1.5 --swap-every 2 --chains 4 --steps 20 --snapshot-start 100
+                --out "${OUT}/gen_pt" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REGEX MATCH "swap rates of the pairs \\(T_r, T_r\\+1\\), every 2 steps: [0-9.]+ [0-9.]+" sline "${out}")
+if(NOT rc EQUAL 0 OR sline STREQUAL "")
+  message(FATAL_ERROR "mnist_generate --sampler pt (${rc}) printed no swap rates of two pairs:\n${out}\n${err}")
+endif()
+set(train_pt "${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/train_pt" --N_image 60 --b_size 10
+             --N_model 10 --n_t 3 --seed 4 --preset quick --model-phase pt --t-max 1.5 --swap-every 2)
+run(${train_pt} --replicas 3 --updates 3)
+run(${train_pt} --replicas 3 --updates 6 --resume)
+expect_files(train_pt/J.npy train_pt/checkpoint.nlm)
+expect_error("ParallelTempering<EulerMaruyama>(replicas=3" ${train_pt} --replicas 4 --updates 8 --resume)
+
 set(J "${OUT}/train/J.npy")
 run("${BIN_DIR}/mnist_generate" --couplings "${J}" --chains 4 --steps 20 --snapshot-start 5
     --snapshot-every 5 --out "${OUT}/gen" --samples-npy "${OUT}/gen/samples.npy")

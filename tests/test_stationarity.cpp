@@ -71,14 +71,8 @@ template <class SamplerT, class S, class Backend = nlm::BlasProducts>
 using StochasticMachine =
     nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::NoRegularizer, SamplerT, S, Backend>;
 
-/// Upper quantile of χ²_k at tail probability given by the standard normal quantile z
-/// (Wilson–Hilferty; relative error < 1% for k ≥ 10 at z ≈ 4.3).
-double chi2_quantile(double k, double z) {
-  const double a = 2.0 / (9.0 * k);
-  const double c = 1.0 - a + z * std::sqrt(a);
-  return k * c * c * c;
-}
-constexpr double z_1e5 = 4.2649;  // Φ⁻¹(1 − 10⁻⁵)
+using nlm::test::chi2_quantile;  // Wilson–Hilferty (test_support.hpp)
+using nlm::test::z_1e5;          // Φ⁻¹(1 − 10⁻⁵)
 
 /// Solves A y = b for symmetric positive definite A (n×n, row-major) by Cholesky; returns
 /// false if A is not positive definite.

@@ -1,7 +1,9 @@
-// Shared helpers for the test suite: per-type tolerances and temporary directories.
+// Shared helpers for the test suite: per-type tolerances, the χ² quantile of the statistical
+// tests and temporary directories.
 #pragma once
 
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -22,6 +24,15 @@ template <class S>
 constexpr double fd_tolerance() {
   return sizeof(S) == 4 ? 5e-3 : 1e-6;
 }
+
+/// Upper quantile of χ²_k at tail probability given by the standard normal quantile z
+/// (Wilson–Hilferty; relative error < 1% for k ≥ 10 at z ≈ 4.3).
+inline double chi2_quantile(double k, double z) {
+  const double a = 2.0 / (9.0 * k);
+  const double c = 1.0 - a + z * std::sqrt(a);
+  return k * c * c * c;
+}
+inline constexpr double z_1e5 = 4.2649;  // Φ⁻¹(1 − 10⁻⁵)
 
 /// The training tests' machine: the paper's policies at either precision.
 template <class S>

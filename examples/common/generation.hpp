@@ -41,10 +41,12 @@ inline std::size_t couplings_neurons(const std::string& path) {
   return shape[0];
 }
 
-/// A machine that generates with the couplings (and field) named in `o`: sampler `SamplerT`,
+/// A machine that generates with the couplings (and field) named in `o`: sampler `SamplerT`
+/// (`sampler`, seeded from `o.seed`),
 /// float, products by `Backend`, Δt, T and seed from `o`.
 template <class SamplerT = EulerMaruyama, class Backend = BlasProducts>
-LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT, float, Backend> make_generator(const GenerationOptions& o) {
+LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT, float, Backend> make_generator(const GenerationOptions& o,
+                                                                                         SamplerT sampler = SamplerT()) {
   set_blas_threads(o.threads);
   Matrix<float> j = io::load_npy_matrix<float>(o.couplings);
   if (j.shape(0) != j.shape(1))
@@ -56,7 +58,8 @@ LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT, float, Backend> make
   hp.time_step = o.dt;
   hp.temperature = o.temperature;
   hp.seed = o.seed;
-  LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT, float, Backend> machine(hp);
+  LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT, float, Backend> machine(hp, Tanh{}, GaussianNoise{},
+                                                                                      WeightDecay{}, std::move(sampler));
   machine.set_couplings(std::move(j));
   if (!o.field.empty()) machine.set_field(io::load_npy_vector<float>(o.field));
   return machine;

@@ -12,6 +12,7 @@
 #include "activation/tanh.hpp"
 #include "activation/scaled_tanh.hpp"
 #include "activation/softsign.hpp"
+#include "activation/identity.hpp"
 
 #include "noise/noise.hpp"
 #include "noise/gaussian_noise.hpp"
@@ -25,6 +26,8 @@
 #include "sampler/sampler.hpp"
 #include "sampler/euler_maruyama.hpp"
 #include "sampler/mala.hpp"
+#include "sampler/parallel_tempering.hpp"
+#include "sampler/ais.hpp"
 
 #include "langevin_machine.hpp"
 #include "recurrent_network.hpp"
@@ -36,6 +39,7 @@
 #include "analysis/power_law.hpp"
 #include "analysis/asymmetry.hpp"
 #include "analysis/fixed_points.hpp"
+#include "analysis/mixing.hpp"
 
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"

@@ -1,0 +1,255 @@
+// The model's partition function by annealed importance sampling, and the log-likelihood of
+// held-out digits beside two Gaussian baselines on the same representation (x = 2p − 1).
+//
+//   mnist_likelihood --couplings out/quick/J.npy --field out/quick/field.npy
+//   mnist_likelihood --couplings ../shared/data/upstream/J_cupy1.npy     # the paper's couplings
+//
+// log p(x) = −E(x)/T − log Z, in nats per image. AIS (nlm/sampler/ais.hpp) anneals particles
+// from N(0, σ₀² I) to exp(−E/T) with MALA; Ẑ is unbiased, so log Ẑ is biased low and the
+// log-likelihoods it gives are biased high by the same amount (the standard error and the
+// spread of independent runs bound it). The baselines are fitted on the model's training
+// digits, their ridge chosen on the last tenth of them. Writes likelihood.png: the held-out
+// digits the model finds most and least likely.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numbers>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <xtensor-blas/xlinalg.hpp>
+
+#include <nlm/nlm.hpp>
+#include <nlm/sampler/ais.hpp>
+#include <nlm_examples/picture.hpp>
+
+#include "common/generation.hpp"
+#include "common/mnist_common.hpp"
+#include "common/model_files.hpp"
+
+namespace ex = nlm::examples;
+
+namespace {
+
+struct Options : ex::GenerationOptions {
+  std::string out = "out/likelihood", data = ex::default_data_dir(), digits = "1,3,6", layout;
+  std::size_t held_out = 100;
+  nlm::AisOptions ais;
+  Options() {
+    dt = 0.03;  // the settings of docs/quality.md's K = 20 000 rows (about 80 s for a quick model)
+    ais.temperatures = 20000;
+    ais.particles = 16;
+    ais.runs = 2;
+    ais.schedule_power = 2.0;
+    ais.base_sd = 1.25;
+  }
+};
+
+/// Per-image log-densities of a Gaussian N(μ, C) at the rows of `x`, with the part from the
+/// `constant` pixels (those equal in every training digit) apart, in double.
+struct GaussianScore {
+  std::vector<double> total, constant_part;
+  double mean_total() const { return std::accumulate(total.begin(), total.end(), 0.0) / double(total.size()); }
+  double mean_constant() const {
+    return std::accumulate(constant_part.begin(), constant_part.end(), 0.0) / double(constant_part.size());
+  }
+};
+
+/// Column means and covariance of `x` (rows are digits), in double.
+struct Moments {
+  xt::xtensor<double, 1> mean;
+  xt::xtensor<double, 2> cov;
+  std::vector<bool> constant;
+};
+Moments moments_of(const nlm::Matrix<float>& x) {
+  const std::size_t n = x.shape(0), d = x.shape(1);
+  Moments m;
+  xt::xtensor<double, 2> c = xt::cast<double>(x);
+  m.mean = xt::mean(c, {0});
+  c -= m.mean;
+  m.cov = xt::linalg::dot(xt::transpose(c), c) / double(n - 1);
+  m.constant.resize(d);
+  for (std::size_t j = 0; j < d; ++j) {
+    bool same = true;
+    for (std::size_t i = 1; i < n && same; ++i) same = x(i, j) == x(0, j);
+    m.constant[j] = same;
+  }
+  return m;
+}
+
+/// Diagonal Gaussian: variances + ridge.
+GaussianScore diagonal_score(const Moments& m, double ridge, const nlm::Matrix<float>& x) {
+  const std::size_t n = x.shape(0), d = x.shape(1);
+  GaussianScore s{std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
+  for (std::size_t j = 0; j < d; ++j) {
+    const double v = m.cov(j, j) + ridge, norm = -0.5 * std::log(2 * std::numbers::pi * v);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double z = double(x(i, j)) - m.mean(j), l = norm - 0.5 * z * z / v;
+      s.total[i] += l;
+      if (m.constant[j]) s.constant_part[i] += l;
+    }
+  }
+  return s;
+}
+
+/// Full-covariance Gaussian: C + ridge·I. The constant pixels have zero variance and
+/// covariance in C, so the density factorises into theirs (each N(μ_j, ridge)) and the
+/// varying pixels' Gaussian: the constant part is exact.
+GaussianScore full_score(const Moments& m, double ridge, const nlm::Matrix<float>& x) {
+  const std::size_t n = x.shape(0), d = x.shape(1);
+  std::vector<std::size_t> vary;
+  for (std::size_t j = 0; j < d; ++j)
+    if (!m.constant[j]) vary.push_back(j);
+  GaussianScore s = diagonal_score(m, ridge, x);  // the constant pixels' part (and a total to replace)
+  const std::size_t k = vary.size();
+  xt::xtensor<double, 2> c = xt::xtensor<double, 2>::from_shape({k, k});
+  for (std::size_t a = 0; a < k; ++a)
+    for (std::size_t b = 0; b < k; ++b) c(a, b) = m.cov(vary[a], vary[b]) + (a == b ? ridge : 0.0);
+  const xt::xtensor<double, 2> l = xt::linalg::cholesky(c);
+  double logdet = 0;
+  for (std::size_t a = 0; a < k; ++a) logdet += 2 * std::log(l(a, a));
+  std::vector<double> z(k);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t a = 0; a < k; ++a) {  // forward substitution L y = x − μ
+      double v = double(x(i, vary[a])) - m.mean(vary[a]);
+      for (std::size_t b = 0; b < a; ++b) v -= l(a, b) * z[b];
+      z[a] = v / l(a, a);
+    }
+    double q = 0;
+    for (double v : z) q += v * v;
+    s.total[i] = s.constant_part[i] - 0.5 * (double(k) * std::log(2 * std::numbers::pi) + logdet + q);
+  }
+  return s;
+}
+
+/// The ridge of `score` with the best mean log-density on `validation`, fitted on `fit`.
+template <class Score>
+double choose_ridge(const nlm::Matrix<float>& fit, const nlm::Matrix<float>& validation, Score score) {
+  const Moments m = moments_of(fit);
+  double best = 0, best_ll = -INFINITY;
+  for (double ridge : {1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0}) {
+    const double ll = score(m, ridge, validation).mean_total();
+    if (ll > best_ll) best_ll = ll, best = ridge;
+  }
+  return best;
+}
+
+int run(const Options& o) {
+  const ex::fs::path out(o.out);
+  ex::require_output_dir(out);
+  auto machine = ex::make_generator(o);
+  const auto& hp = machine.hyperparameters();
+  const nlm::UnitLayout layout = ex::model_layout(o.couplings, hp.neurons, o.layout);
+  if (layout.visible != hp.neurons)
+    throw std::invalid_argument(o.couplings + ": the model has " + std::to_string(hp.neurons - layout.visible) +
+                                " label or latent units; the likelihood of an image would need them "
+                                "integrated out per image, which mnist_likelihood does not do (yet)");
+  const auto all = ex::load_digits(o.data, o.digits, 0);
+  if (all.x.shape(1) != hp.neurons)
+    throw std::invalid_argument("the digits have " + std::to_string(all.x.shape(1)) + " pixels, the model " +
+                                std::to_string(hp.neurons) + " units");
+  const auto split = ex::split_for_model(all, layout, o.held_out, o.data);
+  const nlm::Matrix<float> train(split.train.x), held(split.held.x);
+  std::printf("model: %s, N = %zu, T = %g, field %s\n", o.couplings.c_str(), hp.neurons, hp.temperature,
+              o.field.empty() ? "none" : o.field.c_str());
+  std::printf("digits %s: %zu held out (the last %zu of each class), %zu for the baselines\n", o.digits.c_str(),
+              held.shape(0), layout.held_out > 0 ? layout.held_out : o.held_out, train.shape(0));
+
+  nlm::AisOptions a = o.ais;
+  a.time_step = o.dt;
+  a.seed = o.seed;
+  std::size_t shown = 0;
+  a.progress = [&](std::size_t done, std::size_t total) {
+    const std::size_t pct = 10 * (10 * done / total);
+    if (pct != shown) {
+      shown = pct;
+      std::fprintf(stderr, "AIS: %zu/%zu distributions (%zu%%)\n", done, total, pct);
+    }
+  };
+  std::printf("AIS: %zu runs x %zu particles, K = %zu distributions (beta_k = (k/K)^%g), %zu MALA step(s) each, "
+              "dt = %g, base N(0, %g^2 I)\n",
+              a.runs, a.particles, a.temperatures, a.schedule_power, a.steps_per_temperature, a.time_step, a.base_sd);
+  const nlm::AisResult z = nlm::annealed_importance_sampling(machine, a);
+  std::printf("  MALA acceptance %.3f, ESS of the weights %.1f of %zu\n", z.acceptance, z.ess, z.particles());
+  std::printf("  each run's log Z:");
+  for (double v : z.run_log_z) std::printf(" %.2f", v);
+  std::printf(" (spread %.2f)\n", z.run_spread);
+  std::printf("log Z: %.2f ± %.2f (AIS is unbiased for Z, so log Z is biased low)\n", z.log_z, z.standard_error);
+
+  // The model on the held-out digits.
+  const auto e = machine.energy(held);
+  std::vector<double> ll(held.shape(0));
+  for (std::size_t i = 0; i < ll.size(); ++i) ll[i] = -double(e(i)) / hp.temperature - z.log_z;
+  const double model_ll = std::accumulate(ll.begin(), ll.end(), 0.0) / double(ll.size());
+
+  // Baselines: ridge on the last tenth of the training digits, then fitted on all of them.
+  const std::size_t fit_rows = train.shape(0) - train.shape(0) / 10;
+  const nlm::Matrix<float> fit = xt::view(train, xt::range(0, fit_rows), xt::all());
+  const nlm::Matrix<float> validation = xt::view(train, xt::range(fit_rows, train.shape(0)), xt::all());
+  const double diag_ridge = choose_ridge(fit, validation, diagonal_score);
+  const double full_ridge = choose_ridge(fit, validation, full_score);
+  const Moments m = moments_of(train);
+  const std::size_t constant = std::size_t(std::count(m.constant.begin(), m.constant.end(), true));
+  const GaussianScore diag = diagonal_score(m, diag_ridge, held), full = full_score(m, full_ridge, held);
+  std::printf("held-out log-likelihood, nats/image (x = 2p - 1 in R^%zu; %zu pixels are the same in every "
+              "training digit):\n", hp.neurons, constant);
+  std::printf("  %-34s %10s %14s %14s\n", "", "total", "const. pixels", "other pixels");
+  std::printf("  %-34s %10.1f %14s %14s\n", "NLM (-E/T - log Z)", model_ll, "-", "-");
+  std::printf("  %-34s %10.1f %14.1f %14.1f\n", ("diagonal Gaussian, ridge " + std::to_string(diag_ridge).substr(0, 6)).c_str(),
+              diag.mean_total(), diag.mean_constant(), diag.mean_total() - diag.mean_constant());
+  std::printf("  %-34s %10.1f %14.1f %14.1f\n", ("full-cov. Gaussian, ridge " + std::to_string(full_ridge).substr(0, 6)).c_str(),
+              full.mean_total(), full.mean_constant(), full.mean_total() - full.mean_constant());
+
+  // The most and least likely held-out digits under the model.
+  std::vector<std::size_t> order(ll.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) { return ll[i] > ll[j]; });
+  const std::size_t show = std::min<std::size_t>(12, order.size() / 2);
+  std::vector<float> tiles;
+  std::vector<std::string> captions;
+  for (std::size_t k = 0; k < 2 * show; ++k) {
+    const std::size_t i = k < show ? order[k] : order[order.size() - 2 * show + k];
+    for (std::size_t j = 0; j < held.shape(1); ++j) tiles.push_back((held(i, j) + 1.0f) * 0.5f);
+    char c[64];
+    std::snprintf(c, sizeof c, "%s\nlog p = %.0f", k < show ? "most likely" : "least likely", ll[i]);
+    captions.emplace_back(c);
+  }
+  ex::write_captioned_grid(out / "likelihood.png", tiles.data(), 2 * show, held.shape(1), captions, show, 3,
+                           "held-out digits by NLM log-likelihood (nats)");
+  std::printf("wrote %s\n", (out / "likelihood.png").c_str());
+  std::printf("test log-likelihood: %.1f nats/image\n", model_ll);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  CLI::App app{"log Z of an NLM by annealed importance sampling, and held-out log-likelihoods (nlm)"};
+  Options o;
+  o.add_to(app);
+  app.get_option("--dt")->description("MALA's time step dt of the AIS transitions");
+  app.get_option("--chains")->description("(unused here; see --particles)");
+  app.add_option("--data", o.data, "MNIST folder")->capture_default_str();
+  app.add_option("--digits", o.digits, "the model's digits (held-out and baseline digits)")->capture_default_str();
+  app.add_option("--held-out", o.held_out, "held-out digits per class (the model's own count if its layout has one)")
+      ->capture_default_str()
+      ->transform(ex::count(true));
+  app.add_option("--layout", o.layout, "unit layout (default: layout.txt beside the couplings, if there)");
+  app.add_option("--out", o.out, "output folder")->capture_default_str();
+  app.add_option("--particles", o.ais.particles, "AIS particles per run")->capture_default_str()->transform(ex::count(true));
+  app.add_option("--runs", o.ais.runs, "independent AIS runs")->capture_default_str()->transform(ex::count(true));
+  app.add_option("--temperatures,-K", o.ais.temperatures, "intermediate distributions K")
+      ->capture_default_str()
+      ->transform(ex::count(true));
+  app.add_option("--steps-per-temperature", o.ais.steps_per_temperature, "MALA steps at each distribution")
+      ->capture_default_str()
+      ->transform(ex::count(true));
+  app.add_option("--base-sd", o.ais.base_sd, "sd of the Gaussian the path starts from")->capture_default_str();
+  app.add_option("--schedule-power", o.ais.schedule_power, "beta_k = (k/K)^power")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  return run(o);
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "mnist_likelihood: %s\n", e.what());
+  return 1;
+}
