@@ -58,21 +58,8 @@ bool same_curve(const std::vector<nlm::CurvePoint>& a, const std::vector<nlm::Cu
   return true;
 }
 
-// Saves only at one update, from inside on_update as PeriodicCheckpoint does.
-struct SaveAt {
-  std::filesystem::path path;
-  std::uint64_t at;
-  template <class M>
-  void on_update(const M& m, const nlm::TrainingState& s) const {
-    if (s.updates == at) nlm::io::save_checkpoint(path, m, s);
-  }
-};
-
-nlm::TrainingOptions quiet(std::uint64_t updates) {
-  nlm::TrainingOptions o = nlm::TrainingOptions::for_updates(updates);
-  o.handle_signals = false;
-  return o;
-}
+using nlm::test::quiet;
+using nlm::test::SaveAt;
 
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

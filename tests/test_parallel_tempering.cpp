@@ -341,20 +341,8 @@ namespace {
 template <class S, class Inner>
 using PtMachine = nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::NoRegularizer, nlm::ParallelTempering<Inner>, S>;
 
-struct SaveAt {
-  std::filesystem::path path;
-  std::uint64_t at;
-  template <class M>
-  void on_update(const M& m, const nlm::TrainingState& s) const {
-    if (s.updates == at) nlm::io::save_checkpoint(path, m, s);
-  }
-};
-
-nlm::TrainingOptions quiet(std::uint64_t updates) {
-  nlm::TrainingOptions o = nlm::TrainingOptions::for_updates(updates);
-  o.handle_signals = false;
-  return o;
-}
+using nlm::test::quiet;
+using nlm::test::SaveAt;
 
 // 10 updates, a checkpoint, 10 more in a fresh machine = 20 straight updates, bit for bit.
 // swap_every = 4 with n_t = 3 steps per update: after 30 steps the checkpoint falls 2 steps

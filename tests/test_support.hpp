@@ -34,6 +34,24 @@ inline double chi2_quantile(double k, double z) {
 }
 inline constexpr double z_1e5 = 4.2649;  // Φ⁻¹(1 − 10⁻⁵)
 
+/// A training callback that saves a checkpoint at one update only, from inside on_update as
+/// PeriodicCheckpoint does.
+struct SaveAt {
+  std::filesystem::path path;
+  std::uint64_t at;
+  template <class M>
+  void on_update(const M& m, const TrainingState& s) const {
+    if (s.updates == at) io::save_checkpoint(path, m, s);
+  }
+};
+
+/// Options for `updates` updates without the SIGINT handler (the tests train many machines).
+inline TrainingOptions quiet(std::uint64_t updates) {
+  TrainingOptions o = TrainingOptions::for_updates(updates);
+  o.handle_signals = false;
+  return o;
+}
+
 /// The training tests' machine: the paper's policies at either precision.
 template <class S>
 using TrainingMachine = LangevinMachine<Tanh, GaussianNoise, WeightDecay, EulerMaruyama, S>;
