@@ -247,6 +247,17 @@ run("${BIN_DIR}/mnist_classify" --couplings "${OUT}/latent_restart/J.npy" --fiel
     --data "${DATA}" --steps 10 --out "${OUT}/classify_latent")
 run("${BIN_DIR}/mnist_generate" --couplings "${OUT}/latent_restart/J.npy" --field "${OUT}/latent_restart/field.npy"
     --data "${DATA}" --class 3 --chains 2 --steps 10 --out "${OUT}/gen_latent")
+# The likelihood of an image under a model with label and latent units: a per-image AIS over them.
+execute_process(COMMAND "${BIN_DIR}/mnist_likelihood" --couplings "${OUT}/latent_restart/J.npy"
+                --field "${OUT}/latent_restart/field.npy" --data "${DATA}" -K 20 --particles 4 --runs 2
+                --images 6 --marginal-temperatures 10 --out "${OUT}/likelihood_latent"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REGEX MATCH "per-image AIS over the 12 label and latent units, image clamped: 6 digits" aline "${out}")
+string(REGEX MATCH "test log-likelihood: -?[0-9.]+ nats/image\n$" lline "${out}")
+if(NOT rc EQUAL 0 OR aline STREQUAL "" OR lline STREQUAL "")
+  message(FATAL_ERROR "mnist_likelihood on a label and latent model (${rc}) ran no per-image AIS over its 12 "
+                      "hidden units or printed no test log-likelihood:\n${out}\n${err}")
+endif()
 expect_error("the persistent latent states of each image are not in the checkpoint"
              "${BIN_DIR}/mnist_train" --data "${DATA}" --out "${OUT}/latent_persistent" --held-out 4 --b_size 10
              --N_model 10 --n_t 2 --seed 4 --preset quick --updates 6 --labels --label-units 2 --latent 6

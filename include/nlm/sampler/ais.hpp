@@ -13,6 +13,11 @@
 /// Because Ẑ is unbiased, log Ẑ is biased low (by about Var(w)/(2 M mean(w)²) for M particles),
 /// and a badly mixing path underestimates log Z: the effective sample size of the weights and
 /// the spread of independent runs say how far to trust it.
+///
+/// `conditional_annealed_importance_sampling` does the same with some units clamped, one
+/// condition per row of a `Clamp`: log Z(v) = log ∫ e^{−E(v, h)/T} dh over the free units h, so
+/// that log p(v) = log Z(v) − log Z is the marginal density of the clamped units (an image's
+/// likelihood under a model with label or latent units).
 #pragma once
 
 #include <algorithm>
@@ -33,6 +38,7 @@
 #include "../errors.hpp"
 #include "../force_workspace.hpp"
 #include "../types.hpp"
+#include "../unit_layout.hpp"
 #include "mala.hpp"
 #include "sampler.hpp"
 
@@ -197,6 +203,138 @@ inline WeightSummary summarize_log_weights(std::span<const double> w) {
 
 }  // namespace detail
 
+namespace detail {
+
+/// The AIS loop for `groups` conditions of `options.particles` particles each, advanced together
+/// (rows g·P … g·P + P − 1 are condition g's). Without a clamp there is one condition: the whole
+/// model. With one, condition g holds the units where its mask row is set at its values and
+/// integrates over the others: the base is N(0, σ₀²) on the free units only, so
+/// log Z₀ = (F_g/2) log(2πσ₀²), and the clamped units' share of q, a constant along each path,
+/// is taken out of the weights at the end (it enters them as +q_clamped/T: Σ_k (β_k − β_{k−1}) = 1).
+template <EnergyModel M>
+std::vector<AisResult> annealed_importance_sampling_groups(const M& model, const AisOptions& options,
+                                                           const Clamp<typename M::scalar_type>* clamp) {
+  options.validate();
+  using S = typename M::scalar_type;
+  const char* who = clamp ? "conditional_annealed_importance_sampling" : "annealed_importance_sampling";
+  const double t = double(model.temperature());
+  if (!(t > 0.0)) throw std::invalid_argument(std::string(who) + ": the model's temperature must be > 0");
+  const std::size_t n = model.neurons(), p = options.particles, k_max = options.temperatures;
+  const std::size_t groups = clamp ? clamp->values.shape(0) : 1, rows = groups * p;
+  const double sd = options.base_sd;
+  const std::vector<double> beta = options.schedule();
+
+  // Each condition's free units and the clamped units' q = T‖v‖²/(2σ₀²); the clamp per particle.
+  std::vector<std::size_t> free_units(groups, n);
+  std::vector<double> clamped_q(groups, 0.0);
+  xt::xtensor<std::uint8_t, 2> mask;
+  Matrix<S> values;
+  if (clamp) {
+    const auto fail = [&](const std::string& what) { throw std::invalid_argument(std::string(who) + ": " + what); };
+    if (groups == 0) fail("the clamp has no rows (no conditions)");
+    if (clamp->values.shape(1) != n || clamp->mask.shape(1) != n)
+      fail("the clamp has " + std::to_string(clamp->mask.shape(1)) + " mask and " +
+           std::to_string(clamp->values.shape(1)) + " value columns, the model " + std::to_string(n) + " units");
+    const std::size_t mask_rows = clamp->mask.shape(0);
+    if (mask_rows != 1 && mask_rows != groups)
+      fail("the clamp mask has " + std::to_string(mask_rows) + " rows, expected 1 or " + std::to_string(groups) +
+           " (one per row of values)");
+    mask = xt::xtensor<std::uint8_t, 2>::from_shape({rows, n});
+    values = Matrix<S>::from_shape({rows, n});
+    for (std::size_t g = 0; g < groups; ++g) {
+      const std::uint8_t* m = clamp->mask.data() + (mask_rows == 1 ? 0 : g) * n;
+      const S* v = clamp->values.data() + g * n;
+      std::size_t held = 0;
+      double q = 0;
+      for (std::size_t j = 0; j < n; ++j)
+        if (m[j]) {
+          if (!std::isfinite(double(v[j])))
+            fail("clamp value " + std::to_string(j) + " of condition " + std::to_string(g) + " is not finite");
+          ++held;
+          q += double(v[j]) * double(v[j]);
+        }
+      if (held == n) fail("condition " + std::to_string(g) + " clamps every unit: there is nothing to integrate");
+      free_units[g] = n - held;
+      clamped_q[g] = t * q / (2.0 * sd * sd);
+      for (std::size_t i = 0; i < p; ++i) {
+        std::copy_n(v, n, values.data() + (g * p + i) * n);
+        std::copy_n(m, n, mask.data() + (g * p + i) * n);
+      }
+    }
+  }
+
+  std::vector<AisResult> out(groups);
+  for (std::size_t g = 0; g < groups; ++g)
+    out[g].log_z_base = 0.5 * double(free_units[g]) * std::log(2.0 * std::numbers::pi * sd * sd);
+  std::uint64_t proposed = 0, accepted = 0;
+  std::vector<double> e_minus_q(rows), logw(rows);
+  for (std::size_t run = 0; run < options.runs; ++run) {
+    const std::uint64_t base = 4 * run;
+    model_noise_t<M> noise = model.noise();
+    noise.seed(derive_seed(options.seed, base));
+    AnnealedModel<M> path(model, sd, std::move(noise));
+    Mala mala(derive_seed(options.seed, base + 1), options.time_step);
+    Xoshiro256 start(derive_seed(options.seed, base + 2));
+    Matrix<S> x = Matrix<S>::from_shape({rows, n});
+    fill_normal<S>(start, std::span<S>(x.data(), x.size()));
+    x *= S(sd);
+    Chains<S> chains(std::move(x));
+    if (clamp) chains.clamp(mask, values);
+    {  // E(x) at the start: the path at β = 1 is the model
+      path.set_beta(1.0);
+      evaluate(path, chains.states(), chains.workspace(), true);
+      for (std::size_t i = 0; i < rows; ++i)
+        e_minus_q[i] = double(chains.workspace().energy(i)) - path.base_energy(chains.states(), i);
+    }
+    std::fill(logw.begin(), logw.end(), 0.0);
+    for (std::size_t k = 1; k <= k_max; ++k) {
+      const double step = beta[k] - beta[k - 1];
+      for (std::size_t i = 0; i < rows; ++i) logw[i] -= step * e_minus_q[i] / t;
+      if (k == k_max) break;  // the last transition would not change the weights
+      path.set_beta(beta[k]);
+      mala.advance(path, chains, options.steps_per_temperature);
+      const ForceWorkspace<S>& ws = chains.workspace();
+      for (std::size_t i = 0; i < rows; ++i) {
+        const double q = path.base_energy(chains.states(), i);
+        e_minus_q[i] = (double(ws.energy(i)) - q) / beta[k];
+      }
+      if (options.progress) options.progress(run * k_max + k, options.runs * k_max);
+    }
+    for (std::size_t g = 0; g < groups; ++g) {
+      const std::span<double> w(logw.data() + g * p, p);
+      for (double& v : w) {
+        v -= clamped_q[g] / t;
+        if (!std::isfinite(v))
+          throw numerical_error(std::string(who) + ": a log-weight is not finite in run " + std::to_string(run) +
+                                (clamp ? " (condition " + std::to_string(g) + ")" : std::string()) +
+                                " (the particles diverged?); lower time_step");
+      }
+      out[g].run_log_z.push_back(out[g].log_z_base + summarize_log_weights(w).log_mean);
+      out[g].log_weights.insert(out[g].log_weights.end(), w.begin(), w.end());
+    }
+    proposed += mala.proposed();
+    accepted += mala.accepted();
+    if (options.progress) options.progress((run + 1) * k_max, options.runs * k_max);
+  }
+  for (AisResult& r : out) {
+    const auto all = summarize_log_weights(r.log_weights);
+    r.log_z = r.log_z_base + all.log_mean;
+    r.standard_error = all.relative_sd / std::sqrt(double(r.log_weights.size()));
+    r.ess = all.ess;
+    if (r.run_log_z.size() > 1) {
+      double m = 0, v = 0;
+      for (double z : r.run_log_z) m += z;
+      m /= double(r.run_log_z.size());
+      for (double z : r.run_log_z) v += (z - m) * (z - m);
+      r.run_spread = std::sqrt(v / double(r.run_log_z.size() - 1));
+    }
+    r.acceptance = proposed == 0 ? 0.0 : double(accepted) / double(proposed);
+  }
+  return out;
+}
+
+}  // namespace detail
+
 /// Estimates log Z of `model` at its temperature by annealed importance sampling
 /// (`options.runs` runs of `options.particles` particles, MALA transitions). Reproducible for
 /// a seed. The model is only read: the path has its own noise and sampler streams.
@@ -208,72 +346,23 @@ inline WeightSummary summarize_log_weights(std::span<const double> w) {
 /// the MNIST models, far under the standard errors.
 template <EnergyModel M>
 AisResult annealed_importance_sampling(const M& model, const AisOptions& options) {
-  options.validate();
-  using S = typename M::scalar_type;
-  const double t = double(model.temperature());
-  if (!(t > 0.0)) throw std::invalid_argument("annealed_importance_sampling: the model's temperature must be > 0");
-  const std::size_t n = model.neurons(), p = options.particles, k_max = options.temperatures;
-  const double sd = options.base_sd;
-  const std::vector<double> beta = options.schedule();
+  return std::move(detail::annealed_importance_sampling_groups(model, options, nullptr).front());
+}
 
-  AisResult out;
-  out.log_z_base = 0.5 * double(n) * std::log(2.0 * std::numbers::pi * sd * sd);
-  std::uint64_t proposed = 0, accepted = 0;
-  std::vector<double> e_minus_q(p), logw(p);
-  for (std::size_t run = 0; run < options.runs; ++run) {
-    const std::uint64_t base = 4 * run;
-    detail::model_noise_t<M> noise = model.noise();
-    noise.seed(detail::derive_seed(options.seed, base));
-    AnnealedModel<M> path(model, sd, std::move(noise));
-    Mala mala(detail::derive_seed(options.seed, base + 1), options.time_step);
-    detail::Xoshiro256 start(detail::derive_seed(options.seed, base + 2));
-    Matrix<S> x = Matrix<S>::from_shape({p, n});
-    detail::fill_normal<S>(start, std::span<S>(x.data(), x.size()));
-    x *= S(sd);
-    Chains<S> chains(std::move(x));
-    {  // E(x) at the start: the path at β = 1 is the model
-      path.set_beta(1.0);
-      detail::evaluate(path, chains.states(), chains.workspace(), true);
-      for (std::size_t i = 0; i < p; ++i)
-        e_minus_q[i] = double(chains.workspace().energy(i)) - path.base_energy(chains.states(), i);
-    }
-    std::fill(logw.begin(), logw.end(), 0.0);
-    for (std::size_t k = 1; k <= k_max; ++k) {
-      const double step = beta[k] - beta[k - 1];
-      for (std::size_t i = 0; i < p; ++i) logw[i] -= step * e_minus_q[i] / t;
-      if (k == k_max) break;  // the last transition would not change the weights
-      path.set_beta(beta[k]);
-      mala.advance(path, chains, options.steps_per_temperature);
-      const ForceWorkspace<S>& ws = chains.workspace();
-      for (std::size_t i = 0; i < p; ++i) {
-        const double q = path.base_energy(chains.states(), i);
-        e_minus_q[i] = (double(ws.energy(i)) - q) / beta[k];
-      }
-      if (options.progress) options.progress(run * k_max + k, options.runs * k_max);
-    }
-    for (double w : logw)
-      if (!std::isfinite(w))
-        throw numerical_error("annealed_importance_sampling: a log-weight is not finite in run " +
-                              std::to_string(run) + " (the particles diverged?); lower time_step");
-    out.run_log_z.push_back(out.log_z_base + detail::summarize_log_weights(logw).log_mean);
-    out.log_weights.insert(out.log_weights.end(), logw.begin(), logw.end());
-    proposed += mala.proposed();
-    accepted += mala.accepted();
-    if (options.progress) options.progress((run + 1) * k_max, options.runs * k_max);
-  }
-  const auto all = detail::summarize_log_weights(out.log_weights);
-  out.log_z = out.log_z_base + all.log_mean;
-  out.standard_error = all.relative_sd / std::sqrt(double(out.log_weights.size()));
-  out.ess = all.ess;
-  if (out.run_log_z.size() > 1) {
-    double m = 0, v = 0;
-    for (double z : out.run_log_z) m += z;
-    m /= double(out.run_log_z.size());
-    for (double z : out.run_log_z) v += (z - m) * (z - m);
-    out.run_spread = std::sqrt(v / double(out.run_log_z.size() - 1));
-  }
-  out.acceptance = proposed == 0 ? 0.0 : double(accepted) / double(proposed);
-  return out;
+/// The partition function of the units a clamp leaves free, one per condition (row of
+/// `clamp.values`): \f$ \log Z(v_g) = \log \int e^{-E(v_g, h)/T}\,dh \f$ over the units h where
+/// condition g's mask (its row, or the single row) is zero, the others held at v_g. With the
+/// model's log Z, \f$ \log p(v) = \log Z(v) - \log Z \f$ is the marginal log-density of the
+/// clamped units: an image's log-likelihood under a model with label or latent units. Each
+/// condition has `options.particles` particles per run, all conditions advance together (one
+/// batch of conditions × particles rows), and each gets its own AisResult (log Ẑ(v_g), its
+/// standard error, ESS, runs; the MALA acceptance is the batch's). As for log Z, log Ẑ(v) is
+/// biased low; the difference log Ẑ(v) − log Ẑ may be biased either way.
+template <EnergyModel M>
+std::vector<AisResult> conditional_annealed_importance_sampling(const M& model,
+                                                                const Clamp<typename M::scalar_type>& clamp,
+                                                                const AisOptions& options) {
+  return detail::annealed_importance_sampling_groups(model, options, &clamp);
 }
 
 }  // namespace nlm
