@@ -113,6 +113,42 @@ double quadrature_log_z(const M& machine, double half_width, double h) {
   return -low / t + std::log(s) + double(n) * std::log(h);
 }
 
+/// The settings the Gaussian closed-form tests share: a linear schedule from a base near the
+/// target's scale (σ₀ ≈ 1/(1 − d) for J's diagonal d = 0.15).
+nlm::AisOptions gaussian_options(std::uint64_t seed, std::size_t temperatures = 500, std::size_t particles = 256) {
+  nlm::AisOptions o;
+  o.temperatures = temperatures;
+  o.particles = particles;
+  o.runs = 2;
+  o.time_step = 0.1;
+  o.schedule_power = 1;
+  o.base_sd = 1.18;
+  o.seed = seed;
+  return o;
+}
+
+/// The settings the tanh quadrature tests share: many particles, two MALA steps per β.
+nlm::AisOptions quadrature_options(std::uint64_t seed) {
+  nlm::AisOptions o;
+  o.temperatures = 300;
+  o.particles = 2000;
+  o.runs = 2;
+  o.time_step = 0.05;
+  o.steps_per_temperature = 2;
+  o.seed = seed;
+  return o;
+}
+
+/// A short run for reproducibility and error checks.
+nlm::AisOptions short_options(std::uint64_t seed) {
+  nlm::AisOptions o;
+  o.temperatures = 20;
+  o.particles = 16;
+  o.runs = 2;
+  o.seed = seed;
+  return o;
+}
+
 }  // namespace
 
 TEST_SUITE("ais") {
@@ -124,14 +160,7 @@ TEST_CASE_TEMPLATE("identity activation, N = 20: log Z = (N/2) log(2 pi T) - log
   auto [j, b] = random_couplings<S>(20, 0.15, 0.1, 0.1, 11);
   m.set_couplings(j);
   m.set_field(b);
-  nlm::AisOptions o;
-  o.temperatures = 500;
-  o.particles = 256;
-  o.runs = 2;
-  o.time_step = 0.1;
-  o.schedule_power = 1;
-  o.base_sd = 1.18;
-  o.seed = 3;
+  const nlm::AisOptions o = gaussian_options(3);
   const auto r = nlm::annealed_importance_sampling(m, o);
   require_within(r, gaussian_log_z(j, t));
   CHECK(r.run_log_z.size() == 2);
@@ -144,14 +173,7 @@ TEST_CASE("identity activation, N = 784: log Z within 3 SE") {
   auto [j, b] = random_couplings<float>(784, 0.15, 0.1, 0.0, 12);
   m.set_couplings(j);
   m.set_field(b);
-  nlm::AisOptions o;  // 30 s here
-  o.temperatures = 1000;
-  o.particles = 128;
-  o.runs = 2;
-  o.time_step = 0.1;
-  o.schedule_power = 1;
-  o.base_sd = 1.18;  // ≈ 1/(1 − d): the base's scale near the target's
-  o.seed = 4;
+  const nlm::AisOptions o = gaussian_options(4, 1000, 128);  // 30 s here
   const auto r = nlm::annealed_importance_sampling(m, o);
   require_within(r, gaussian_log_z(j, t));
 }
@@ -163,13 +185,7 @@ TEST_CASE_TEMPLATE("tanh, N = 1 (three wells) and N = 2 (asymmetric J, field): l
     Matrix<S> j = {{S(3)}};
     m.set_couplings(j);
     m.set_field(nlm::Vector<S>{S(0.4)});
-    nlm::AisOptions o;
-    o.temperatures = 300;
-    o.particles = 2000;
-    o.runs = 2;
-    o.time_step = 0.05;
-    o.steps_per_temperature = 2;
-    o.seed = 7;
+    const nlm::AisOptions o = quadrature_options(7);
     const auto r = nlm::annealed_importance_sampling(m, o);
     require_within(r, quadrature_log_z(m, 12.0, 1e-3));
   }
@@ -178,13 +194,7 @@ TEST_CASE_TEMPLATE("tanh, N = 1 (three wells) and N = 2 (asymmetric J, field): l
     Matrix<S> j = {{S(1.5), S(-2)}, {S(1), S(1.2)}};
     m.set_couplings(j);
     m.set_field(nlm::Vector<S>{S(0.3), S(-0.2)});
-    nlm::AisOptions o;
-    o.temperatures = 300;
-    o.particles = 2000;
-    o.runs = 2;
-    o.time_step = 0.05;
-    o.steps_per_temperature = 2;
-    o.seed = 8;
+    const nlm::AisOptions o = quadrature_options(8);
     const auto r = nlm::annealed_importance_sampling(m, o);
     require_within(r, quadrature_log_z(m, 12.0, 0.01));
   }
@@ -192,11 +202,7 @@ TEST_CASE_TEMPLATE("tanh, N = 1 (three wells) and N = 2 (asymmetric J, field): l
 
 TEST_CASE("AIS is reproducible for a seed and refuses bad options with the option named") {
   auto m = make<nlm::Tanh, float>(3, 1.0);
-  nlm::AisOptions o;
-  o.temperatures = 20;
-  o.particles = 16;
-  o.runs = 2;
-  o.seed = 9;
+  nlm::AisOptions o = short_options(9);
   const auto a = nlm::annealed_importance_sampling(m, o);
   const auto b = nlm::annealed_importance_sampling(m, o);
   CHECK(a.log_weights == b.log_weights);
@@ -304,14 +310,7 @@ TEST_CASE_TEMPLATE("conditional AIS, identity activation, N = 12: log Z(v) of th
   }
   nlm::detail::Xoshiro256 engine(14);
   nlm::detail::fill_normal<S>(engine, std::span<S>(clamp.values.data(), clamp.values.size()));
-  nlm::AisOptions o;
-  o.temperatures = 500;
-  o.particles = 256;
-  o.runs = 2;
-  o.time_step = 0.1;
-  o.schedule_power = 1;
-  o.base_sd = 1.18;
-  o.seed = 15;
+  const nlm::AisOptions o = gaussian_options(15);
   const auto r = nlm::conditional_annealed_importance_sampling(m, clamp, o);
   REQUIRE(r.size() == 3);
   for (std::size_t g = 0; g < 3; ++g) {
@@ -329,13 +328,7 @@ TEST_CASE_TEMPLATE("conditional AIS, tanh, N = 2: log Z(v) against 1-D quadratur
   m.set_field(nlm::Vector<S>{S(0.3), S(-0.2)});
   // condition 0 holds unit 0 at 0.7, condition 1 holds unit 1 at −1.4 (one mask row each)
   nlm::Clamp<S> clamp{{{1, 0}, {0, 1}}, {{S(0.7), S(0)}, {S(0), S(-1.4)}}};
-  nlm::AisOptions o;
-  o.temperatures = 300;
-  o.particles = 2000;
-  o.runs = 2;
-  o.time_step = 0.05;
-  o.steps_per_temperature = 2;
-  o.seed = 16;
+  const nlm::AisOptions o = quadrature_options(16);
   const auto r = nlm::conditional_annealed_importance_sampling(m, clamp, o);
   REQUIRE(r.size() == 2);
   for (std::size_t g = 0; g < 2; ++g) {
@@ -360,11 +353,7 @@ TEST_CASE_TEMPLATE("conditional AIS, tanh, N = 2: log Z(v) against 1-D quadratur
 
 TEST_CASE("conditional AIS: a clamp that holds nothing is plain AIS; bad clamps are refused with the reason") {
   auto m = make<nlm::Tanh, float>(3, 1.0);
-  nlm::AisOptions o;
-  o.temperatures = 20;
-  o.particles = 16;
-  o.runs = 2;
-  o.seed = 9;
+  nlm::AisOptions o = short_options(9);
   const nlm::Clamp<float> none{xt::zeros<std::uint8_t>({std::size_t(1), std::size_t(3)}),
                                xt::zeros<float>({std::size_t(1), std::size_t(3)})};
   const auto plain = nlm::annealed_importance_sampling(m, o);
