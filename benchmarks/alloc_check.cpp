@@ -12,6 +12,9 @@
 /// with their backtrace (resolve addresses with addr2line -Cife nlm_alloc_check).
 ///
 ///   build-bench/benchmarks/nlm_alloc_check
+///   DNNL_MAX_CPU_ISA=AVX2 build-bench/benchmarks/nlm_alloc_check --bf16-only
+/// (the second: only the bf16 machine, on the CPU class oneDNN is told it runs on; ctest runs
+/// it for each class this CPU can emulate, see benchmarks/CMakeLists.txt.)
 /// Exit status 0 iff the steady state makes no allocation outside the BLAS; run it with
 /// OPENBLAS_NUM_THREADS=1 to see the BLAS allocate nothing either.
 #include <dlfcn.h>
@@ -28,6 +31,7 @@
 #include <initializer_list>
 #include <new>
 #include <span>
+#include <type_traits>
 
 #include <nlm/langevin_machine.hpp>
 #ifdef NLM_HAVE_ONEDNN
@@ -215,6 +219,11 @@ bool check(const char* type, nlm::Hyperparameters hp) {
   // Warm-up: every workspace takes its shape, OpenBLAS starts its threads and buffers.
   machine.update(batch);
   machine.update(batch);
+#ifdef NLM_HAVE_ONEDNN
+  if constexpr (std::is_same_v<Backend, nlm::Bf16Products>)
+    std::printf("   oneDNN's ISA: %s; product: %s\n", nlm::Bf16Products::isa_name().c_str(),
+                machine.parameters().backend().implementation().c_str());
+#endif
   bool clean = report("update() x3 (steady state)", count([&] {
                         for (int i = 0; i < 3; ++i) machine.update(batch);
                       }));
@@ -243,7 +252,14 @@ bool check(const char* type, nlm::Hyperparameters hp) {
 extern "C" char* openblas_get_corename(void);
 extern "C" int openblas_get_num_threads(void);
 
-int main() {
+int main(int argc, char** argv) {
+  // --bf16-only: the bf16 machine alone, for the runs with oneDNN's ISA lowered
+  // (DNNL_MAX_CPU_ISA=AVX2: no bf16 matmul, the float32 fallback; AVX512_CORE: emulated bf16).
+  const bool bf16_only = argc > 1 && std::strcmp(argv[1], "--bf16-only") == 0;
+  if (argc > 2 || (argc == 2 && !bf16_only)) {
+    std::fprintf(stderr, "usage: %s [--bf16-only]\n", argv[0]);
+    return 2;
+  }
   void* warm[1];
   backtrace(warm, 1);  // loads the unwinder outside any counted phase
   std::printf("OpenBLAS core %s, %d thread(s)\n", openblas_get_corename(),
@@ -253,13 +269,21 @@ int main() {
   nlm::Hyperparameters adam = paper;
   adam.step_rule = nlm::Hyperparameters::StepRule::adam;
   adam.learn_field = true;
-  bool clean = check<float>("float machine (the paper's)", paper);
-  clean &= check<double>("double machine", paper);
-  clean &= check<float>("float machine, Adam steps and a learned field", adam);
+  bool clean = true;
+  if (!bf16_only) {
+    clean &= check<float>("float machine (the paper's)", paper);
+    clean &= check<double>("double machine", paper);
+    clean &= check<float>("float machine, Adam steps and a learned field", adam);
+  }
 #ifdef NLM_HAVE_ONEDNN
   // bf16 products: oneDNN's primitives, memory objects and scratchpad are made at the first
   // product of each shape; after that nothing may allocate, inside oneDNN included.
   clean &= check<float, nlm::Bf16Products>("float machine, bf16 products (oneDNN)", paper);
+#else
+  if (bf16_only) {
+    std::fprintf(stderr, "%s: --bf16-only needs a build with NLM_ONEDNN=ON\n", argv[0]);
+    return 2;
+  }
 #endif
   std::printf("%s\n", clean ? "alloc_check: PASS, nothing outside the BLAS (and oneDNN's execute) allocates in the steady state"
                             : "alloc_check: FAIL, the steady state allocates outside the BLAS");

@@ -155,7 +155,10 @@ class Bf16Products {
     dnnl::engine engine{dnnl::engine::kind::cpu, 0};
     dnnl::stream stream{engine};
     std::vector<std::uint16_t> j, a, b;  // bf16 J and the rounded operands
-    Matrix<float> fx, fy, fj;             // the fallback's rounded operands, as floats
+    // The fallback's rounded operands, as floats: grow-only buffers, so products whose shapes
+    // alternate (a training update's chains, then a generation batch) allocate nothing once
+    // each has been seen.
+    std::vector<float> fx, fy, fj;
     bool fj_stale = true;
     std::vector<std::uint8_t> scratchpad;
     std::size_t n = 0;
@@ -251,25 +254,30 @@ class Bf16Products {
   void fallback(const Entry& e, float alpha, float beta, const Matrix<float>& x, const Matrix<float>* y,
                 Matrix<float>& out) const {
     State& s = *state_;
-    if (s.fx.shape() != x.shape()) s.fx = Matrix<float>::from_shape(x.shape());
-    detail::round_through_bf16(x.data(), s.fx.data(), x.size());
-    const Matrix<float>* w = &s.fj;
+    const auto rounded = [](const Matrix<float>& from, std::vector<float>& to) {
+      if (to.size() < from.size()) to.resize(from.size());
+      detail::round_through_bf16(from.data(), to.data(), from.size());
+      return to.data();
+    };
+    const float* a = rounded(x, s.fx);
+    const float* w;
     if (y != nullptr) {
-      if (s.fy.shape() != y->shape()) s.fy = Matrix<float>::from_shape(y->shape());
-      detail::round_through_bf16(y->data(), s.fy.data(), y->size());
-      w = &s.fy;
-    } else if (s.fj.size() != s.j.size()) {  // the bf16 J as floats, once per refresh
-      s.fj = Matrix<float>::from_shape({s.n, s.n});
-      s.fj_stale = true;
+      w = rounded(*y, s.fy);
+    } else {  // the bf16 J as floats, once per refresh
+      if (s.fj_stale || s.fj.size() != s.j.size()) {
+        s.fj.resize(s.j.size());
+        for (std::size_t i = 0; i < s.j.size(); ++i) s.fj[i] = detail::from_bf16(s.j[i]);
+        s.fj_stale = false;
+      }
+      w = s.fj.data();
     }
-    if (y == nullptr && s.fj_stale) {
-      for (std::size_t i = 0; i < s.j.size(); ++i) s.fj.data()[i] = detail::from_bf16(s.j[i]);
-      s.fj_stale = false;
-    }
+    // The entry's dims are those of the product: src m×k, weights k×n, whatever the strides.
+    const std::size_t m = std::size_t(e.src_dims[0]), k = std::size_t(e.src_dims[1]), n = std::size_t(e.wei_dims[1]);
+    using detail::Op;
     switch (e.kind) {
-      case Kind::drive: detail::gemm(s.fx, detail::Op::none, *w, detail::Op::transpose, out, alpha, beta); break;
-      case Kind::feedback: detail::gemm(s.fx, detail::Op::none, *w, detail::Op::none, out, alpha, beta); break;
-      case Kind::correlate: detail::gemm(s.fx, detail::Op::transpose, *w, detail::Op::none, out, alpha, beta); break;
+      case Kind::drive: detail::gemm(a, Op::none, w, Op::transpose, out.data(), m, n, k, alpha, beta); break;
+      case Kind::feedback: detail::gemm(a, Op::none, w, Op::none, out.data(), m, n, k, alpha, beta); break;
+      case Kind::correlate: detail::gemm(a, Op::transpose, w, Op::none, out.data(), m, n, k, alpha, beta); break;
     }
   }
 

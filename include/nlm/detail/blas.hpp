@@ -26,6 +26,18 @@ void gemm(const Matrix<S>& a, Op op_a, const Matrix<S>& b, Op op_b, Matrix<S>& c
   xt::blas::gemm(a, b, c, op_a == Op::transpose, op_b == Op::transpose, alpha, beta);
 }
 
+/// The same product on raw row-major storage: op(A) is m×k, op(B) is k×n, C is m×n, each
+/// contiguous (leading dimension = its stored row length). For buffers that keep their capacity
+/// while the shapes they hold change (no container to resize).
+template <Scalar S>
+void gemm(const S* a, Op op_a, const S* b, Op op_b, S* c, std::size_t m, std::size_t n, std::size_t k, S alpha,
+          S beta) {
+  using index = xt::blas_index_t;
+  const auto trans = [](Op op) { return op == Op::transpose ? cxxblas::Transpose::Trans : cxxblas::Transpose::NoTrans; };
+  cxxblas::gemm<index>(cxxblas::StorageOrder::RowMajor, trans(op_a), trans(op_b), index(m), index(n), index(k), alpha,
+                       a, index(op_a == Op::none ? k : m), b, index(op_b == Op::none ? n : k), beta, c, index(n));
+}
+
 /// Gives `m` the shape rows×cols, allocating only when the shape changes.
 template <Scalar S>
 void ensure_shape(Matrix<S>& m, std::size_t rows, std::size_t cols) {
