@@ -1,7 +1,7 @@
 // The census of a trained model's fixed points: what its network stores.
 //
 //   mnist_attractors --couplings out/quick/J.npy --field out/quick/field.npy
-//   mnist_attractors --couplings ../shared/data/upstream/J_cupy1.npy     # the paper's J
+//   mnist_attractors --couplings J_cupy1.npy     # the paper authors' trained J (from their code release)
 //
 // From --starts states drawn from N(0, s²) and --data-starts real digits (held out of the
 // model's training when its layout says so), each start descends on E (the NLM at T = 0) and

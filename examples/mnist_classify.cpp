@@ -1,7 +1,7 @@
 // Classifies held-out digits with a model trained with label units (mnist_train --labels):
 // each image is clamped on the visible units, the label units (and any latent units) follow
 // the Langevin dynamics of p(labels | image), and the prediction is the label unit with the
-// largest time-averaged value (../shared/spec/beyond-the-paper.md §1).
+// largest time-averaged value.
 //
 //   mnist_classify --couplings out/labels/J.npy --field out/labels/field.npy
 //   mnist_classify --couplings J.npy --relax          # T = 0 descent instead of sampling
@@ -80,8 +80,8 @@ int run(const Options& o) {
               o.relax ? "" : (", T=" + std::to_string(o.gen.temperature) + ", averaged over the second half").c_str());
 
   // One chain per image, every pixel clamped; the label units start from N(0, 1).
-  auto machine = ex::make_generator<nlm::EulerMaruyama>(o.gen);
-  nlm::Chains<float> chains(machine.random_states(b));
+  auto generator = ex::make_generator<nlm::EulerMaruyama>(o.gen);
+  nlm::Chains<float> chains(generator.random_states(b));
   const auto clamp = layout.image_clamp(images, xt::xtensor<std::uint8_t, 2>(xt::ones<std::uint8_t>({std::size_t(1), layout.visible})));
   chains.clamp(clamp.mask, clamp.values);
   const std::size_t k = layout.labels(), first = layout.first_label();
@@ -95,9 +95,9 @@ int run(const Options& o) {
     }
   };
   if (o.relax) {
-    ex::descend(machine, !o.gen.field.empty(), chains, o.gen.steps, observer);
+    ex::descend(generator, chains, o.gen.steps, observer);
   } else {
-    machine.sample(chains, o.gen.steps, observer);
+    generator.sample(chains, o.gen.steps, observer);
   }
   ex::require_finite_states(chains.states());
   const auto predicted = layout.predict(nlm::Matrix<double>(average / double(std::max<std::size_t>(averaged, 1))));

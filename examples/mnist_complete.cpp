@@ -1,6 +1,6 @@
 // Pattern completion: held-out digits with a region hidden, the visible pixels clamped, the
 // hidden ones (and any label or latent units) sampled from p(hidden | visible) by the
-// machine's Langevin dynamics (../shared/spec/beyond-the-paper.md §1).
+// model's Langevin dynamics.
 //
 //   mnist_complete --couplings out/quick/J.npy --field out/quick/field.npy --mask bottom
 //   mnist_complete --couplings J.npy --mask random:0.5 --quench 500
@@ -200,8 +200,8 @@ int run(const Options& o) {
     std::copy_n(truth.data() + (r / c_per) * v, v, images_rep.data() + r * v);
     std::copy_n(mask_row(observed, r / c_per), v, observed_rep.data() + r * v);
   }
-  auto machine = ex::make_generator<nlm::EulerMaruyama>(o.gen);
-  nlm::Chains<float> chains(machine.random_states(rows));
+  auto generator = ex::make_generator<nlm::EulerMaruyama>(o.gen);
+  nlm::Chains<float> chains(generator.random_states(rows));
   const auto clamp = layout.image_clamp(images_rep, observed_rep);
   chains.clamp(clamp.mask, clamp.values);
 
@@ -221,14 +221,14 @@ int run(const Options& o) {
       std::fprintf(stderr, "completing: step %zu/%zu (%zu%%)\n", step, o.gen.steps, pct);
     }
   };
-  machine.sample(chains, o.gen.steps, observer);
+  generator.sample(chains, o.gen.steps, observer);
   ex::require_finite_states(chains.states());
   average /= double(std::max<std::size_t>(averaged, 1));
   const nlm::Matrix<float> samples_all = xt::tanh(xt::view(chains.states(), xt::all(), xt::range(0, v)));
 
   nlm::Matrix<float> quenched_all;
   if (o.quench > 0) {  // the same J and b without noise: descent on E from where each chain is
-    ex::descend(machine, !o.gen.field.empty(), chains, o.quench);
+    ex::descend(generator, chains, o.quench);
     ex::require_finite_states(chains.states());
     quenched_all = xt::tanh(xt::view(chains.states(), xt::all(), xt::range(0, v)));
   }

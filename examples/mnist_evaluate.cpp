@@ -178,19 +178,18 @@ int run(const Options& o) {
                    me_real.covariance_relative});
 
   if (!o.couplings.empty()) {
-    const nlm::Matrix<float> j = nlm::io::load_npy_matrix<float>(o.couplings);
-    nlm::Hyperparameters hp;
-    hp.neurons = width;
-    hp.persistent_chains = 1;  // only the energy is used
-    hp.temperature = 1.0;
-    nlm::PaperMachine machine(hp);
-    machine.set_couplings(j);
-    if (!o.field.empty()) machine.set_field(nlm::io::load_npy_vector<float>(o.field));
-    const auto as_pictures = nlm::compare_energies(machine, samples, baseline);
+    nlm::Matrix<float> j = nlm::io::load_npy_matrix<float>(o.couplings);
+    nlm::Vector<float> b;
+    if (!o.field.empty()) b = nlm::io::load_npy_vector<float>(o.field);
+    const nlm::LangevinModel<> model(std::move(j), std::move(b), /*temperature=*/1.0);  // only its energy is used
+    if (model.neurons() != width)
+      throw std::invalid_argument(o.couplings + ": couplings for " + std::to_string(model.neurons()) +
+                                  " neurons, the samples have " + std::to_string(width) + " values");
+    const auto as_pictures = nlm::compare_energies(model, samples, baseline);
     table.push_back({"mean energy E(v), v the pictures (data: x=2p-1)", as_pictures.samples.mean,
                      as_pictures.data.mean});
     table.push_back({"mean energy of chain states E(atanh v) (chain output only)",
-                     nlm::energy_statistics(machine, chain_states(samples)).mean, none});
+                     nlm::energy_statistics(model, chain_states(samples)).mean, none});
   }
 
   const nlm::BorderRule rule{o.border, 0.0};

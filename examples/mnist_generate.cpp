@@ -109,14 +109,13 @@ int run(const Options& o) {
   const ex::fs::path out(o.out);
   ex::require_output_dir(out);
   if (!o.samples_npy.empty()) ex::require_output_file(o.samples_npy);
-  auto machine = [&] {
+  auto generator = [&] {
     if constexpr (std::is_same_v<SamplerT, nlm::ParallelTempering<nlm::EulerMaruyama>>)
       return ex::make_generator<SamplerT, Backend>(o, SamplerT(o.replicas, o.t_max, o.swap_every));
     else
       return ex::make_generator<SamplerT, Backend>(o);
   }();
-  const auto& hp = machine.hyperparameters();
-  const nlm::UnitLayout layout = ex::model_layout(o.couplings, hp.neurons, o.layout);
+  const nlm::UnitLayout layout = ex::model_layout(o.couplings, generator.neurons(), o.layout);
   const std::size_t v = layout.visible;
   // --class: the label units of each chain clamped to its class's code, --chains per class.
   std::vector<std::uint8_t> classes, wanted;
@@ -129,7 +128,7 @@ int run(const Options& o) {
     }
   }
   const std::size_t total = o.cls.empty() ? o.chains : wanted.size();
-  nlm::Chains<float> chains(machine.random_states(total));
+  nlm::Chains<float> chains(generator.random_states(total));
   if (!wanted.empty()) {
     const auto clamp = layout.label_clamp<float>(wanted);
     chains.clamp(clamp.mask, clamp.values);
@@ -158,10 +157,10 @@ int run(const Options& o) {
                              nlm::SoftmaxClassifier(x, part.labels, copt), v, {}, {}, {}, {}, 0, 0});
   }
   const auto diagnose = [&](std::size_t step, const nlm::Matrix<float>& states) {
-    if (diag) diag->record(machine, step, states);
+    if (diag) diag->record(generator, step, states);
   };
   nlm::Observe observe(snapshots, progress, diagnose);
-  machine.sample(chains, o.steps, observe);
+  generator.sample(chains, o.steps, observe);
   if (diag) diag->report();
   const nlm::Matrix<float>& x = chains.states();
   ex::require_finite_states(x);
@@ -171,7 +170,7 @@ int run(const Options& o) {
   if constexpr (std::is_same_v<SamplerT, nlm::Mala>) {
     // Below 1 % the chains have hardly left their N(0, I) start: what would be written as
     // samples is noise.
-    const double rate = machine.sampler().acceptance_rate();
+    const double rate = generator.sampler().acceptance_rate();
     if (rate < 0.01) {
       char line[160];
       std::snprintf(line, sizeof line,
@@ -231,12 +230,12 @@ int run(const Options& o) {
     recognised = double(right) / double(total);
   }
   if constexpr (std::is_same_v<SamplerT, nlm::Mala>)
-    std::printf("MALA acceptance rate: %.3f\n", machine.sampler().acceptance_rate());
-  if constexpr (requires { machine.sampler().swap_rates(); }) {
-    std::printf("parallel tempering: %zu replicas, ladder", machine.sampler().replicas());
-    for (double t : machine.sampler().temperatures(hp.temperature)) std::printf(" %.3g", t);
-    std::printf("\n  swap rates of the pairs (T_r, T_r+1), every %zu steps:", machine.sampler().swap_every());
-    for (double r : machine.sampler().swap_rates()) std::printf(" %.3f", r);
+    std::printf("MALA acceptance rate: %.3f\n", generator.sampler().acceptance_rate());
+  if constexpr (requires { generator.sampler().swap_rates(); }) {
+    std::printf("parallel tempering: %zu replicas, ladder", generator.sampler().replicas());
+    for (double t : generator.sampler().temperatures(generator.temperature())) std::printf(" %.3g", t);
+    std::printf("\n  swap rates of the pairs (T_r, T_r+1), every %zu steps:", generator.sampler().swap_every());
+    for (double r : generator.sampler().swap_rates()) std::printf(" %.3f", r);
     std::printf("\n");
   }
   std::printf("wrote %s%s%s\n", (out / "samples.png").c_str(),

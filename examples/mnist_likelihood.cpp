@@ -2,9 +2,9 @@
 // held-out digits beside two Gaussian baselines on the same representation (x = 2p − 1).
 //
 //   mnist_likelihood --couplings out/quick/J.npy --field out/quick/field.npy
-//   mnist_likelihood --couplings ../shared/data/upstream/J_cupy1.npy     # the paper's couplings
+//   mnist_likelihood --couplings J_cupy1.npy     # the paper authors' trained couplings (from their code release)
 //
-// log p(x) = −E(x)/T − log Z, in nats per image. AIS (nlm/sampler/ais.hpp) anneals particles
+// log p(x) = −E(x)/T − log Z, in nats per image. AIS (nlm/analysis/ais.hpp) anneals particles
 // from N(0, σ₀² I) to exp(−E/T) with MALA; Ẑ is unbiased, so log Ẑ is biased low and the
 // log-likelihoods it gives are biased high by the same amount (the standard error and the
 // spread of independent runs bound it). A model with label or latent units h (mnist_train
@@ -25,7 +25,7 @@
 #include <xtensor-blas/xlinalg.hpp>
 
 #include <nlm/nlm.hpp>
-#include <nlm/sampler/ais.hpp>
+#include <nlm/analysis/ais.hpp>
 #include <nlm_examples/picture.hpp>
 
 #include "common/generation.hpp"
@@ -142,10 +142,12 @@ double choose_ridge(const nlm::Matrix<float>& fit, const nlm::Matrix<float>& val
 int run(const Options& o) {
   const ex::fs::path out(o.out);
   ex::require_output_dir(out);
-  auto machine = ex::make_generator(o);
-  const auto& hp = machine.hyperparameters();
-  const nlm::UnitLayout layout = ex::model_layout(o.couplings, hp.neurons, o.layout);
-  const std::size_t hidden = hp.neurons - layout.visible;  // label and latent units
+  auto generator = ex::make_generator(o);
+  const auto& model = generator.model();
+  const std::size_t neurons = model.neurons();
+  const double temperature = double(model.temperature());
+  const nlm::UnitLayout layout = ex::model_layout(o.couplings, neurons, o.layout);
+  const std::size_t hidden = neurons - layout.visible;  // label and latent units
   const std::string digits = ex::model_digits(layout, o.digits);
   const auto all = ex::load_digits(o.data, digits, 0);
   if (all.x.shape(1) != layout.visible)
@@ -158,7 +160,7 @@ int run(const Options& o) {
   split.held = ex::first_rows_of(split.held, scored);
   const nlm::Matrix<float> train(split.train.x), held(split.held.x);
   std::printf("model: %s, N = %zu (%zu image, %zu label, %zu latent units), T = %g, field %s\n", o.couplings.c_str(),
-              hp.neurons, layout.visible, layout.labels(), layout.latent, hp.temperature,
+              neurons, layout.visible, layout.labels(), layout.latent, temperature,
               o.field.empty() ? "none" : o.field.c_str());
   std::printf("digits %s: %zu held-out digits scored (from the last %zu of each class, class by class), %zu for "
               "the baselines\n", digits.c_str(), held.shape(0), layout.held_out > 0 ? layout.held_out : o.held_out,
@@ -178,7 +180,7 @@ int run(const Options& o) {
   std::printf("AIS: %zu runs x %zu particles, K = %zu distributions (beta_k = (k/K)^%g), %zu MALA step(s) each, "
               "dt = %g, base N(0, %g^2 I)\n",
               a.runs, a.particles, a.temperatures, a.schedule_power, a.steps_per_temperature, a.time_step, a.base_sd);
-  const nlm::AisResult z = nlm::annealed_importance_sampling(machine, a);
+  const nlm::AisResult z = nlm::annealed_importance_sampling(model, a);
   std::printf("  MALA acceptance %.3f, ESS of the weights %.1f of %zu\n", z.acceptance, z.ess, z.particles());
   std::printf("  each run's log Z:");
   for (double v : z.run_log_z) std::printf(" %.2f", v);
@@ -188,8 +190,8 @@ int run(const Options& o) {
   // The model on the held-out digits: −E(v)/T − log Z, or log Z(v) − log Z with hidden units.
   std::vector<double> ll(held.shape(0));
   if (hidden == 0) {
-    const auto e = machine.energy(held);
-    for (std::size_t i = 0; i < ll.size(); ++i) ll[i] = -double(e(i)) / hp.temperature - z.log_z;
+    const auto e = model.energy(held);
+    for (std::size_t i = 0; i < ll.size(); ++i) ll[i] = -double(e(i)) / temperature - z.log_z;
   } else {
     nlm::AisOptions c = a;
     c.temperatures = o.marginal_temperatures;
@@ -199,7 +201,7 @@ int run(const Options& o) {
     const nlm::Clamp<float> clamp = layout.image_clamp(held, xt::xtensor<std::uint8_t, 2>(observed));
     std::printf("per-image AIS over the %zu label and latent units, image clamped: %zu digits x %zu runs x %zu "
                 "particles, K = %zu\n", hidden, held.shape(0), c.runs, c.particles, c.temperatures);
-    const auto zv = nlm::conditional_annealed_importance_sampling(machine, clamp, c);
+    const auto zv = nlm::conditional_annealed_importance_sampling(model, clamp, c);
     std::vector<double> se, ess;
     for (std::size_t i = 0; i < ll.size(); ++i) {
       ll[i] = zv[i].log_z - z.log_z;

@@ -193,13 +193,13 @@ int main(int argc, char** argv) try {
           machine.set_learning_rate_scale(options.learning_rate_scale(t, planned));
           machine.compute_signal(moments);
           if (!update_stats.empty()) stats.on_signal(machine, machine.learning_signal(), state);
-          state.gradient_mean_square = machine.compute_step();
+          state.signal_mean_square = machine.compute_step();
           if (!update_stats.empty()) stats.on_step(machine, machine.step(), state);
           machine.apply_step();
           ++state.updates;
           if (t % 100 == 0 || t == planned)
-            std::fprintf(stderr, "\rfull-batch update %llu/%llu  grad ms %.3e", static_cast<unsigned long long>(t),
-                         static_cast<unsigned long long>(planned), state.gradient_mean_square);
+            std::fprintf(stderr, "\rfull-batch update %llu/%llu  signal ms %.3e", static_cast<unsigned long long>(t),
+                         static_cast<unsigned long long>(planned), state.signal_mean_square);
         }
         std::fprintf(stderr, "\n");
         ex::fs::remove(checkpoint);  // one from an earlier run does not belong to this J
@@ -237,8 +237,8 @@ int main(int argc, char** argv) try {
     const ex::fs::path curve_csv = out / "training_curve.csv";
     std::vector<std::vector<double>> rows;
     for (const auto& pt : state.curve)
-      rows.push_back({double(pt.epoch), double(pt.updates), pt.gradient_mean_square});
-    ex::write_csv(curve_csv, "epoch,updates,gradient_mean_square", rows);
+      rows.push_back({double(pt.epoch), double(pt.updates), pt.signal_mean_square});
+    ex::write_csv(curve_csv, "epoch,updates,signal_mean_square", rows);
     std::vector<double> xs, ys;
     for (const auto& r : rows) {
       xs.push_back(r[0]);
@@ -246,7 +246,7 @@ int main(int argc, char** argv) try {
     }
     if (xs.size() >= 2)
       ex::line_plot(out / "training_curve.png", {ex::Series{"mean((M - D)^2)", xs, ys}},
-                    "NLM training on MNIST " + digits, "epoch", "gradient mean square", true);
+                    "NLM training on MNIST " + digits, "epoch", "learning signal mean square", true);
 
     if (!update_stats.empty()) ex::report_update_statistics(update_stats, stats, bootstrap, hp.seed);
 

@@ -113,8 +113,8 @@ int main(int argc, char** argv) {
     if (hp.learn_field) nlm::io::save_npy(out / "field.npy", machine.field());
     else ex::fs::remove(out / "field.npy");
     std::vector<std::vector<double>> rows;
-    for (const auto& pt : state.curve) rows.push_back({double(pt.epoch), double(pt.updates), pt.gradient_mean_square});
-    ex::write_csv(out / "training_curve.csv", "epoch,updates,gradient_mean_square", rows);
+    for (const auto& pt : state.curve) rows.push_back({double(pt.epoch), double(pt.updates), pt.signal_mean_square});
+    ex::write_csv(out / "training_curve.csv", "epoch,updates,signal_mean_square", rows);
     std::printf("%llu updates in %.1f s (%.1f ms/update) on %d processes; all-reduce of %zu floats (%.2f MB) "
                 "per update, %.2f ms in it on rank 0 (waiting included)\n"
                 "wrote %s, %s, %s%s\n",

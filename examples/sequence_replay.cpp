@@ -198,12 +198,9 @@ int run(const Options& o) {
                             o.frames));
   }
   {
-    nlm::Hyperparameters g = hp;
-    g.temperature = o.temperature;
-    g.time_step = 0.01;
-    nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::NoRegularizer> gradient(g);
-    gradient.set_couplings(j);
-    if (!o.no_field) gradient.set_field(machine.field());
+    // The NLM's own gradient dynamics on the learned J and b: the model alone, no learner.
+    nlm::LangevinModel<> gradient(machine.parameters(), o.temperature, machine.activation());
+    gradient.noise().seed(nlm::detail::derive_seed(o.seed, std::uint64_t(nlm::Stream::noise)));
     runs.push_back(run_free("NLM gradient, T = " + number(o.temperature), gradient, nlm::EulerMaruyama(0.01),
                             start, 100, o.frames));
   }

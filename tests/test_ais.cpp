@@ -1,4 +1,4 @@
-// Annealed importance sampling (nlm/sampler/ais.hpp) against partition functions known exactly.
+// Annealed importance sampling (nlm/analysis/ais.hpp) against partition functions known exactly.
 //
 // * Identity activation: E = ½‖(I − J)x − b‖² is quadratic and
 //   log Z = (N/2) log(2πT) − log|det(I − J)| (b only shifts the Gaussian). Checked at N = 20 and
@@ -35,7 +35,7 @@
 #include <nlm/langevin_machine.hpp>
 #include <nlm/noise/gaussian_noise.hpp>
 #include <nlm/regularizer/no_regularizer.hpp>
-#include <nlm/sampler/ais.hpp>
+#include <nlm/analysis/ais.hpp>
 #include <nlm/sampler/euler_maruyama.hpp>
 
 using nlm::Matrix;

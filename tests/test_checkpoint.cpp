@@ -53,7 +53,7 @@ bool same_curve(const std::vector<nlm::CurvePoint>& a, const std::vector<nlm::Cu
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
     if (a[i].epoch != b[i].epoch || a[i].updates != b[i].updates ||
-        std::memcmp(&a[i].gradient_mean_square, &b[i].gradient_mean_square, sizeof(double)) != 0)
+        std::memcmp(&a[i].signal_mean_square, &b[i].signal_mean_square, sizeof(double)) != 0)
       return false;
   return true;
 }

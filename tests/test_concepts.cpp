@@ -53,7 +53,9 @@ static_assert(nlm::Noise<nlm::GaussianNoise, float> && nlm::Noise<nlm::NoNoise, 
 static_assert(nlm::Regularizer<nlm::WeightDecay, float> && nlm::Regularizer<nlm::NoRegularizer, double>);
 static_assert(nlm::Regularizer<nlm::ZeroDiagonal<nlm::WeightDecay>, float>);
 static_assert(nlm::Sampler<nlm::EulerMaruyama, float> && nlm::Sampler<nlm::Mala, double>);
-static_assert(nlm::LangevinModel<nlm::PaperMachine>);
+static_assert(nlm::EnergyModel<nlm::PaperMachine>);  // the learner forwards its model's members
+static_assert(nlm::EnergyModel<nlm::LangevinModel<>> && nlm::EnergyModel<nlm::LangevinModel<nlm::Tanh, nlm::GaussianNoise, double>>);
+static_assert(nlm::DriftModel<nlm::RecurrentNetwork<>> && !nlm::EnergyModel<nlm::RecurrentNetwork<>>);
 
 // Broken ones do not.
 static_assert(!nlm::Activation<ValueOnly, float>);

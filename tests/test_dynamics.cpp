@@ -306,7 +306,7 @@ TEST_CASE("the time-shifted delta rule learns a 3-pattern cycle that the noisele
                                          nlm::ProgressBar(progress));
   CHECK(state.updates == 900);
   CHECK(state.curve.size() == 300);
-  CHECK(state.curve.back().gradient_mean_square < 1e-20);
+  CHECK(state.curve.back().signal_mean_square < 1e-20);
   CHECK(progress.str().find("epoch 300") != std::string::npos);
 
   auto net = nlm::RecurrentNetwork<nlm::Tanh, nlm::NoNoise, double>::of(m, 0.0);

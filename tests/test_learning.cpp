@@ -220,13 +220,13 @@ std::vector<double> to_vector(const Matrix<S>& m) {
 struct Recorder {
   explicit Recorder(std::uint64_t from) : average_from(from) {}
   std::uint64_t average_from;
-  std::vector<double> gradient_mean_square;
+  std::vector<double> signal_mean_square;
   std::vector<double> coupling_sum = std::vector<double>(neurons * neurons, 0.0);
   std::size_t averaged = 0;
 
   template <class M>
   void on_update(const M& machine, const nlm::TrainingState& state) {
-    gradient_mean_square.push_back(state.gradient_mean_square);
+    signal_mean_square.push_back(state.signal_mean_square);
     if (state.updates > average_from) {
       const auto& j = machine.couplings();
       for (std::size_t k = 0; k < coupling_sum.size(); ++k) coupling_sum[k] += double(j.data()[k]);
@@ -235,7 +235,7 @@ struct Recorder {
   }
   double mean_over(std::size_t first, std::size_t last) const {
     double s = 0;
-    for (std::size_t u = first; u < last; ++u) s += gradient_mean_square[u];
+    for (std::size_t u = first; u < last; ++u) s += signal_mean_square[u];
     return s / double(last - first);
   }
 };
@@ -263,7 +263,7 @@ void student_reproduces_moments() {
   const nlm::TrainingState state = nlm::train(student, data, options, rec);
   const double train_seconds = seconds_since(t1);
   REQUIRE(state.updates == updates);
-  REQUIRE(rec.gradient_mean_square.size() == updates);
+  REQUIRE(rec.signal_mean_square.size() == updates);
   REQUIRE(rec.averaged == updates / 2);
 
   std::vector<double> averaged_j = rec.coupling_sum;
@@ -404,11 +404,11 @@ TEST_CASE_TEMPLATE("training is reproducible from the seed", S, float, double) {
     CHECK(a.couplings() != start);
     CHECK(a.couplings() == b.couplings());  // bit-identical
     CHECK(a.persistent_chains() == b.persistent_chains());
-    CHECK(sa.gradient_mean_square == sb.gradient_mean_square);
+    CHECK(sa.signal_mean_square == sb.signal_mean_square);
     CHECK(sa.order == sb.order);
     CHECK(a.couplings() != c.couplings());
     CHECK(a.persistent_chains() != c.persistent_chains());
-    CHECK(sa.gradient_mean_square != sc.gradient_mean_square);
+    CHECK(sa.signal_mean_square != sc.signal_mean_square);
 
     // The noise stream itself follows the seed: one update from identical J and chains moves
     // the chains (n_t Langevin steps with the same J, before any data enter) differently.

@@ -153,16 +153,16 @@ TEST_CASE("the update moves the field by -k times its learning signal, and not w
   const nlm::Vector<double> before = m.field();
   const Matrix<double> batch = m.random_states(4);
   m.update(batch);
-  const nlm::Vector<double> expected = before - m.hyperparameters().learning_rate * m.field_gradient();
+  const nlm::Vector<double> expected = before - m.hyperparameters().learning_rate * m.field_signal();
   for (std::size_t i = 0; i < 6; ++i) CHECK(m.field()(i) == doctest::Approx(expected(i)).epsilon(1e-12));
-  CHECK(xt::amax(xt::abs(m.field_gradient()))() > 0.0);
+  CHECK(xt::amax(xt::abs(m.field_signal()))() > 0.0);
 
   nlm::Hyperparameters hp = m.hyperparameters();
   hp.learn_field = false;
   FieldMachine<double> paper(hp);
   paper.update(paper.random_states(4));
   CHECK(xt::amax(xt::abs(paper.field()))() == 0.0);
-  CHECK(xt::amax(xt::abs(paper.field_gradient()))() == 0.0);
+  CHECK(xt::amax(xt::abs(paper.field_signal()))() == 0.0);
 }
 
 TEST_CASE_TEMPLATE("an update from the dataset's moments equals an update on the whole dataset as one batch",

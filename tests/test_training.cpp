@@ -215,7 +215,7 @@ TEST_CASE("the training curve records one point per epoch") {
   REQUIRE(curve.points().size() == 3);
   CHECK(curve.points()[2].epoch == 3);
   CHECK(curve.points()[2].updates == 12);
-  CHECK(curve.points()[0].gradient_mean_square > 0);
+  CHECK(curve.points()[0].signal_mean_square > 0);
   CHECK(progress.str().find("12/12") != std::string::npos);
 }
 
@@ -248,7 +248,7 @@ TEST_CASE("Adam steps: first update moves every coupling by about k, and resumes
   const auto j0 = one.couplings();
   nlm::Matrix<double> batch = xt::view(data, xt::range(0, 5), xt::all());
   one.update(batch);
-  const auto& g = one.gradient();
+  const auto& g = one.signal();
   for (std::size_t i = 0; i < j0.size(); ++i) {
     const double expected = -hp.learning_rate * g.data()[i] / (std::abs(g.data()[i]) + hp.adam_epsilon);
     CHECK(one.couplings().data()[i] - j0.data()[i] == doctest::Approx(expected).epsilon(1e-9));
@@ -403,7 +403,7 @@ TEST_CASE("the learning seam: on_signal sees M - D, on_step the step J is about 
       ++signals;
       CHECK(g.chains == 8);
       CHECK(g.images == 5);
-      CHECK(&g.couplings == &m.gradient());  // the machine's own buffer, not a copy
+      CHECK(&g.couplings == &m.signal());  // the machine's own buffer, not a copy
     }
     void on_step(const Machine<double>& m, const nlm::Matrix<double>& s, const nlm::TrainingState&) {
       ++steps;

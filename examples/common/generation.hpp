@@ -41,28 +41,69 @@ inline std::size_t couplings_neurons(const std::string& path) {
   return shape[0];
 }
 
-/// A machine that generates with the couplings (and field) named in `o`: sampler `SamplerT`
-/// (`sampler`, seeded from `o.seed`),
-/// float, products by `Backend`, Δt, T and seed from `o`.
+/// A model and a sampler that generate with the couplings (and field) named in `o`: no
+/// learner, no persistent chains. The model is `LangevinModel<Tanh, GaussianNoise, float,
+/// Backend>` at T = `o.temperature`; the sampler gets Δt = `o.dt`; the noise, the sampler's
+/// own stream and the starting states come from `o.seed` (the streams `Hyperparameters::seed`
+/// names: noise, sampler, initialisation).
 template <class SamplerT = EulerMaruyama, class Backend = BlasProducts>
-LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT, float, Backend> make_generator(const GenerationOptions& o,
-                                                                                         SamplerT sampler = SamplerT()) {
+class Generator {
+ public:
+  using model_type = LangevinModel<Tanh, GaussianNoise, float, Backend>;
+  using sampler_type = SamplerT;
+
+  Generator(model_type model, SamplerT sampler, std::uint64_t seed, double dt)
+      : model_(std::move(model)),
+        sampler_(std::move(sampler)),
+        starts_(nlm::detail::derive_seed(seed, std::uint64_t(Stream::initialisation))) {
+    model_.noise().seed(nlm::detail::derive_seed(seed, std::uint64_t(Stream::noise)));
+    sampler_.seed(nlm::detail::derive_seed(seed, std::uint64_t(Stream::sampler)));
+    sampler_.set_time_step(dt);
+  }
+
+  const model_type& model() const noexcept { return model_; }
+  model_type& model() noexcept { return model_; }
+  SamplerT& sampler() noexcept { return sampler_; }
+  const SamplerT& sampler() const noexcept { return sampler_; }
+  std::size_t neurons() const noexcept { return model_.neurons(); }
+  double temperature() const noexcept { return double(model_.temperature()); }
+  double time_step() const noexcept { return sampler_.time_step(); }
+
+  /// `count` states drawn from N(0, I), the starting point of generation.
+  Matrix<float> random_states(std::size_t count) {
+    nlm::detail::checked_buffer(count, neurons(), sizeof(float), "Generator::random_states");
+    Matrix<float> m = Matrix<float>::from_shape({count, neurons()});
+    nlm::detail::fill_normal<float>(starts_, std::span<float>(m.data(), m.size()));
+    return m;
+  }
+  /// Advances `chains` by `steps` steps of the sampler (observer(step, states) after each).
+  template <class Observer = NoObserver>
+  void sample(Chains<float>& chains, std::size_t steps, Observer&& observer = {}) {
+    nlm::detail::require_columns(chains.states(), neurons(), "Generator", "chains");
+    sampler_.advance(model_, chains, steps, std::forward<Observer>(observer));
+  }
+  /// E(x) for every row of `x`.
+  Vector<float> energy(const Matrix<float>& x) const { return model_.energy(x); }
+
+ private:
+  model_type model_;
+  SamplerT sampler_;
+  nlm::detail::Xoshiro256 starts_;
+};
+
+/// The generator for the couplings (and field) named in `o`, with `sampler`; BLAS threads set
+/// from `o.threads`.
+template <class SamplerT = EulerMaruyama, class Backend = BlasProducts>
+Generator<SamplerT, Backend> make_generator(const GenerationOptions& o, SamplerT sampler = SamplerT()) {
   set_blas_threads(o.threads);
   Matrix<float> j = io::load_npy_matrix<float>(o.couplings);
   if (j.shape(0) != j.shape(1))
     throw std::invalid_argument(o.couplings + ": couplings must be square, got " +
                                 std::to_string(j.shape(0)) + "x" + std::to_string(j.shape(1)));
-  Hyperparameters hp;
-  hp.neurons = j.shape(0);
-  hp.persistent_chains = 1;  // generation uses its own chains
-  hp.time_step = o.dt;
-  hp.temperature = o.temperature;
-  hp.seed = o.seed;
-  LangevinMachine<Tanh, GaussianNoise, WeightDecay, SamplerT, float, Backend> machine(hp, Tanh{}, GaussianNoise{},
-                                                                                      WeightDecay{}, std::move(sampler));
-  machine.set_couplings(std::move(j));
-  if (!o.field.empty()) machine.set_field(io::load_npy_vector<float>(o.field));
-  return machine;
+  Vector<float> b;
+  if (!o.field.empty()) b = io::load_npy_vector<float>(o.field);
+  typename Generator<SamplerT, Backend>::model_type model(std::move(j), std::move(b), o.temperature);
+  return Generator<SamplerT, Backend>(std::move(model), std::move(sampler), o.seed, o.dt);
 }
 
 /// Throws if any state is not finite.
@@ -75,12 +116,12 @@ inline void require_finite_states(const Matrix<float>& x) {
 /// the final states.
 template <class Observer>
 Matrix<float> generate(const GenerationOptions& o, Observer&& observer) {
-  auto machine = make_generator(o);
-  Matrix<float> x = machine.random_states(o.chains);
+  auto generator = make_generator(o);
+  Chains<float> chains(generator.random_states(o.chains));
   std::fprintf(stderr, "generating: %zu chains, %zu steps\n", o.chains, o.steps);
-  machine.sample(x, o.steps, std::forward<Observer>(observer));
-  require_finite_states(x);
-  return x;
+  generator.sample(chains, o.steps, std::forward<Observer>(observer));
+  require_finite_states(chains.states());
+  return std::move(chains.states());
 }
 
 }  // namespace nlm::examples

@@ -79,14 +79,16 @@ struct ClampedRunOptions {
   }
 };
 
-/// Advances `chains` by `steps` steps of descent on the energy of `machine` (its J and b, no
-/// noise: the T = 0 dynamics), calling `observer(step, states)` after each.
-template <class Machine, class Observer = NoObserver>
-void descend(const Machine& machine, bool has_field, Chains<float>& chains, std::size_t steps, Observer&& observer = {}) {
-  LangevinMachine<Tanh, NoNoise, WeightDecay> descent(machine.hyperparameters());
-  descent.set_couplings(machine.couplings());
-  if (has_field) descent.set_field(machine.field());
-  descent.sample(chains, steps, std::forward<Observer>(observer));
+/// Advances `chains` by `steps` steps of descent on the energy of the generator's model (its
+/// J and b, no noise: the T = 0 dynamics, Euler steps of the generator's Δt), calling
+/// `observer(step, states)` after each.
+template <class Generator, class Observer = NoObserver>
+void descend(const Generator& generator, Chains<float>& chains, std::size_t steps, Observer&& observer = {}) {
+  const auto& model = generator.model();
+  LangevinModel<Tanh, NoNoise, float, typename Generator::model_type::backend_type> descent(
+      model.parameters(), double(model.temperature()), model.activation());
+  EulerMaruyama euler(generator.time_step());
+  euler.advance(descent, chains, steps, std::forward<Observer>(observer));
 }
 
 }  // namespace nlm::examples

@@ -32,9 +32,11 @@ class Couplings {
  public:
   using backend_type = Backend;
 
-  /// J ~ N(0, g²/N) with a zero diagonal, drawn from `engine`; b = 0 and off.
-  Couplings(std::size_t n, double g, detail::Xoshiro256& engine, Backend backend = Backend())
-      : backend_(std::move(backend)) {
+  /// J ~ N(0, g²/N) with a zero diagonal, drawn from `engine`; b = 0 and off. `owner` names
+  /// the class that holds them in error messages.
+  Couplings(std::size_t n, double g, detail::Xoshiro256& engine, Backend backend = Backend(),
+            const char* owner = "Couplings")
+      : backend_(std::move(backend)), owner_(owner) {
     j_ = Matrix<S>::from_shape({n, n});
     detail::fill_normal<S>(engine, std::span<S>(j_.data(), j_.size()));
     const S scale = S(g / std::sqrt(double(n)));
@@ -45,7 +47,26 @@ class Couplings {
     backend_.refresh(j_);
   }
 
+  /// Given J (N×N, non-empty, finite) and, when `b` is not empty, the field b (N finite
+  /// values, turned on). Nothing is drawn.
+  static Couplings given(Matrix<S> j, Vector<S> b, Backend backend = Backend(), const char* owner = "Couplings") {
+    if (j.shape(0) != j.shape(1) || j.shape(0) == 0)
+      throw std::invalid_argument(std::string(owner) + ": J must be a non-empty square matrix, got " +
+                                  std::to_string(j.shape(0)) + " x " + std::to_string(j.shape(1)));
+    detail::require_finite(j, owner, "couplings contain");
+    Couplings c(std::move(backend), owner);
+    c.j_ = std::move(j);
+    c.b_ = Vector<S>::from_shape({c.j_.shape(0)});
+    c.b_.fill(S(0));
+    c.backend_.refresh(c.j_);
+    if (b.size() != 0) c.set_field(std::move(b));
+    return c;
+  }
+
   std::size_t neurons() const noexcept { return j_.shape(0); }
+  /// The class named in error messages.
+  const char* owner() const noexcept { return owner_; }
+  void set_owner(const char* owner) noexcept { owner_ = owner; }
   /// J, with J(i, j) the synapse from neuron j to neuron i.
   const Matrix<S>& matrix() const noexcept { return j_; }
   const Vector<S>& field() const noexcept { return b_; }
@@ -56,17 +77,17 @@ class Couplings {
   const Backend& backend() const noexcept { return backend_; }
 
   void set(Matrix<S> j) {
-    detail::require_shape(j, neurons(), neurons(), "LangevinMachine", "couplings");
-    detail::require_finite(j, "LangevinMachine", "couplings contain");
+    detail::require_shape(j, neurons(), neurons(), owner_, "couplings");
+    detail::require_finite(j, owner_, "couplings contain");
     j_ = std::move(j);
     backend_.refresh(j_);
   }
   /// Sets b and turns it on.
   void set_field(Vector<S> b) {
     if (b.shape(0) != neurons())
-      throw std::invalid_argument("LangevinMachine: field must have " + std::to_string(neurons()) +
+      throw std::invalid_argument(std::string(owner_) + ": field must have " + std::to_string(neurons()) +
                                   " values, got " + std::to_string(b.shape(0)));
-    detail::require_finite(b, "LangevinMachine", "field contains", "index");
+    detail::require_finite(b, owner_, "field contains", "index");
     b_ = std::move(b);
     use_field_ = true;
   }
@@ -106,10 +127,13 @@ class Couplings {
   void apply_field_step(const Vector<S>& step) { xt::noalias(b_) -= step; }
 
  private:
+  Couplings(Backend backend, const char* owner) : backend_(std::move(backend)), owner_(owner) {}
+
   Matrix<S> j_;
   Vector<S> b_;
   bool use_field_ = false;
   Backend backend_;
+  const char* owner_;
 };
 
 }  // namespace nlm

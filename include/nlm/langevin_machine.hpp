@@ -1,13 +1,15 @@
 /// @file langevin_machine.hpp
-/// @brief The Neural Langevin Machine: the energy E(x) = ½‖x − Jφ(x) − b‖² and its force over
-/// `Couplings`, its persistent `Chains` advanced by a Sampler, and the local asymmetric
-/// learning rule as a seam (signal → step rule → apply), composed from policies at compile
-/// time. docs/architecture.md draws how the parts fit.
+/// @brief The Neural Langevin Machine's learner: it owns a `LangevinModel` (the energy
+/// E(x) = ½‖x − Jφ(x) − b‖², its force and couplings; langevin_model.hpp), the persistent
+/// `Chains` advanced by a Sampler, and the local asymmetric learning rule as a seam (signal →
+/// step rule → apply), composed from policies at compile time. docs/architecture.md draws how
+/// the parts fit.
 ///
 /// Reference: Z. Yu, W. Huang, H. Huang, "Neural Langevin Machine: a local asymmetric
 /// learning rule can be creative" (2025). States are rows (see types.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +38,7 @@
 #include "errors.hpp"
 #include "force_workspace.hpp"
 #include "hyperparameters.hpp"
+#include "langevin_model.hpp"
 #include "learning/step_rule.hpp"
 #include "noise/gaussian_noise.hpp"
 #include "noise/noise.hpp"
@@ -80,7 +83,9 @@ class LangevinMachine {
   using sampler_type = SamplerT;
   using backend_type = BackendT;
   using step_rule_type = StepRuleT;
-  using couplings_type = Couplings<S, BackendT>;
+  /// What `parameters()` returns: J and b with their products (`Couplings`); `couplings()` is J.
+  using parameters_type = Couplings<S, BackendT>;
+  using model_type = LangevinModel<ActivationT, NoiseT, S, BackendT>;
   template <class T>
   using AdamMoments = nlm::AdamMoments<T>;
   static constexpr bool deterministic_noise = NoiseT::deterministic;
@@ -95,56 +100,50 @@ class LangevinMachine {
                            SamplerT sampler = SamplerT(), BackendT backend = BackendT(),
                            StepRuleT step_rule = StepRuleT())
       : hp_(validated(hp)),
-        activation_(std::move(activation)),
-        noise_(std::move(noise)),
         regularizer_(std::move(regularizer)),
         sampler_(std::move(sampler)),
         step_rule_(std::move(step_rule)),
         init_engine_(detail::derive_seed(hp.seed, std::uint64_t(Stream::initialisation))),
-        couplings_(hp_.neurons, hp_.coupling_strength, init_engine_, std::move(backend)),
+        model_(parameters_type(hp_.neurons, hp_.coupling_strength, init_engine_, std::move(backend), who),
+               hp_.temperature, std::move(activation), std::move(noise)),
         chains_(random_states(hp_.persistent_chains)) {
-    noise_.seed(detail::derive_seed(hp.seed, std::uint64_t(Stream::noise)));
+    model_.noise().seed(detail::derive_seed(hp.seed, std::uint64_t(Stream::noise)));
     sampler_.seed(detail::derive_seed(hp.seed, std::uint64_t(Stream::sampler)));
     sampler_.set_time_step(hp_.time_step);
     step_rule_.configure(hp_.learning());
     const std::size_t n = hp_.neurons;
-    gradient_ = matrix_type::from_shape({n, n});
-    gradient_.fill(S(0));
+    signal_ = matrix_type::from_shape({n, n});
+    signal_.fill(S(0));
     step_ = matrix_type::from_shape({n, n});
-    field_gradient_ = vector_type::from_shape({n});
-    field_gradient_.fill(S(0));
-    if (hp_.learn_field) couplings_.use_field();
+    field_signal_ = vector_type::from_shape({n});
+    field_signal_.fill(S(0));
+    if (hp_.learn_field) model_.parameters().use_field();
   }
 
   // ---- parameters and state ------------------------------------------------------------
   const Hyperparameters& hyperparameters() const noexcept { return hp_; }
   std::size_t neurons() const noexcept { return hp_.neurons; }
   S time_step() const noexcept { return S(hp_.time_step); }
-  S temperature() const noexcept { return S(hp_.temperature); }
+  S temperature() const noexcept { return model_.temperature(); }
 
+  /// The model being learned: energy, force, couplings, activation, noise and temperature.
+  /// Samplers, AIS, parallel tempering and the analyses take it; a copy samples on its own.
+  const model_type& model() const noexcept { return model_; }
+  model_type& model() noexcept { return model_; }
   /// J and b with their products.
-  const couplings_type& parameters() const noexcept { return couplings_; }
+  const parameters_type& parameters() const noexcept { return model_.parameters(); }
   /// J, with J(i, j) the synapse from neuron j to neuron i.
-  const matrix_type& couplings() const noexcept { return couplings_.matrix(); }
-  void set_couplings(matrix_type j) { couplings_.set(std::move(j)); }
+  const matrix_type& couplings() const noexcept { return model_.couplings(); }
+  void set_couplings(matrix_type j) { model_.set_couplings(std::move(j)); }
   /// The field b (zero unless learned or set).
-  const vector_type& field() const noexcept { return couplings_.field(); }
+  const vector_type& field() const noexcept { return model_.field(); }
   /// Sets b; from then on the energy includes it, learned or not.
-  void set_field(vector_type b) { couplings_.set_field(std::move(b)); }
+  void set_field(vector_type b) { model_.set_field(std::move(b)); }
   /// Sets b to ⟨x − Jφ(x)⟩ over the rows of `data`, the field at which the data's mean
   /// residual is zero for the current J — a starting point for learning the field that
   /// breaks E's symmetry from the first update (as an RBM's visible biases are started at the
   /// data's log-odds). Turns the field on.
-  void fit_field(const matrix_type& data) {
-    vector_type b = vector_type::from_shape({hp_.neurons});
-    matrix_type r;
-    for_each_block(data, "fit_field", [&](const matrix_type& x, const matrix_type& phi, S weight, S beta) {
-      r = -x;  // h − x, without any field
-      couplings_.drive(phi, r);
-      detail::column_means_into(r, b, -weight, beta);
-    });
-    set_field(std::move(b));
-  }
+  void fit_field(const matrix_type& data) { model_.fit_field(data); }
 
   /// The persistent chains of the model phase (their clamp and temperatures included).
   Chains<S>& model_chains() noexcept { return chains_; }
@@ -157,10 +156,10 @@ class LangevinMachine {
     chains_.set_states(std::move(chains));
   }
 
-  ActivationT& activation() noexcept { return activation_; }
-  const ActivationT& activation() const noexcept { return activation_; }
-  NoiseT& noise() noexcept { return noise_; }
-  const NoiseT& noise() const noexcept { return noise_; }
+  ActivationT& activation() noexcept { return model_.activation(); }
+  const ActivationT& activation() const noexcept { return model_.activation(); }
+  NoiseT& noise() noexcept { return model_.noise(); }
+  const NoiseT& noise() const noexcept { return model_.noise(); }
   RegularizerT& regularizer() noexcept { return regularizer_; }
   const RegularizerT& regularizer() const noexcept { return regularizer_; }
   SamplerT& sampler() noexcept { return sampler_; }
@@ -182,63 +181,30 @@ class LangevinMachine {
     return m;
   }
 
-  // ---- the model samplers see (DriftModel, EnergyModel; sampler/sampler.hpp) -----------
-  /// The elementwise part at X: φ(X), φ'(X) and R ← b − X (one pass, split over threads for
-  /// large batches when the activation works on spans).
-  void prepare(const matrix_type& x, ForceWorkspace<S>& ws) const {
-    detail::require_columns(x, hp_.neurons, who, "batch");
-    detail::prepare_rows(activation_, couplings_, x, ws);
-  }
-  /// φ, φ' and b − x for `len` states from flat offset `off` (column c0).
+  // ---- the model's members samplers see (DriftModel, EnergyModel), forwarded ----------
+  /// The learner forwards them so that code written for a machine keeps working; they are
+  /// the model's (langevin_model.hpp), which is where the energy and force are written.
+  using Drift = typename model_type::Drift;
+  void prepare(const matrix_type& x, ForceWorkspace<S>& ws) const { model_.prepare(x, ws); }
   void prepare_span(const S* x, ForceWorkspace<S>& ws, std::size_t off, std::size_t c0, std::size_t len) const {
-    detail::prepare_span(activation_, couplings_, x, ws, off, c0, len);
+    model_.prepare_span(x, ws, off, c0, len);
   }
-  /// The two products on a prepared workspace: drive R += φ(X) Jᵀ, feedback G = R J.
-  void products(ForceWorkspace<S>& ws) const {
-    couplings_.drive(ws.phi, ws.residual);
-    couplings_.feedback(ws.residual, ws.feedback);
-  }
-  /// The force F = −∇E = R − φ'(X) ⊙ G, elementwise, of an evaluated workspace.
-  struct Drift {
-    const S* r;
-    const S* dphi;
-    const S* g;
-    S operator()(std::size_t i) const noexcept { return r[i] - dphi[i] * g[i]; }
-  };
-  Drift drift_terms(const ForceWorkspace<S>& ws) const noexcept {
-    return {ws.residual.data(), ws.dphi.data(), ws.feedback.data()};
-  }
-  /// E(x_b) = ½‖R_b‖² of an evaluated workspace.
-  void energies(ForceWorkspace<S>& ws) const { detail::row_half_squares(ws.residual, ws.energy); }
-  /// prepare, products and (if asked) energies: fills `ws` for the batch `x` without
-  /// allocating once `ws` has the batch's shape.
+  void products(ForceWorkspace<S>& ws) const { model_.products(ws); }
+  Drift drift_terms(const ForceWorkspace<S>& ws) const noexcept { return model_.drift_terms(ws); }
+  void energies(ForceWorkspace<S>& ws) const { model_.energies(ws); }
   void evaluate(const matrix_type& x, ForceWorkspace<S>& ws, bool with_energy) const {
-    detail::evaluate(*this, x, ws, with_energy);
+    model_.evaluate(x, ws, with_energy);
   }
-
-  /// \f[ E(x) = \tfrac12 \|x - J\phi(x) - b\|^2 \f] for every row of `x`.
-  vector_type energy(const matrix_type& x) const {
-    detail::require_columns(x, hp_.neurons, who, "batch");
-    matrix_type phi = matrix_type::from_shape(x.shape());
-    matrix_type r = matrix_type::from_shape(x.shape());
-    activation_.value(x, phi);
-    residual_into(x, phi, r);
-    vector_type e = vector_type::from_shape({x.shape(0)});
-    detail::row_half_squares(r, e);
-    return e;
-  }
-  /// \f[ F(x) = -\nabla E = -(x - h) + \phi'(x) \odot J^\top (x - h), \quad h = J\phi(x) + b \f]
-  matrix_type force(const matrix_type& x) const {
-    ForceWorkspace<S> ws;
-    evaluate(x, ws, false);
-    return ws.residual - ws.dphi * ws.feedback;
-  }
+  /// E(x) for every row of `x` (LangevinModel::energy).
+  vector_type energy(const matrix_type& x) const { return model_.energy(x); }
+  /// −∇E(x) for every row of `x` (LangevinModel::force).
+  matrix_type force(const matrix_type& x) const { return model_.force(x); }
 
   /// Advances `chains` by `steps` steps of the sampler (observer(step, states) after each).
   template <class Observer = NoObserver>
   void sample(Chains<S>& chains, std::size_t steps, Observer&& observer = {}) {
     detail::require_columns(chains.states(), hp_.neurons, who, "chains");
-    sampler_.advance(*this, chains, steps, std::forward<Observer>(observer));
+    sampler_.advance(model_, chains, steps, std::forward<Observer>(observer));
   }
   /// The same for the rows of `x` (advanced in place through a kept workspace: the steady
   /// state does not allocate).
@@ -251,7 +217,7 @@ class LangevinMachine {
       matrix_type& x;
       ~SwapBack() { c.swap_states(x); }
     } back{scratch_, x};
-    sampler_.advance(*this, scratch_, steps, std::forward<Observer>(observer));
+    sampler_.advance(model_, scratch_, steps, std::forward<Observer>(observer));
   }
 
   // ---- statistics ----------------------------------------------------------------------
@@ -263,31 +229,26 @@ class LangevinMachine {
   /// The field's data statistics \f[ \frac{1}{T B} \sum_b (x_b - J\phi(x_b) - b) \f]
   /// = −(1/T) ∂⟨E⟩_batch/∂b, written into `out` (N).
   void field_statistics(const matrix_type& batch, vector_type& out) {
-    residual_of(batch, data_ws_);
+    detail::require_columns(batch, hp_.neurons, who, "batch");
+    model_.residual_of(batch, data_ws_);
     detail::ensure_size(out, hp_.neurons);
     detail::column_means_into(data_ws_.residual, out, -S(1) / S(hp_.temperature), S(0));
   }
   /// The moments of a dataset (rows) under this machine's activation, accumulated over
   /// blocks of 1000 rows: two N×N products per block, done once before training.
-  DataMoments<S> data_moments(const matrix_type& data) const {
-    const std::size_t n = hp_.neurons;
-    DataMoments<S> m{matrix_type::from_shape({n, n}), matrix_type::from_shape({n, n}),
-                     vector_type::from_shape({n}), vector_type::from_shape({n}), data.shape(0)};
-    for_each_block(data, "data_moments", [&](const matrix_type& x, const matrix_type& phi, S weight, S beta) {
-      const S w = weight / S(x.shape(0));  // 1 / rows of the dataset
-      couplings_.correlate(x, phi, m.x_phi, w, beta);
-      couplings_.correlate(phi, phi, m.phi_phi, w, beta);
-      detail::column_means_into(x, m.mean_x, weight, beta);
-      detail::column_means_into(phi, m.mean_phi, weight, beta);
-    });
-    return m;
-  }
+  DataMoments<S> data_moments(const matrix_type& data) const { return model_.data_moments(data); }
 
   // ---- the learning seam: signal -> (reduce) -> step -> (observe) -> apply -------------
+  // Names, said once: the **learning signal** is M − D, the model statistics minus the data
+  // statistics (−(1/T) times the difference of ⟨∂E/∂J⟩ under the chains and under the data);
+  // J moves by −k times it. Its **mean square**, mean((M − D)²) over the N² entries, is what
+  // `update` returns, the training curve plots and the progress bar prints (`signal ms`); the
+  // upstream scripts print the same number as "KL norm" (it is not a divergence). It is a
+  // gradient of E's averages, but nlm calls it the learning signal everywhere.
   /// One step of the local asymmetric rule on a data mini-batch (rows = images): advance the
   /// persistent chains n_t steps, then \f[ J \leftarrow J - k\,(M - D) - \text{regularizer} \f]
-  /// (with WeightDecay: J ← (1 − λ)J − k(M − D)). Returns mean((M − D)²), the upstream
-  /// "KL norm". Throws numerical_error, leaving J unchanged, if M − D is not finite.
+  /// (with WeightDecay: J ← (1 − λ)J − k(M − D)). Returns the learning signal's mean square,
+  /// mean((M − D)²). Throws numerical_error, leaving J unchanged, if M − D is not finite.
   double update(const matrix_type& batch) {
     compute_signal(batch);
     const double gms = compute_step();
@@ -314,11 +275,11 @@ class LangevinMachine {
     std::size_t images;
   };
   LearningSignal learning_signal() noexcept {
-    return {gradient_, field_gradient_, chains_.size(), signal_images_};
+    return {signal_, field_signal_, chains_.size(), signal_images_};
   }
   /// The learning signal M − D of the last update, and the field's.
-  const matrix_type& gradient() const noexcept { return gradient_; }
-  const vector_type& field_gradient() const noexcept { return field_gradient_; }
+  const matrix_type& signal() const noexcept { return signal_; }
+  const vector_type& field_signal() const noexcept { return field_signal_; }
 
   /// First part of `update`: advances the persistent chains n_t steps (model phase) and
   /// writes M − D for the data batch into `learning_signal()`.
@@ -330,9 +291,9 @@ class LangevinMachine {
                                   " rows of all processes' batches (set_signal_totals)");
     model_phase();
     const std::size_t images = total_images_ != 0 ? total_images_ : batch.shape(0);
-    statistics_into(batch, data_ws_, gradient_, S(-1), S(1), images);
+    statistics_into(batch, data_ws_, signal_, S(-1), S(1), images);
     if (hp_.learn_field)  // residual = −(x − h − b): the data term of (1/T)(⟨·⟩_model − ⟨·⟩_data)
-      detail::column_means_into(data_ws_.residual, field_gradient_,
+      detail::column_means_into(data_ws_.residual, field_signal_,
                                 share(batch.shape(0), total_images_) / S(hp_.temperature), S(1));
     signal_images_ = batch.shape(0);
   }
@@ -348,24 +309,27 @@ class LangevinMachine {
     model_phase();
     const S inv_t = S(1) / S(hp_.temperature);
     const std::size_t n = hp_.neurons;
-    const matrix_type& j = couplings_.matrix();
-    const vector_type& b = couplings_.field();
-    // gradient −= D: += (1/T) J⟨φφᵀ⟩ − (1/T)⟨xφᵀ⟩ (+ (1/T) b⟨φ⟩ᵀ)
-    couplings_.multiply(data.phi_phi, gradient_, inv_t, S(1));
-    xt::noalias(gradient_) -= inv_t * data.x_phi;
-    if (couplings_.has_field())
-      for (std::size_t i = 0; i < n; ++i) {
-        S* row = gradient_.data() + i * n;
-        const S bi = inv_t * b(i);
-        for (std::size_t c = 0; c < n; ++c) row[c] += bi * data.mean_phi(c);
-      }
-    if (hp_.learn_field)  // field gradient −= (⟨x⟩ − J⟨φ⟩ − b)/T
-      for (std::size_t i = 0; i < n; ++i) {
-        const S* ji = j.data() + i * n;
-        S h = 0;
-        for (std::size_t c = 0; c < n; ++c) h += ji[c] * data.mean_phi(c);
-        field_gradient_(i) -= inv_t * (data.mean_x(i) - h - b(i));
-      }
+    const parameters_type& couplings = model_.parameters();
+    const vector_type& b = couplings.field();
+    // gradient −= D: += (1/T) J⟨φφᵀ⟩ − (1/T)⟨xφᵀ⟩ (+ (1/T) b⟨φ⟩ᵀ); every product through the
+    // backend, on kept 1×N and N×1 buffers.
+    couplings.multiply(data.phi_phi, signal_, inv_t, S(1));
+    xt::noalias(signal_) -= inv_t * data.x_phi;
+    if (couplings.has_field()) {  // b⟨φ⟩ᵀ = Aᵀ B with A = bᵀ, B = ⟨φ⟩ᵀ (1×N each): one correlate
+      detail::ensure_shape(moments_row_a_, 1, n);
+      detail::ensure_shape(moments_row_b_, 1, n);
+      std::copy_n(b.data(), n, moments_row_a_.data());
+      std::copy_n(data.mean_phi.data(), n, moments_row_b_.data());
+      couplings.correlate(moments_row_a_, moments_row_b_, signal_, inv_t, S(1));
+    }
+    if (hp_.learn_field) {  // field gradient −= (⟨x⟩ − J⟨φ⟩ − b)/T, J⟨φ⟩ by one multiply
+      detail::ensure_shape(moments_column_, n, 1);
+      detail::ensure_shape(moments_drive_, n, 1);
+      std::copy_n(data.mean_phi.data(), n, moments_column_.data());
+      couplings.multiply(moments_column_, moments_drive_, S(1), S(0));
+      for (std::size_t i = 0; i < n; ++i)
+        field_signal_(i) -= inv_t * (data.mean_x(i) - moments_drive_(i, 0) - b(i));
+    }
     signal_images_ = data.count;
   }
 
@@ -403,21 +367,21 @@ class LangevinMachine {
   /// update, and forms the step the step rule and the regularizer make of the signal:
   /// `step()` (J ← J − step) and `field_step()` (b ← b − field_step). Returns mean((M − D)²).
   double compute_step() {
-    const double gms = detail::mean_square(gradient_);
+    const double gms = detail::mean_square(signal_);
     if (!std::isfinite(gms))
       throw numerical_error("nlm: the learning signal M - D is not finite at update " + std::to_string(updates_ + 1) +
                             " (the persistent chains diverged?); the couplings were left "
                             "unchanged. Lower time_step (dt) or learning_rate (k).");
     if (hp_.learn_field)
-      for (std::size_t i = 0; i < field_gradient_.size(); ++i)
-        if (!std::isfinite(field_gradient_(i)))
+      for (std::size_t i = 0; i < field_signal_.size(); ++i)
+        if (!std::isfinite(field_signal_(i)))
           throw numerical_error("nlm: the field's learning signal is not finite at update " +
                                 std::to_string(updates_ + 1) + "; the couplings were left unchanged.");
     ++updates_;
     const S k = S(hp_.learning_rate * rate_scale_);
-    step_rule_.couplings_step(gradient_, step_, k, updates_);
-    if (hp_.learn_field) step_rule_.field_step(field_gradient_, field_step_, k, updates_);
-    regularizer_.add_to_step(couplings_.matrix(), step_);
+    step_rule_.couplings_step(signal_, step_, k, updates_);
+    if (hp_.learn_field) step_rule_.field_step(field_signal_, field_step_, k, updates_);
+    regularizer_.add_to_step(model_.couplings(), step_);
     return gms;
   }
   /// The step `compute_step` formed, before `apply_step` subtracts it (a regularizer's
@@ -428,8 +392,8 @@ class LangevinMachine {
   /// Last part: J ← J − step and the regularizer's constraint (through `Couplings`, so the
   /// backend refreshes), b ← b − field_step.
   void apply_step() {
-    couplings_.apply_step(step_, regularizer_);
-    if (hp_.learn_field) couplings_.apply_field_step(field_step_);
+    model_.parameters().apply_step(step_, regularizer_);
+    if (hp_.learn_field) model_.parameters().apply_field_step(field_step_);
   }
 
   /// Adam's running moments (empty until the first Adam update, or without Adam), for
@@ -457,17 +421,17 @@ class LangevinMachine {
   static constexpr const char* who = "LangevinMachine";
 
   // Restarts chains (chain_restart), advances the persistent chains n_t steps and writes the
-  // model statistics M into gradient_ (and the field's model term into field_gradient_).
+  // model statistics M into signal_ (and the field's model term into field_signal_).
   void model_phase() {
     if (!(hp_.temperature > 0.0))
       throw std::invalid_argument("LangevinMachine::update: learning needs temperature (T) > 0, got " +
                                   std::to_string(hp_.temperature));
     if (hp_.chain_restart > 0.0) chains_.restart(init_engine_, hp_.chain_restart);
-    sampler_.advance(*this, chains_, hp_.langevin_steps, NoObserver{});
+    sampler_.advance(model_, chains_, hp_.langevin_steps, NoObserver{});
     const std::size_t own = chains_.size(), chains = total_chains_ != 0 ? total_chains_ : own;
-    statistics_into(chains_.states(), chains_.workspace(), gradient_, S(1), S(0), chains);
+    statistics_into(chains_.states(), chains_.workspace(), signal_, S(1), S(0), chains);
     if (hp_.learn_field)
-      detail::column_means_into(chains_.workspace().residual, field_gradient_,
+      detail::column_means_into(chains_.workspace().residual, field_signal_,
                                 -share(own, total_chains_) / S(hp_.temperature), S(0));
   }
 
@@ -476,76 +440,31 @@ class LangevinMachine {
     return total == 0 ? S(1) : S(double(own) / double(total));
   }
 
-  // Walks a dataset in blocks of 1000 rows, calling f(x, φ(x), weight, beta) per block, where
-  // weight = block rows / dataset rows and beta is 0 for the first block and 1 after.
-  template <class F>
-  void for_each_block(const matrix_type& data, const char* caller, F&& f) const {
-    detail::require_columns(data, hp_.neurons, who, "dataset");
-    const std::size_t rows = data.shape(0);
-    if (rows == 0) throw std::invalid_argument(std::string("LangevinMachine::") + caller + ": the dataset is empty");
-    constexpr std::size_t block = 1000;
-    matrix_type x, phi;
-    for (std::size_t r0 = 0; r0 < rows; r0 += block) {
-      const std::size_t r1 = std::min(rows, r0 + block);
-      x = xt::view(data, xt::range(r0, r1), xt::all());
-      phi.resize(x.shape());
-      activation_.value(x, phi);
-      f(x, phi, S(r1 - r0) / S(rows), r0 == 0 ? S(0) : S(1));
-    }
-  }
-
   static const Hyperparameters& validated(const Hyperparameters& hp) {
     hp.validate();
     detail::require_machine_memory(hp, sizeof(S));
     return hp;
   }
 
-  /// r ← φ(X) Jᵀ + b − X (row form of h + b − x).
-  void residual_into(const matrix_type& x, const matrix_type& phi, matrix_type& r) const {
-    if (couplings_.has_field())
-      xt::noalias(r) = couplings_.field() - x;  // b broadcast over rows
-    else
-      xt::noalias(r) = -x;
-    couplings_.drive(phi, r);
-  }
-  /// out ← sign·(1/(T B)) Σ_b (x_b − h_b − b) φ(x_b)ᵀ + beta·out, B = `count` (0: the rows of
-  /// x). With R = h + b − x this is −sign/(T B) · Rᵀ Φ: one correlate.
+  // out ← sign·(1/(T B)) Σ_b (x_b − h_b − b) φ(x_b)ᵀ + beta·out (LangevinModel::statistics_into).
   void statistics_into(const matrix_type& x, ForceWorkspace<S>& ws, matrix_type& out, S sign, S beta,
                        std::size_t count = 0) {
-    residual_of(x, ws);
-    const S alpha = -sign / (S(hp_.temperature) * S(count != 0 ? count : x.shape(0)));
-    couplings_.correlate(ws.residual, ws.phi, out, alpha, beta);
-  }
-  /// ws.phi ← φ(X), ws.residual ← φ(X) Jᵀ + b − X: what both statistics need.
-  void residual_of(const matrix_type& x, ForceWorkspace<S>& ws) {
     detail::require_columns(x, hp_.neurons, who, "batch");
-    if (!(hp_.temperature > 0.0))
-      throw std::invalid_argument("LangevinMachine: statistics need temperature (T) > 0, got " +
-                                  std::to_string(hp_.temperature));
-    if constexpr (prepares_spans) {
-      prepare(x, ws);  // one pass, split over threads (φ' comes along at little cost)
-      couplings_.drive(ws.phi, ws.residual);
-    } else {
-      detail::ensure_shape(ws.phi, x.shape(0), x.shape(1));
-      detail::ensure_shape(ws.residual, x.shape(0), x.shape(1));
-      activation_.value(x, ws.phi);
-      residual_into(x, ws.phi, ws.residual);
-    }
+    model_.statistics_into(x, ws, out, sign, beta, count);
   }
 
   Hyperparameters hp_;
-  ActivationT activation_;
-  NoiseT noise_;
   RegularizerT regularizer_;
   SamplerT sampler_;
   StepRuleT step_rule_;
   detail::Xoshiro256 init_engine_;
-  couplings_type couplings_;  // after init_engine_: J is drawn first, then the chains
+  model_type model_;  // after init_engine_: J is drawn first, then the chains
   Chains<S> chains_;
   Chains<S> scratch_;  // a caller's matrix advanced by sample(matrix&)
-  matrix_type gradient_, step_;
-  vector_type field_gradient_, field_step_;
+  matrix_type signal_, step_;
+  vector_type field_signal_, field_step_;
   ForceWorkspace<S> data_ws_;
+  matrix_type moments_row_a_, moments_row_b_, moments_column_, moments_drive_;  // the data-moments update's products
   double rate_scale_ = 1.0;
   std::uint64_t updates_ = 0;
   std::size_t signal_images_ = 0;

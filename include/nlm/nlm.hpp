@@ -27,8 +27,8 @@
 #include "sampler/euler_maruyama.hpp"
 #include "sampler/mala.hpp"
 #include "sampler/parallel_tempering.hpp"
-#include "sampler/ais.hpp"
 
+#include "langevin_model.hpp"
 #include "langevin_machine.hpp"
 #include "recurrent_network.hpp"
 #include "unit_layout.hpp"
@@ -40,6 +40,7 @@
 #include "analysis/asymmetry.hpp"
 #include "analysis/fixed_points.hpp"
 #include "analysis/mixing.hpp"
+#include "analysis/ais.hpp"
 
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"

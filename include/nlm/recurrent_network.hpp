@@ -46,21 +46,23 @@ class RecurrentNetwork {
   using vector_type = Vector<S>;
   using activation_type = ActivationT;
   using noise_type = NoiseT;
-  using couplings_type = Couplings<S, BackendT>;
+  /// What `parameters()` returns: J and b with their products (`Couplings`); `couplings()` is J.
+  using parameters_type = Couplings<S, BackendT>;
   /// The fused sampler pass may prepare each block of new states (DriftModel's option).
   static constexpr bool prepares_spans = detail::activation_has_rows<ActivationT, S>;
 
   /// A network on given couplings (their field included when it is on) at temperature T ≥ 0.
-  RecurrentNetwork(couplings_type couplings, double temperature, ActivationT activation = ActivationT(),
+  RecurrentNetwork(parameters_type couplings, double temperature, ActivationT activation = ActivationT(),
                    NoiseT noise = NoiseT())
       : couplings_(std::move(couplings)), activation_(std::move(activation)), noise_(std::move(noise)) {
+    couplings_.set_owner(who);
     set_temperature(temperature);
   }
   /// A network on J (N×N) and, when `b` is not empty, the field b.
   RecurrentNetwork(matrix_type j, vector_type b, double temperature, ActivationT activation = ActivationT(),
                    NoiseT noise = NoiseT())
-      : RecurrentNetwork(couplings_of(std::move(j), std::move(b)), temperature, std::move(activation),
-                         std::move(noise)) {}
+      : RecurrentNetwork(parameters_type::given(std::move(j), std::move(b), BackendT(), who), temperature,
+                         std::move(activation), std::move(noise)) {}
   /// The plain network of a machine: its J, b and activation, at temperature T, with the noise
   /// stream seeded by `seed`.
   template <class Machine>
@@ -81,7 +83,7 @@ class RecurrentNetwork {
   NoiseT& noise() noexcept { return noise_; }
   const NoiseT& noise() const noexcept { return noise_; }
   const ActivationT& activation() const noexcept { return activation_; }
-  const couplings_type& parameters() const noexcept { return couplings_; }
+  const parameters_type& parameters() const noexcept { return couplings_; }
   const matrix_type& couplings() const noexcept { return couplings_.matrix(); }
   const vector_type& field() const noexcept { return couplings_.field(); }
 
@@ -130,18 +132,7 @@ class RecurrentNetwork {
  private:
   static constexpr const char* who = "RecurrentNetwork";
 
-  static couplings_type couplings_of(matrix_type j, vector_type b) {
-    if (j.dimension() != 2 || j.shape(0) != j.shape(1) || j.shape(0) == 0)
-      throw std::invalid_argument("RecurrentNetwork: J must be a non-empty square matrix, got " +
-                                  std::to_string(j.shape(0)) + " x " + std::to_string(j.shape(1)));
-    detail::Xoshiro256 unused(0);
-    couplings_type c(j.shape(0), 0.0, unused);
-    c.set(std::move(j));
-    if (b.size() != 0) c.set_field(std::move(b));
-    return c;
-  }
-
-  couplings_type couplings_;
+  parameters_type couplings_;
   ActivationT activation_;
   NoiseT noise_;
   double temperature_ = 0.0;

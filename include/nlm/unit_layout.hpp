@@ -1,8 +1,9 @@
 /// @file unit_layout.hpp
 /// @brief Which neurons are what: image (visible) units, label units, latent units.
 ///
-/// A machine trained with label or latent units has more neurons than an image has pixels
-/// (`../shared/spec/beyond-the-paper.md` §1). The layout is the order every part of nlm uses:
+/// A machine trained with label or latent units has more neurons than an image has pixels:
+/// label units carry the class (clamped in training, read out or clamped later), latent units
+/// are hidden and sampled from p(z | v) in the data phase. The layout is the order every part of nlm uses:
 ///
 ///     [ visible 0 .. V ) [ labels V .. V+K ) [ latent V+K .. V+K+H )
 ///

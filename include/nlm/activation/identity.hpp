@@ -1,7 +1,7 @@
 /// @file identity.hpp
 /// @brief φ = x, the linear network: E = ½‖(I − J)x − b‖² is quadratic, so the model is a
 /// Gaussian with a closed-form partition function, \f$ Z = (2\pi T)^{N/2} / |\det(I - J)| \f$.
-/// The exact reference of annealed importance sampling (sampler/ais.hpp) and of samplers.
+/// The exact reference of annealed importance sampling (analysis/ais.hpp) and of samplers.
 #pragma once
 
 #include <algorithm>

@@ -38,6 +38,8 @@
 #include <xtensor/xtensor.hpp>
 
 #include "../detail/blas.hpp"
+#include "../langevin_model.hpp"
+#include "../noise/no_noise.hpp"
 #include "../detail/checks.hpp"
 #include "../force_workspace.hpp"
 #include "../io/atomic_file.hpp"
@@ -229,7 +231,9 @@ inline std::size_t merge_point(std::vector<CriticalPoint>& points, const double*
 
 /// The census of `net`'s fixed and slow points from the rows of `starts` (one start per row).
 /// `net` is a `RecurrentNetwork` (recurrent_network.hpp) or anything with its `parameters()`,
-/// `activation()`, `field()` and `neurons()`; its activation must serve double as well.
+/// `activation()`, `field()`, `neurons()`, `activation_type` and `parameters_type`; its
+/// activation must serve double as well. The descent follows the force of the
+/// `LangevinModel` on the same J, b and φ.
 template <class Net>
 FixedPointCensus find_fixed_points(const Net& net, const Matrix<typename Net::scalar_type>& starts,
                                    const FixedPointOptions& options = {}) {
@@ -240,20 +244,20 @@ FixedPointCensus find_fixed_points(const Net& net, const Matrix<typename Net::sc
   detail::require_finite(starts, "find_fixed_points", "starts contain");
   if (rows == 0) throw std::invalid_argument("find_fixed_points: no starts");
   const auto& c = net.parameters();
+  // The NLM on the network's J, b and φ: its force −∇E drives the descent (T plays no part).
+  const LangevinModel<typename Net::activation_type, NoNoise, S, typename Net::parameters_type::backend_type> model(
+      c, 0.0, net.activation());
 
   // ---- descent on E, all starts at once -------------------------------------------------
   // ws: the current states' φ, φ', R = f(X), G = R J; wt: the trial states'.
   Matrix<S> x = starts, xt_trial = starts;
   ForceWorkspace<S> ws, wt;
-  auto evaluate = [&](const Matrix<S>& states, ForceWorkspace<S>& w) {
-    net.prepare(states, w);
-    c.drive(w.phi, w.residual);
-    c.feedback(w.residual, w.feedback);
-  };
-  auto grad_rms = [&](const ForceWorkspace<S>& w, std::size_t r) {  // RMS of −∇E = R − φ'⊙G
+  auto evaluate = [&](const Matrix<S>& states, ForceWorkspace<S>& w) { model.evaluate(states, w, false); };
+  auto grad_rms = [&](const ForceWorkspace<S>& w, std::size_t r) {  // RMS of −∇E
+    const auto force = model.drift_terms(w);
     double s = 0;
     for (std::size_t i = r * n; i < (r + 1) * n; ++i) {
-      const double g = double(w.residual.data()[i]) - double(w.dphi.data()[i]) * double(w.feedback.data()[i]);
+      const double g = double(force(i));
       s += g * g;
     }
     return std::sqrt(s / double(n));
@@ -287,10 +291,9 @@ FixedPointCensus find_fixed_points(const Net& net, const Matrix<typename Net::sc
       // directions of a trained E (condition numbers of 10⁵) need the momentum.
       const double beta = std::min(double(run[r]) / double(run[r] + 3), 0.995);
       double sq = 0;
+      const auto force = model.drift_terms(ws);
       for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t k = r * n + i;
-        const double force = double(ws.residual.data()[k]) - double(ws.dphi.data()[k]) * double(ws.feedback.data()[k]);
-        move[i] = dt[r] * force + beta * (double(x_row[i]) - double(p_row[i]));
+        move[i] = dt[r] * double(force(r * n + i)) + beta * (double(x_row[i]) - double(p_row[i]));
         sq += move[i] * move[i];
       }
       const double length = std::sqrt(sq / double(n));

@@ -464,8 +464,8 @@ SectionWriter checkpoint_sections(const Machine& machine, const TrainingState& s
                                 state.data_checksum})
     put(t, v);
   put<std::uint8_t>(t, state.started ? 1 : 0);
-  put(t, state.gradient_mean_square);
-  put(t, state.epoch_gradient_sum);
+  put(t, state.signal_mean_square);
+  put(t, state.epoch_signal_sum);
   put_words(t, nlm::detail::save_engine(state.shuffle));
   put<std::uint64_t>(t, state.order.size());
   t.write(reinterpret_cast<const char*>(state.order.data()),
@@ -474,7 +474,7 @@ SectionWriter checkpoint_sections(const Machine& machine, const TrainingState& s
   for (const auto& p : state.curve) {
     put<std::uint64_t>(t, p.epoch);
     put<std::uint64_t>(t, p.updates);
-    put<double>(t, p.gradient_mean_square);
+    put<double>(t, p.signal_mean_square);
   }
   file.add("training", std::move(t).str());
 
@@ -546,8 +546,8 @@ void parse_sections(std::string_view body, const std::string& name, Checkpoint<S
     s.data_images = t.get<std::uint64_t>("data_images");
     s.data_checksum = t.get<std::uint64_t>("data_checksum");
     s.started = t.get<std::uint8_t>("started") != 0;
-    s.gradient_mean_square = t.get<double>("gradient_mean_square");
-    s.epoch_gradient_sum = t.get<double>("epoch_gradient_sum");
+    s.signal_mean_square = t.get<double>("signal_mean_square");
+    s.epoch_signal_sum = t.get<double>("epoch_signal_sum");
     nlm::detail::restore_engine(s.shuffle, t.words("shuffle stream"), "shuffle stream");
     const auto n_order = t.get<std::uint64_t>("shuffle length");
     t.require_room(n_order, sizeof(std::uint32_t), "the shuffle");
@@ -559,7 +559,7 @@ void parse_sections(std::string_view body, const std::string& name, Checkpoint<S
     for (auto& p : s.curve) {
       p.epoch = t.get<std::uint64_t>("curve epoch");
       p.updates = t.get<std::uint64_t>("curve updates");
-      p.gradient_mean_square = t.get<double>("curve value");
+      p.signal_mean_square = t.get<double>("curve value");
     }
     t.finish();
     for (const auto i : s.order)
@@ -775,8 +775,8 @@ void parse_legacy(std::string_view payload, const std::string& name, std::uint32
   s.updates = r.get<std::uint64_t>("updates");
   s.planned_updates = r.get<std::uint64_t>("planned_updates");
   s.started = r.get<std::uint8_t>("started") != 0;
-  s.gradient_mean_square = r.get<double>("gradient_mean_square");
-  s.epoch_gradient_sum = r.get<double>("epoch_gradient_sum");
+  s.signal_mean_square = r.get<double>("signal_mean_square");
+  s.epoch_signal_sum = r.get<double>("epoch_signal_sum");
   c.initialisation_stream = r.words("initialisation stream");
   c.noise_stream = r.words("noise stream");
   c.sampler_stream = r.words("sampler stream");

@@ -58,10 +58,6 @@ concept EnergyModel = DriftModel<M> && requires(const M& cm, ForceWorkspace<type
   cm.energies(ws);
 };
 
-/// The name this concept had before the split; an energy model.
-template <class M>
-concept LangevinModel = EnergyModel<M>;
-
 namespace detail {
 
 template <class M>

@@ -107,7 +107,7 @@ TrainingState learn_sequence(Machine& machine, const Matrix<typename Machine::sc
   detail::SignalGuard guard(options.handle_signals);
   (detail::call_on_begin(callbacks, machine, state), ...);
   while (state.updates < state.planned_updates && state.epoch < options.epochs) {
-    if (state.batch == 0) state.epoch_gradient_sum = 0;
+    if (state.batch == 0) state.epoch_signal_sum = 0;
     machine.set_learning_rate_scale(options.learning_rate_scale(state.updates + 1, state.planned_updates));
     detail::sequence_signal(machine, patterns, state.batch, sequence.next_weight, x, phi, r, y);
     const bool stop = detail::finish_update(machine, state, options.handle_signals, "sequence learning", callbacks...);

@@ -1,7 +1,7 @@
 /// @file train.hpp
 /// @brief Training with persistent chains over shuffled mini-batches, with callbacks
 /// composed at the call site (ensmallen style): `nlm::train(machine, data, options,
-/// ProgressBar(), Checkpoint("run.ckpt", 100))`.
+/// ProgressBar(), PeriodicCheckpoint("run.ckpt", 100))`.
 ///
 /// Each callback may define any of these hooks (all optional; a hook returning `true` stops
 /// training after the current update):
@@ -152,15 +152,15 @@ bool finish_update(Machine& machine, TrainingState& state, bool handle_signals, 
     [[maybe_unused]] auto signal = machine.learning_signal();  // references into the machine: no copy
     (call_on_signal(callbacks, machine, signal, state), ...);
   }
-  state.gradient_mean_square = machine.compute_step();
+  state.signal_mean_square = machine.compute_step();
   (call_on_step(callbacks, machine, machine.step(), state), ...);
   machine.apply_step();
-  state.epoch_gradient_sum += state.gradient_mean_square;
+  state.epoch_signal_sum += state.signal_mean_square;
   ++state.updates;
   ++state.batch;
   const bool epoch_ended = state.batch == state.batches_per_epoch;
   if (epoch_ended) {  // close the epoch before any callback sees (or saves) the state
-    state.curve.push_back({state.epoch + 1, state.updates, state.epoch_gradient_sum / double(state.batch)});
+    state.curve.push_back({state.epoch + 1, state.updates, state.epoch_signal_sum / double(state.batch)});
     state.batch = 0;
     ++state.epoch;
   }
@@ -270,7 +270,7 @@ TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type
         const std::size_t j = std::size_t(state.shuffle() % (i + 1));
         std::swap(state.order[i], state.order[j]);
       }
-      state.epoch_gradient_sum = 0;
+      state.epoch_signal_sum = 0;
     }
     const std::uint32_t* first_row = state.order.data() + state.batch * batch_rows + offset;
     detail::gather_rows(data, first_row, batch);

@@ -57,7 +57,7 @@ struct TrainingOptions {
 struct CurvePoint {
   std::size_t epoch;             ///< the epoch's number, from 1
   std::uint64_t updates;         ///< updates done when it ended
-  double gradient_mean_square;   ///< its mean of mean((M − D)²)
+  double signal_mean_square;   ///< its mean of mean((M − D)²)
 };
 
 /// Invariant between updates (whenever a callback sees it, and so in every checkpoint):
@@ -70,8 +70,8 @@ struct TrainingState {
   std::size_t batches_per_epoch = 0;  ///< floor(N_image / b_size): a partial batch is dropped
   std::uint64_t updates = 0;          ///< updates done in this run, resumed runs included
   std::uint64_t planned_updates = 0;  ///< updates the run will make if nothing stops it
-  double gradient_mean_square = 0;    ///< mean((M − D)²) of the last update
-  double epoch_gradient_sum = 0;      ///< sum of the above over the current epoch's updates
+  double signal_mean_square = 0;    ///< mean((M − D)²) of the last update
+  double epoch_signal_sum = 0;      ///< sum of the above over the current epoch's updates
   std::vector<std::uint32_t> order;   ///< the current epoch's permutation of the images
   detail::Xoshiro256 shuffle;         ///< draws each epoch's permutation
   bool started = false;               ///< false until the first epoch has been shuffled
@@ -85,10 +85,10 @@ struct TrainingState {
   std::uint64_t data_checksum = 0;
 
   /// Mean of mean((M − D)²) over the updates of the current epoch so far (the upstream
-  /// per-epoch "KL norm"); between epochs, the last completed epoch's.
-  double epoch_gradient_mean_square() const {
-    if (batch != 0) return epoch_gradient_sum / double(batch);
-    return curve.empty() ? gradient_mean_square : curve.back().gradient_mean_square;
+  /// per-epoch value); between epochs, the last completed epoch's.
+  double epoch_signal_mean_square() const {
+    if (batch != 0) return epoch_signal_sum / double(batch);
+    return curve.empty() ? signal_mean_square : curve.back().signal_mean_square;
   }
 };
 

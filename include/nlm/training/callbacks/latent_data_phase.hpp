@@ -1,7 +1,7 @@
 /// @file latent_data_phase.hpp
 /// @brief The data phase of a machine with latent units: for each mini-batch, chains with the
-/// data's units clamped sample the latent ones from p(z | v) (`../shared/spec/beyond-the-paper.md`
-/// §1), and the batch's latent columns are set to where those chains are. The learning rule is
+/// data's units clamped sample the latent ones from p(z | v) (the positive phase of a Boltzmann
+/// machine with hidden units), and the batch's latent columns are set to where those chains are. The learning rule is
 /// unchanged: its data statistics are then averages over v ~ data and z ~ p(z | v).
 ///
 /// Two ways to start the chains, both measured in docs/quality.md (restart, the default, gave

@@ -32,7 +32,7 @@ inline std::string format_duration(double seconds) {
 }  // namespace detail
 
 /// One line, redrawn at most a few times a second: epoch, a bar over the whole run, updates,
-/// the epoch's mean of mean((M − D)²) (the upstream "KL norm"), elapsed time and ETA. A
+/// the epoch's mean of the learning signal's mean square (langevin_machine.hpp), elapsed time and ETA. A
 /// summary line is kept at the end of every `epoch_lines`-th epoch. When the stream is not a
 /// terminal (a log file, CI) only those summary lines are written.
 class ProgressBar {
@@ -85,10 +85,10 @@ class ProgressBar {
     for (std::size_t i = 0; i < filled && i < width_; ++i) bar[i] = '=';
     if (filled < width_) bar[filled] = '>';
     char line[256];
-    std::snprintf(line, sizeof line, "%sepoch %zu [%s] %llu/%llu  grad ms %.3e  %s elapsed  ETA %s ",
+    std::snprintf(line, sizeof line, "%sepoch %zu [%s] %llu/%llu  signal ms %.3e  %s elapsed  ETA %s ",
                   interactive_ ? "\r" : "", s.epoch + (s.batch == 0 && s.updates > 0 ? 0 : 1), bar.c_str(),
                   static_cast<unsigned long long>(s.updates),
-                  static_cast<unsigned long long>(s.planned_updates), s.epoch_gradient_mean_square(),
+                  static_cast<unsigned long long>(s.planned_updates), s.epoch_signal_mean_square(),
                   detail::format_duration(elapsed).c_str(), detail::format_duration(eta).c_str());
     *out_ << line << std::flush;
   }

@@ -39,8 +39,8 @@
 #include "../force_workspace.hpp"
 #include "../types.hpp"
 #include "../unit_layout.hpp"
-#include "mala.hpp"
-#include "sampler.hpp"
+#include "../sampler/mala.hpp"
+#include "../sampler/sampler.hpp"
 
 namespace nlm {
 
