@@ -128,6 +128,8 @@ class LangevinMachine {
 
   /// The model being learned: energy, force, couplings, activation, noise and temperature.
   /// Samplers, AIS, parallel tempering and the analyses take it; a copy samples on its own.
+  /// Its T is the hyperparameters' (the statistics divide by it): sample a copy at another T
+  /// rather than calling `set_temperature` on the learner's own model.
   const model_type& model() const noexcept { return model_; }
   model_type& model() noexcept { return model_; }
   /// J and b with their products.
