@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     try {
       state = run.train(train_x, options, state, nlm::ProgressBar(comm.is_root() ? std::cerr : nowhere, 30, 10),
-                        dist::PeriodicCheckpoint<nlm::PaperMachine>(run, checkpoint, checkpoint_every));
+                        dist::GatheredCheckpoint<nlm::PaperMachine>(run, checkpoint, checkpoint_every));
     } catch (const nlm::interrupted& e) {
       if (comm.is_root())
         std::cerr << "\n" << e.what() << "; checkpoint saved to " << checkpoint.string()

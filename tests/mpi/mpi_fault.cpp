@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     }
     try {
       state = run.train(data, nlm::TrainingOptions::for_updates(10), state,
-                        nlm::distributed::PeriodicCheckpoint<nlm::PaperMachine>(run, checkpoint, 2),
+                        nlm::distributed::GatheredCheckpoint<nlm::PaperMachine>(run, checkpoint, 2),
                         ThrowOnRank{1, comm.rank(), mode == "train" ? 5u : 0u},
                         SignalOnRank{1, comm.rank(), mode == "interrupt" ? 7u : 0u});
     } catch (const nlm::interrupted& e) {

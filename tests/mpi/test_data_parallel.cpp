@@ -238,7 +238,7 @@ TEST_SUITE("distributed") {
     {
       dist::DataParallel<Machine> first(comm, hp);
       first.train(data, nlm::TrainingOptions::for_updates(13),
-                  dist::PeriodicCheckpoint<Machine>(first, path, 0));  // saved at the end: update 13
+                  dist::GatheredCheckpoint<Machine>(first, path, 0));  // saved at the end: update 13
     }
     dist::DataParallel<Machine> resumed(comm, hp);
     nlm::TrainingState state = resumed.load_checkpoint(path);

@@ -405,13 +405,14 @@ class DataParallel {
   std::uint64_t reductions_ = 0;
 };
 
-/// `nlm::PeriodicCheckpoint` for a data-parallel run: every `every_updates` updates (0:
-/// never periodically) and at the end of training (an interrupted run ends there too),
-/// `DataParallel::save_checkpoint` (collective; rank 0 writes).
+/// The checkpoint callback of a data-parallel run (what `nlm::PeriodicCheckpoint` is for one
+/// process): every `every_updates` updates (0: never periodically) and at the end of training
+/// (an interrupted run ends there too), `DataParallel::save_checkpoint` gathers every rank's
+/// chains and streams into one file (collective; rank 0 writes).
 template <class Machine>
-class PeriodicCheckpoint {
+class GatheredCheckpoint {
  public:
-  PeriodicCheckpoint(DataParallel<Machine>& run, std::filesystem::path path, std::uint64_t every_updates = 0)
+  GatheredCheckpoint(DataParallel<Machine>& run, std::filesystem::path path, std::uint64_t every_updates = 0)
       : run_(&run), path_(std::move(path)), every_(every_updates) {}
   void on_update(const Machine&, const TrainingState& s) {
     if (every_ != 0 && s.updates % every_ == 0) save(s);
