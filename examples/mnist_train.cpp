@@ -147,7 +147,7 @@ int main(int argc, char** argv) try {
     nlm::TrainingState state = nlm::initial_training_state(machine);
     const ex::fs::path checkpoint = out / "checkpoint.nlm";
     if (resume) {
-      state = nlm::io::load_checkpoint(checkpoint, machine);
+      state = nlm::load_checkpoint(checkpoint, machine);
       std::cout << "resumed from " << checkpoint.string() << " at update " << state.updates << "\n";
     } else if (p.hp.learn_field) {
       machine.fit_field(train_x);  // b starts where the data's mean residual is zero

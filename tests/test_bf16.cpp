@@ -200,9 +200,9 @@ TEST_CASE("a bf16 machine's checkpoint resumes in float32 and back (J is float32
   options.handle_signals = false;
   const nlm::TrainingState state = nlm::train(half, data, options);
   const std::string path = "bf16-roundtrip.ckpt";
-  nlm::io::save_checkpoint(path, half, state);
+  nlm::save_checkpoint(path, half, state);
   BlasMachine<float> single(hp);
-  const nlm::TrainingState loaded = nlm::io::load_checkpoint(path, single);
+  const nlm::TrainingState loaded = nlm::load_checkpoint(path, single);
   CHECK(loaded.updates == 5);
   CHECK(std::memcmp(single.couplings().data(), half.couplings().data(), half.couplings().size() * 4) == 0);
   std::remove(path.c_str());

@@ -135,7 +135,7 @@ TEST_CASE("every change of J reaches the product backend, and a backend type or 
   int refreshes = 0;
   nlm::test::TrainingMachine<double> plain(hp);
   nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::WeightDecay, nlm::EulerMaruyama, double,
-                       CountingBackend, nlm::Adam>
+                       CountingBackend, nlm::Adam<double>>
       counted(hp, nlm::Tanh(), nlm::GaussianNoise(), nlm::WeightDecay(), nlm::EulerMaruyama(), CountingBackend(&refreshes));
   CHECK(refreshes == 1);  // J drawn
   for (int u = 0; u < 4; ++u) {
@@ -146,7 +146,7 @@ TEST_CASE("every change of J reaches the product backend, and a backend type or 
   counted.set_couplings(counted.couplings());
   CHECK(refreshes == 6);
   CHECK(plain.couplings() == counted.couplings());
-  CHECK(plain.adam_couplings().second == counted.adam_couplings().second);
+  CHECK(plain.step_rule().adam().state().couplings.second == counted.step_rule().state().couplings.second);
   CHECK(plain.persistent_chains() == counted.persistent_chains());
 }
 

@@ -340,7 +340,7 @@ TEST_CASE("sequence learning resumes from a checkpoint bit for bit, and refuses 
   nlm::learn_sequence(first, xi, nlm::TrainingOptions::for_updates(8), nlm::SequenceOptions{},
                       nlm::PeriodicCheckpoint(dir / "seq.ckpt"));
   SequenceMachine second(sequence_hp());
-  nlm::TrainingState s = nlm::io::load_checkpoint(dir / "seq.ckpt", second);
+  nlm::TrainingState s = nlm::load_checkpoint(dir / "seq.ckpt", second);
   CHECK(s.updates == 8);
   CHECK(s.batch == 2);
   s = nlm::learn_sequence(second, xi, nlm::TrainingOptions::for_updates(20), nlm::SequenceOptions{}, s);

@@ -55,7 +55,7 @@
 #include <vector>
 
 #include <nlm/chains.hpp>
-#include <nlm/io/checkpoint.hpp>
+#include <nlm/training/checkpoint.hpp>
 #include <nlm/langevin_machine.hpp>
 #include <nlm/noise/gaussian_noise.hpp>
 #include <nlm/noise/no_noise.hpp>
@@ -111,8 +111,10 @@ struct DoubleWell {
   }
 };
 static_assert(nlm::EnergyModel<DoubleWell<>>);
-static_assert(nlm::Sampler<nlm::ParallelTempering<>, double>);
+static_assert(nlm::Sampler<nlm::ParallelTempering<nlm::Mala, double>, double>);
 static_assert(nlm::Sampler<nlm::ParallelTempering<nlm::EulerMaruyama>, float>);
+// Typed on the scalar of the replicas it keeps: a float sampler does not take double chains.
+static_assert(!nlm::Sampler<nlm::ParallelTempering<nlm::Mala, float>, double>);
 
 Matrix<double> filled(std::size_t rows, std::size_t cols, double v) {
   Matrix<double> m = Matrix<double>::from_shape({rows, cols});
@@ -137,6 +139,22 @@ std::string section_with(const Matrix<double>& x, std::size_t pairs) {
   put(std::uint64_t(pairs));
   for (std::size_t p = 0; p < 2 * pairs; ++p) put(std::uint64_t(0));
   return s;
+}
+
+/// Loads `bytes` into `pt` as a checkpoint does: its section reader, then nothing left over.
+template <class Pt>
+void load(Pt& pt, const std::string& bytes) {
+  nlm::io::SectionReader r(bytes, "pt");
+  pt.load_section(r);
+  r.finish();
+}
+
+/// `pt`'s section bytes.
+template <class Pt>
+std::string saved(const Pt& pt) {
+  nlm::io::SectionWriter w;
+  pt.save_section(w);
+  return std::move(w).bytes();
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -208,7 +226,7 @@ TEST_CASE("a double well: MALA alone stays in the left well, PT's T = 1 replicas
   SUBCASE("(b) ParallelTempering<Mala>, 8 replicas up to T = 16") {
     const auto t0 = std::chrono::steady_clock::now();
     model.noise_.seed(201);
-    nlm::ParallelTempering<nlm::Mala> pt(8, 16.0, 2, nlm::Mala(0, dt));
+    nlm::ParallelTempering<nlm::Mala, double> pt(8, 16.0, 2, nlm::Mala(0, dt));
     pt.seed(202);
     nlm::Chains<double> x(filled(chains, 1, -1.0));
     pt.advance(model, x, steps);
@@ -235,7 +253,7 @@ TEST_CASE("a double well: MALA alone stays in the left well, PT's T = 1 replicas
     REQUIRE(pt.swap_attempts().size() == 7);
     for (std::size_t pair = 0; pair < 7; ++pair) CHECK(pt.swap_attempts()[pair] == 125 * chains);
     // The T = 1 replicas are the caller's chains.
-    const auto& rows = pt.replica_states<double>();
+    const auto& rows = pt.replica_states();
     CHECK(std::equal(x.states().begin(), x.states().end(), rows.begin()));
   }
 }
@@ -247,14 +265,14 @@ TEST_CASE("swap rounds alternate even and odd pairs; flat energies swap always")
   DoubleWell<nlm::NoNoise> flat;
   flat.height = flat.tilt = 0.0;
   flat.n = n;
-  nlm::ParallelTempering<nlm::EulerMaruyama> pt(replicas, 8.0, 1);
+  nlm::ParallelTempering<nlm::EulerMaruyama, double> pt(replicas, 8.0, 1);
   Matrix<double> start = Matrix<double>::from_shape({replicas * cols, n});
   for (std::size_t r = 0; r < replicas; ++r)
     for (std::size_t c = 0; c < cols; ++c) {
       start(r * cols + c, 0) = double(100 * r + c);
       start(r * cols + c, 1) = -double(100 * r + c);
     }
-  pt.load_section(section_with(start, replicas - 1));
+  load(pt, section_with(start, replicas - 1));
   Matrix<double> caller = Matrix<double>::from_shape({cols, n});
   std::copy_n(start.data(), cols * n, caller.data());
   nlm::Chains<double> x(caller);
@@ -265,7 +283,7 @@ TEST_CASE("swap rounds alternate even and odd pairs; flat energies swap always")
     std::vector<Matrix<double>> seen;
     pt.advance(flat, x, 1, [&](std::size_t, const Matrix<double>& m) { seen.push_back(m); });
     for (std::size_t r = (round - 1) % 2; r + 1 < replicas; r += 2) std::swap(at[r], at[r + 1]);
-    const auto& rows = pt.replica_states<double>();
+    const auto& rows = pt.replica_states();
     for (std::size_t r = 0; r < replicas; ++r)
       for (std::size_t c = 0; c < cols; ++c) {
         CHECK(rows(r * cols + c, 0) == double(100 * at[r] + c));
@@ -283,7 +301,7 @@ TEST_CASE("swap rounds alternate even and odd pairs; flat energies swap always")
   CHECK(pt.swap_rates() == std::vector<double>{0.0, 0.0, 0.0});
 
   SUBCASE("rounds are counted across calls") {
-    nlm::ParallelTempering<nlm::EulerMaruyama> every3(replicas, 8.0, 3);
+    nlm::ParallelTempering<nlm::EulerMaruyama, double> every3(replicas, 8.0, 3);
     nlm::Chains<double> y(caller);
     every3.advance(flat, y, 2);
     CHECK(every3.swap_attempts() == std::vector<std::uint64_t>{0, 0, 0});
@@ -307,14 +325,14 @@ TEST_CASE("the exchange is accepted with probability min(1, exp((1/T_r - 1/T_r+1
   DoubleWell<nlm::NoNoise> line;
   line.height = 0.0;
   line.tilt = 1.0;
-  nlm::ParallelTempering<nlm::EulerMaruyama> pt(2, 2.0, 1);
+  nlm::ParallelTempering<nlm::EulerMaruyama, double> pt(2, 2.0, 1);
   pt.seed(7);
   Matrix<double> start = Matrix<double>::from_shape({2 * cols, 1});
   for (std::size_t c = 0; c < cols; ++c) {
     start(c, 0) = c % 2 == 0 ? 0.0 : 1.0;
     start(cols + c, 0) = c % 2 == 0 ? 1.0 : 0.0;
   }
-  pt.load_section(section_with(start, 1));
+  load(pt, section_with(start, 1));
   Matrix<double> caller = Matrix<double>::from_shape({cols, 1});
   std::copy_n(start.data(), cols, caller.data());
   nlm::Chains<double> x(caller);
@@ -339,7 +357,7 @@ TEST_CASE("the exchange is accepted with probability min(1, exp((1/T_r - 1/T_r+1
 namespace {
 
 template <class S, class Inner>
-using PtMachine = nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::NoRegularizer, nlm::ParallelTempering<Inner>, S>;
+using PtMachine = nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::NoRegularizer, nlm::ParallelTempering<Inner, S>, S>;
 
 using nlm::test::quiet;
 using nlm::test::SaveAt;
@@ -348,7 +366,7 @@ using nlm::test::SaveAt;
 // swap_every = 4 with n_t = 3 steps per update: after 30 steps the checkpoint falls 2 steps
 // after the 7th round, so the step count and the parity (odd next) must both travel.
 template <class S, class Inner>
-void check_resume(const nlm::ParallelTempering<Inner>& pt) {
+void check_resume(const nlm::ParallelTempering<Inner, S>& pt) {
   using Machine = PtMachine<S, Inner>;
   const auto data = nlm::test::toy_data<S>();
   const nlm::Hyperparameters hp = nlm::test::small_hyperparameters();
@@ -366,18 +384,18 @@ void check_resume(const nlm::ParallelTempering<Inner>& pt) {
   nlm::Hyperparameters other = hp;
   other.seed = 4242;  // everything the seed shaped comes from the checkpoint
   Machine second = make(other);
-  auto state = nlm::io::load_checkpoint(path, second);
-  CHECK(same_bits(second.sampler().template replica_states<S>(), first.sampler().template replica_states<S>()));
+  auto state = nlm::load_checkpoint(path, second);
+  CHECK(same_bits(second.sampler().replica_states(), first.sampler().replica_states()));
   nlm::train(second, data, quiet(20), state);
   CHECK(same_bits(second.couplings(), straight.couplings()));
   CHECK(same_bits(second.persistent_chains(), straight.persistent_chains()));
-  CHECK(same_bits(second.sampler().template replica_states<S>(), straight.sampler().template replica_states<S>()));
+  CHECK(same_bits(second.sampler().replica_states(), straight.sampler().replica_states()));
   CHECK(second.sampler().state() == straight.sampler().state());
   CHECK(second.sampler().swap_attempts() == straight.sampler().swap_attempts());
   CHECK(second.sampler().swap_accepts() == straight.sampler().swap_accepts());
   CHECK(second.noise().state() == straight.noise().state());
   // The replicas did move apart: the hotter rows are not copies of the T = 1 rows.
-  const auto& rows = straight.sampler().template replica_states<S>();
+  const auto& rows = straight.sampler().replica_states();
   REQUIRE(rows.shape(0) == pt.replicas() * hp.persistent_chains);
   CHECK(!std::equal(rows.begin(), rows.begin() + rows.shape(0) / pt.replicas() * rows.shape(1),
                     rows.begin() + rows.shape(0) / pt.replicas() * rows.shape(1)));
@@ -388,7 +406,7 @@ void check_resume(const nlm::ParallelTempering<Inner>& pt) {
 
 TEST_CASE("a checkpoint resumes PT bit for bit, refuses other PT settings and a damaged section") {
   check_resume<float>(nlm::ParallelTempering<nlm::EulerMaruyama>(4, 4.0, 4));
-  check_resume<double>(nlm::ParallelTempering<nlm::Mala>(3, 2.5, 4, nlm::Mala(0, 0.05)));
+  check_resume<double>(nlm::ParallelTempering<nlm::Mala, double>(3, 2.5, 4, nlm::Mala(0, 0.05)));
 
   nlm::test::TempDir dir;
   const auto path = dir / "pt.ckpt";
@@ -401,56 +419,54 @@ TEST_CASE("a checkpoint resumes PT bit for bit, refuses other PT settings and a 
   nlm::train(m, data, quiet(3), SaveAt{path, 3});
 
   Machine fewer(hp, nlm::Tanh(), nlm::GaussianNoise(), nlm::NoRegularizer(), Pt(3, 4.0, 4));
-  CHECK_THROWS_WITH_AS((void)nlm::io::load_checkpoint(path, fewer),
+  CHECK_THROWS_WITH_AS((void)nlm::load_checkpoint(path, fewer),
                        (f + ": the checkpoint was written with sampler = ParallelTempering<EulerMaruyama>(replicas=4, "
                             "t_max=4, swap_every=4), the machine has ParallelTempering<EulerMaruyama>(replicas=3, "
                             "t_max=4, swap_every=4)").c_str(),
                        std::invalid_argument);
   Machine mala_inner_differs(hp, nlm::Tanh(), nlm::GaussianNoise(), nlm::NoRegularizer(), Pt(4, 4.5, 4));
-  CHECK_THROWS_WITH_AS((void)nlm::io::load_checkpoint(path, mala_inner_differs),
+  CHECK_THROWS_WITH_AS((void)nlm::load_checkpoint(path, mala_inner_differs),
                        (f + ": the checkpoint was written with sampler = ParallelTempering<EulerMaruyama>(replicas=4, "
                             "t_max=4, swap_every=4), the machine has ParallelTempering<EulerMaruyama>(replicas=4, "
                             "t_max=4.5, swap_every=4)").c_str(),
                        std::invalid_argument);
 
   // The section itself: 8 chains of 12 neurons at 4 replicas (32 rows), float.
-  const std::string good = m.sampler().save_section();
+  const std::string good = saved(m.sampler());
   REQUIRE(good.size() == 8 + 4 + 8 + 8 + 32 * 12 * 4 + 8 + 3 * 16);
   Pt fresh(4, 4.0, 4);
-  CHECK_NOTHROW(fresh.load_section(good));
-  CHECK(same_bits(fresh.replica_states<float>(), m.sampler().replica_states<float>()));
+  CHECK_NOTHROW(load(fresh, good));
+  CHECK(same_bits(fresh.replica_states(), m.sampler().replica_states()));
   CHECK(fresh.swap_attempts() == m.sampler().swap_attempts());
   const auto refused = [&](const std::string& bytes, const std::string& message) {
     Pt p(4, 4.0, 4);
-    p.load_section(good);
-    CHECK_THROWS_WITH_AS(p.load_section(bytes), message.c_str(), std::runtime_error);
-    CHECK(same_bits(p.replica_states<float>(), m.sampler().replica_states<float>()));  // unchanged
+    load(p, good);
+    CHECK_THROWS_WITH_AS(load(p, bytes), message.c_str(), std::runtime_error);
+    CHECK(same_bits(p.replica_states(), m.sampler().replica_states()));  // unchanged
   };
-  refused(good.substr(0, good.size() - 1),
-          "ParallelTempering: the section is truncated: it ends while reading the swap counts (7 of 8 bytes left)");
+  refused(good.substr(0, good.size() - 1), "pt: the section ends while reading the swap counts");
   refused(good.substr(0, 100),
-          "ParallelTempering: the section is truncated: 32 x 12 replica states of 4 bytes announced, 72 bytes left");
+          "pt: ParallelTempering: the section is truncated: 32 x 12 replica states of 4 bytes announced, 72 bytes left");
   std::string scalar = good;
-  scalar[8] = 2;
-  refused(scalar, "ParallelTempering: wrong scalar size 2 bytes for the replica states (expected 4 for float or 8 "
-                  "for double)");
+  scalar[8] = 8;
+  refused(scalar, "pt: ParallelTempering: the replica states have 8-byte scalars, the sampler's are 4-byte (float)");
   std::string magic = good;
   magic[0] = 'X';
-  refused(magic, "ParallelTempering: the section does not start with the magic NLMPTRX1 (not a parallel tempering "
-                 "section)");
-  refused(good + "x", "ParallelTempering: 1 unexpected bytes at the end of the section");
+  refused(magic, "pt: ParallelTempering: the section does not start with the magic NLMPTRX1 (not a parallel "
+                 "tempering section)");
+  refused(good + "x", "pt: 1 unexpected bytes at the end of the section");
   std::string rows = good;
   rows[12] = 47;
-  refused(rows, "ParallelTempering: the section holds 47 replica rows, not a multiple of replicas=4");
+  refused(rows, "pt: ParallelTempering: the section holds 47 replica rows, not a multiple of replicas=4");
   Pt three(3, 4.0, 4);
-  CHECK_THROWS_WITH_AS(three.load_section(good),
-                       "ParallelTempering: the section holds 32 replica rows, not a multiple of replicas=3",
+  CHECK_THROWS_WITH_AS(load(three, good),
+                       "pt: ParallelTempering: the section holds 32 replica rows, not a multiple of replicas=3",
                        std::runtime_error);
   std::string pairs = good.substr(0, good.size() - 3 * 16 - 8);
   const auto put = [&pairs](std::uint64_t v) { pairs.append(reinterpret_cast<const char*>(&v), 8); };
   put(2);
   for (int i = 0; i < 4; ++i) put(0);
-  refused(pairs, "ParallelTempering: the section holds swap counts of 2 pairs, the sampler has 3 (replicas=4)");
+  refused(pairs, "pt: ParallelTempering: the section holds swap counts of 2 pairs, the sampler has 3 (replicas=4)");
 
   // Through load_checkpoint: the message names the file and the section.
   std::string file;
@@ -461,8 +477,8 @@ TEST_CASE("a checkpoint resumes PT bit for bit, refuses other PT settings and a 
   const auto at = file.find("NLMPTRX1");
   REQUIRE(at != std::string::npos);
   std::string body = file.substr(0, file.size() - 16);
-  body[at + 8] = 2;
-  const std::uint64_t sum = nlm::io::detail::fnv1a(body);
+  body[at + 8] = 8;
+  const std::uint64_t sum = nlm::detail::fnv1a(body);
   body.append(reinterpret_cast<const char*>(&sum), 8);
   body.append("NLMCKEND", 8);
   {
@@ -471,15 +487,15 @@ TEST_CASE("a checkpoint resumes PT bit for bit, refuses other PT settings and a 
   }
   Machine victim(hp, nlm::Tanh(), nlm::GaussianNoise(), nlm::NoRegularizer(), Pt(4, 4.0, 4));
   const auto j = victim.couplings();
-  CHECK_THROWS_WITH_AS((void)nlm::io::load_checkpoint(path, victim),
-                       (f + " (section 'parallel_tempering'): ParallelTempering: wrong scalar size 2 bytes for the "
-                            "replica states (expected 4 for float or 8 for double)").c_str(),
+  CHECK_THROWS_WITH_AS((void)nlm::load_checkpoint(path, victim),
+                       (f + " (section 'parallel_tempering'): ParallelTempering: the replica states have 8-byte "
+                            "scalars, the sampler's are 4-byte (float)").c_str(),
                        std::runtime_error);
   CHECK(same_bits(victim.couplings(), j));  // refused before J was touched
 }
 
 TEST_CASE("settings and models PT refuses, with a sentence") {
-  using Pt = nlm::ParallelTempering<nlm::Mala>;
+  using Pt = nlm::ParallelTempering<nlm::Mala, double>;
   CHECK_THROWS_WITH_AS(Pt(1), "ParallelTempering: replicas must be >= 2 (the model's temperature and at least one "
                               "above it), got 1", std::invalid_argument);
   CHECK_THROWS_WITH_AS(Pt(4, std::numeric_limits<double>::infinity()), "ParallelTempering: t_max must be finite and > 0, got inf",
@@ -538,7 +554,7 @@ TEST_CASE("the observer sees the caller's chains, which hold the T = 1 replicas"
   const auto run = [&](std::vector<std::size_t> calls, std::vector<Matrix<double>>& seen,
                        std::vector<std::size_t>& steps, Matrix<double>& replica_rows) {
     model.noise_.seed(31);
-    nlm::ParallelTempering<nlm::Mala> pt(replicas, 6.0, 3, nlm::Mala(0, 0.02));
+    nlm::ParallelTempering<nlm::Mala, double> pt(replicas, 6.0, 3, nlm::Mala(0, 0.02));
     pt.seed(32);
     nlm::Chains<double> x(filled(cols, n, -1.0));
     for (const std::size_t count : calls)
@@ -548,7 +564,7 @@ TEST_CASE("the observer sees the caller's chains, which hold the T = 1 replicas"
         seen.push_back(m);
         steps.push_back(step);
       });
-    replica_rows = pt.replica_states<double>();
+    replica_rows = pt.replica_states();
     CHECK(same_bits(seen.back(), x.states()));  // the last step's states are the final states
     return x.states();
   };
@@ -575,14 +591,14 @@ TEST_CASE("the caller's restarted states and clamp reach the replicas") {
   DoubleWell<nlm::NoNoise> flat;
   flat.height = flat.tilt = 0.0;
   flat.n = n;
-  nlm::ParallelTempering<nlm::EulerMaruyama> pt(3, 4.0, 100);
+  nlm::ParallelTempering<nlm::EulerMaruyama, double> pt(3, 4.0, 100);
   nlm::Chains<double> x(filled(cols, n, 0.5));
   pt.advance(flat, x, 1);
   x.states()(2, 1) = 7.0;  // a restart of chain 2 by the caller
   pt.advance(flat, x, 1);
   CHECK(x.states()(2, 1) == 7.0);
-  CHECK(pt.replica_states<double>()(2, 1) == 7.0);
-  CHECK(pt.replica_states<double>()(cols + 2, 1) == 0.5);  // the hotter replica keeps its own
+  CHECK(pt.replica_states()(2, 1) == 7.0);
+  CHECK(pt.replica_states()(cols + 2, 1) == 0.5);  // the hotter replica keeps its own
 
   // A clamp with one row per chain is held on every replica's column of that chain.
   xt::xtensor<std::uint8_t, 2> mask = xt::zeros<std::uint8_t>({cols, n});
@@ -592,19 +608,19 @@ TEST_CASE("the caller's restarted states and clamp reach the replicas") {
   x.clamp(mask, values);
   pt.advance(flat, x, 1);
   for (std::size_t r = 0; r < 3; ++r) {
-    CHECK(pt.replica_states<double>()(r * cols + 1, 0) == -3.0);
-    CHECK(pt.replica_states<double>()(r * cols + 2, 0) == 0.5);
+    CHECK(pt.replica_states()(r * cols + 1, 0) == -3.0);
+    CHECK(pt.replica_states()(r * cols + 2, 0) == 0.5);
   }
   x.unclamp();
   x.states()(1, 0) = 2.0;
   pt.advance(flat, x, 1);
-  CHECK(pt.replica_states<double>()(1, 0) == 2.0);
-  CHECK(pt.replica_states<double>()(cols + 1, 0) == -3.0);  // no longer clamped: left where it was
+  CHECK(pt.replica_states()(1, 0) == 2.0);
+  CHECK(pt.replica_states()(cols + 1, 0) == -3.0);  // no longer clamped: left where it was
   // Another chain count starts the replicas afresh as copies of the caller's states.
   nlm::Chains<double> y(filled(2, n, 1.5));
   pt.advance(flat, y, 1);
-  CHECK(pt.replica_states<double>().shape(0) == 3 * 2);
-  CHECK(pt.replica_states<double>()(5, 2) == 1.5);
+  CHECK(pt.replica_states().shape(0) == 3 * 2);
+  CHECK(pt.replica_states()(5, 2) == 1.5);
   CHECK(pt.swap_attempts() == std::vector<std::uint64_t>{0, 0});
 }
 

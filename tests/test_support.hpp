@@ -41,7 +41,7 @@ struct SaveAt {
   std::uint64_t at;
   template <class M>
   void on_update(const M& m, const TrainingState& s) const {
-    if (s.updates == at) io::save_checkpoint(path, m, s);
+    if (s.updates == at) save_checkpoint(path, m, s);
   }
 };
 

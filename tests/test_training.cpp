@@ -40,7 +40,7 @@ ResumePair straight_and_resumed(const nlm::Hyperparameters& hp, const nlm::Hyper
   nlm::TrainingOptions part = o;
   part.max_updates = stop_at;
   nlm::train(first, data, part, nlm::PeriodicCheckpoint(checkpoint));
-  auto state = nlm::io::load_checkpoint(checkpoint, r.resumed);
+  auto state = nlm::load_checkpoint(checkpoint, r.resumed);
   nlm::train(r.resumed, data, o, state);
   return r;
 }
@@ -94,7 +94,7 @@ TEST_CASE_TEMPLATE("resuming from a checkpoint reproduces the uninterrupted run 
   CHECK(ckpt.saves() == 1);
 
   Machine<S> resumed(small_hyperparameters(12345));  // the checkpoint restores every stream
-  auto state = nlm::io::load_checkpoint(dir / "run.ckpt", resumed);
+  auto state = nlm::load_checkpoint(dir / "run.ckpt", resumed);
   CHECK(state.updates == 6);
   nlm::train(resumed, data, o, state);
   CHECK(resumed.updates() == 16);
@@ -126,7 +126,7 @@ TEST_CASE("SIGINT saves a checkpoint, throws interrupted, and the run resumes ex
   CHECK(restored);
 
   Machine<float> resumed(small_hyperparameters());
-  auto state = nlm::io::load_checkpoint(dir / "int.ckpt", resumed);
+  auto state = nlm::load_checkpoint(dir / "int.ckpt", resumed);
   CHECK(state.updates == 5);
   nlm::train(resumed, data, quiet, state);
   CHECK(bit_equal<float>(resumed.couplings(), straight.couplings()));
@@ -140,7 +140,7 @@ TEST_CASE("damaged checkpoints are rejected with the file's name") {
   o.handle_signals = false;
   const auto state = nlm::train(m, data, o);
   const auto path = dir / "a.ckpt";
-  nlm::io::save_checkpoint(path, m, state);
+  nlm::save_checkpoint(path, m, state);
   const auto size = std::filesystem::file_size(path);
   std::string bytes(size, '\0');
   std::ifstream(path, std::ios::binary).read(bytes.data(), std::streamsize(size));
@@ -151,24 +151,24 @@ TEST_CASE("damaged checkpoints are rejected with the file's name") {
     return dir / "bad.ckpt";
   };
   const std::string bad = (dir / "bad.ckpt").string();
-  CHECK_THROWS_WITH(nlm::io::load_checkpoint(write(bytes.substr(0, size / 2)), m),
+  CHECK_THROWS_WITH(nlm::load_checkpoint(write(bytes.substr(0, size / 2)), m),
                     (bad + ": checkpoint is truncated (no end marker)").c_str());
   std::string flipped = bytes;
   flipped[size / 2] ^= 0x10;
-  CHECK_THROWS_WITH(nlm::io::load_checkpoint(write(flipped), m),
+  CHECK_THROWS_WITH(nlm::load_checkpoint(write(flipped), m),
                     (bad + ": checkpoint is corrupt (checksum mismatch)").c_str());
-  CHECK_THROWS_WITH(nlm::io::load_checkpoint(write("hello, world, this is not it"), m),
+  CHECK_THROWS_WITH(nlm::load_checkpoint(write("hello, world, this is not it"), m),
                     (bad + ": not an nlm checkpoint (bad magic)").c_str());
-  CHECK_THROWS_WITH(nlm::io::load_checkpoint(dir / "missing.ckpt", m),
+  CHECK_THROWS_WITH(nlm::load_checkpoint(dir / "missing.ckpt", m),
                     ((dir / "missing.ckpt").string() + ": cannot open checkpoint for reading").c_str());
 
   nlm::Hyperparameters other = small_hyperparameters();
   other.time_step = 0.02;
   Machine<float> different(other);
-  CHECK_THROWS_WITH(nlm::io::load_checkpoint(path, different),
+  CHECK_THROWS_WITH(nlm::load_checkpoint(path, different),
                     (path.string() + ": the checkpoint was written with time_step (dt) = 0.050000000000000003, the machine has 0.02").c_str());
   // A failed save leaves the previous checkpoint intact.
-  CHECK_THROWS(nlm::io::save_checkpoint(dir / "nowhere" / "x.ckpt", m, state));
+  CHECK_THROWS(nlm::save_checkpoint(dir / "nowhere" / "x.ckpt", m, state));
   CHECK(std::filesystem::file_size(path) == size);
 }
 
@@ -232,7 +232,7 @@ TEST_CASE("a learned field is checkpointed and resumes exactly") {
 
   nlm::Hyperparameters plain = small_hyperparameters();
   Machine<double> without(plain);
-  CHECK_THROWS_WITH(nlm::io::load_checkpoint(dir / "f.ckpt", without),
+  CHECK_THROWS_WITH(nlm::load_checkpoint(dir / "f.ckpt", without),
                     ((dir / "f.ckpt").string() + ": the checkpoint was written with learn_field = 1, the machine has 0").c_str());
 }
 
@@ -375,7 +375,7 @@ TEST_CASE("a run with chain restarts resumes from its checkpoint bit for bit") {
   nlm::train(plain, data, nlm::TrainingOptions::for_epochs(4));
   CHECK_FALSE(bit_equal<double>(plain.couplings(), r.straight.couplings()));
   Machine<double> other(small_hyperparameters());
-  CHECK_THROWS_WITH_AS(nlm::io::load_checkpoint(dir / "restart.ckpt", other),
+  CHECK_THROWS_WITH_AS(nlm::load_checkpoint(dir / "restart.ckpt", other),
                        ((dir / "restart.ckpt").string() +
                         ": the checkpoint was written with chain_restart = 0.29999999999999999, the "
                         "machine has 0").c_str(),

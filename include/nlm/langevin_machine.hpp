@@ -63,7 +63,7 @@ enum class Stream : std::uint64_t { initialisation = 0, noise = 1, sampler = 2, 
 ///                      default: the rule `Hyperparameters::step_rule` names.
 template <class ActivationT = Tanh, class NoiseT = GaussianNoise, class RegularizerT = WeightDecay,
           class SamplerT = EulerMaruyama, Scalar S = float, class BackendT = BlasProducts,
-          class StepRuleT = ConfiguredStep>
+          class StepRuleT = ConfiguredStep<S>>
 class LangevinMachine {
   // Checked here rather than in the template head so that a type missing part of an
   // interface is reported with a sentence naming what is missing.
@@ -168,6 +168,9 @@ class LangevinMachine {
   const SamplerT& sampler() const noexcept { return sampler_; }
   StepRuleT& step_rule() noexcept { return step_rule_; }
   const StepRuleT& step_rule() const noexcept { return step_rule_; }
+  /// The product backend (the model's).
+  BackendT& backend() noexcept { return model_.parameters().backend(); }
+  const BackendT& backend() const noexcept { return model_.parameters().backend(); }
 
   /// The initialisation stream (J, chains, restarts, `random_states`), for checkpoints.
   std::vector<std::uint64_t> initialisation_state() const { return detail::save_engine(init_engine_); }
@@ -396,27 +399,6 @@ class LangevinMachine {
   void apply_step() {
     model_.parameters().apply_step(step_, regularizer_);
     if (hp_.learn_field) model_.parameters().apply_field_step(field_step_);
-  }
-
-  /// Adam's running moments (empty until the first Adam update, or without Adam), for
-  /// checkpoints.
-  const AdamMoments<matrix_type>& adam_couplings() const noexcept {
-    static const AdamMoments<matrix_type> none{};
-    const auto* adam = detail::adam_of(step_rule_);
-    return adam ? adam->template state<S>().couplings : none;
-  }
-  const AdamMoments<vector_type>& adam_field() const noexcept {
-    static const AdamMoments<vector_type> none{};
-    const auto* adam = detail::adam_of(step_rule_);
-    return adam ? adam->template state<S>().field : none;
-  }
-  void set_adam_state(AdamMoments<matrix_type> j, AdamMoments<vector_type> b) {
-    if (auto* adam = detail::adam_of(step_rule_)) {
-      adam->template state<S>().couplings = std::move(j);
-      adam->template state<S>().field = std::move(b);
-    } else if (j.first.size() != 0) {
-      throw std::invalid_argument("LangevinMachine: Adam moments given to a machine whose step rule has none");
-    }
   }
 
  private:

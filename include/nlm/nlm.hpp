@@ -44,9 +44,10 @@
 
 #include "io/atomic_file.hpp"
 #include "io/npy.hpp"
-#include "io/checkpoint.hpp"
+#include "io/sections.hpp"
 
 #include "training/training_state.hpp"
+#include "training/checkpoint.hpp"
 #include "training/train.hpp"
 #include "training/callbacks.hpp"
 #include "training/sequence.hpp"

@@ -47,9 +47,9 @@ int main() {
   // Files round-trip: couplings as .npy, the whole machine as a checkpoint.
   nlm::io::save_npy("consumer_J.npy", m.couplings());
   const bool npy_ok = nlm::io::load_npy_matrix<double>("consumer_J.npy") == m.couplings();
-  nlm::io::save_checkpoint("consumer.ckpt", m, s);
+  nlm::save_checkpoint("consumer.ckpt", m, s);
   decltype(m) again(hp);
-  const auto resumed = nlm::io::load_checkpoint("consumer.ckpt", again);
+  const auto resumed = nlm::load_checkpoint("consumer.ckpt", again);
   const bool checkpoint_ok = again.couplings() == m.couplings() && resumed.updates == s.updates;
   std::printf("nlm %d.%d.%d consumer: force error %.2e, %llu updates, MALA acceptance %.2f\n",
               nlm::version_major, nlm::version_minor, nlm::version_patch, worst,

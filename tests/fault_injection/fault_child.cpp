@@ -90,7 +90,7 @@ int main(int argc, char** argv) try {
   const auto checkpoint = dir / "checkpoint.nlm";
   nlm::TrainingState state = nlm::initial_training_state(machine);
   if (std::filesystem::exists(checkpoint))
-    state = nlm::io::load_checkpoint(checkpoint, machine);
+    state = nlm::load_checkpoint(checkpoint, machine);
   else
     machine.fit_field(data);
 
@@ -103,7 +103,7 @@ int main(int argc, char** argv) try {
     return 130;
   }
   nlm::io::detail::write_step_hook() = nullptr;
-  nlm::io::save_checkpoint(dir / "final.nlm", machine, state);
+  nlm::save_checkpoint(dir / "final.nlm", machine, state);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "fault_child: %s\n", e.what());

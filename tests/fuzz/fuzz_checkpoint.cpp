@@ -14,7 +14,7 @@ namespace {
 template <class S>
 void parse(const std::string& bytes) {
   try {
-    const auto c = nlm::io::parse_checkpoint<S>(bytes, "fuzz.ckpt");
+    const auto c = nlm::parse_checkpoint<S>(bytes, "fuzz.ckpt");
     volatile std::size_t sink = c.couplings.size() + c.state.order.size();
     (void)sink;
   } catch (const std::exception&) {
@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   parse<double>(bytes);
   // The same bytes as a body with a fresh checksum and end marker.
   std::string sealed = bytes.size() >= 16 ? bytes.substr(0, bytes.size() - 16) : bytes;
-  const std::uint64_t sum = nlm::io::detail::fnv1a(sealed);
+  const std::uint64_t sum = nlm::detail::fnv1a(sealed);
   sealed.append(reinterpret_cast<const char*>(&sum), 8);
   sealed.append("NLMCKEND", 8);
   parse<double>(sealed);

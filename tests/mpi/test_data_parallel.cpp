@@ -251,7 +251,7 @@ TEST_SUITE("distributed") {
     if (comm.is_root()) CHECK(same_bits(resumed_chains, chains));
 
     // The file holds the run: its hyperparameters and all 5 chains.
-    const auto c = nlm::io::read_checkpoint<float>(path);
+    const auto c = nlm::read_checkpoint<float>(path);
     CHECK(c.hyperparameters.persistent_chains == 5);
     CHECK(c.persistent_chains.shape(0) == 5);
     // One process may not resume it, neither through nlm/distributed nor nlm::io.
@@ -263,7 +263,7 @@ TEST_SUITE("distributed") {
                              .c_str(),
                          dist::distributed_error);
     Machine plain(hp);
-    CHECK_THROWS_WITH_AS(nlm::io::load_checkpoint(path, plain),
+    CHECK_THROWS_WITH_AS(nlm::load_checkpoint(path, plain),
                          (path.string() + ": the checkpoint was written by a run on several MPI processes; resume "
                                           "it with nlm::distributed::DataParallel on as many processes (mpirun -np P)")
                              .c_str(),

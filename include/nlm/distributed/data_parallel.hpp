@@ -34,7 +34,8 @@
 #include "../errors.hpp"
 #include "../hyperparameters.hpp"
 #include "../io/atomic_file.hpp"
-#include "../io/checkpoint.hpp"
+#include "../io/sections.hpp"
+#include "../training/checkpoint.hpp"
 #include "../langevin_machine.hpp"
 #include "../training/train.hpp"
 #include "../types.hpp"
@@ -87,37 +88,6 @@ constexpr std::uint64_t rank_seed(std::uint64_t seed, Stream stream, int rank) n
   const std::uint64_t base = nlm::detail::derive_seed(seed, std::uint64_t(stream));
   return rank == 0 ? base : nlm::detail::derive_seed(base, std::uint64_t(rank));
 }
-
-namespace detail {
-
-inline void put_u64(std::string& out, std::uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
-
-// A little reader over the "ranks" section.
-class Cursor {
- public:
-  Cursor(std::string_view bytes, std::string where) : bytes_(bytes), where_(std::move(where)) {}
-  std::uint64_t u64(const char* what) {
-    std::uint64_t v;
-    std::memcpy(&v, take(8, what).data(), 8);
-    return v;
-  }
-  std::string_view take(std::uint64_t n, const char* what) {
-    if (n > bytes_.size() - at_)
-      throw std::runtime_error(where_ + ": the section ends inside " + what);
-    const std::string_view s = bytes_.substr(at_, std::size_t(n));
-    at_ += std::size_t(n);
-    return s;
-  }
-  bool done() const noexcept { return at_ == bytes_.size(); }
-  const std::string& where() const noexcept { return where_; }
-
- private:
-  std::string_view bytes_;
-  std::string where_;
-  std::size_t at_ = 0;
-};
-
-}  // namespace detail
 
 /// A machine of type `Machine` holding this process's share of a data-parallel run, with the
 /// collective operations of the run: `train`, `save_checkpoint`, `load_checkpoint`,
@@ -218,25 +188,24 @@ class DataParallel {
 
   /// One checkpoint of the whole run, written atomically by rank 0 (collective): the run's
   /// hyperparameters, J, b, the training state, every process's chains (in the run's order)
-  /// and, in a section "ranks", every process's streams and parts' sections. `nlm::io::
-  /// read_checkpoint` reads it; `nlm::io::load_checkpoint` refuses it (it takes P processes).
+  /// and, in a section "ranks", every process's streams and parts' sections. `nlm::
+  /// read_checkpoint` reads it; `nlm::load_checkpoint` refuses it (it takes P processes).
   void save_checkpoint(const std::filesystem::path& path, const TrainingState& state) {
     const std::string shard = shard_bytes();
     std::vector<std::uint64_t> sizes;
     const std::vector<char> shards = comm_->gather(std::span<const char>(shard.data(), shard.size()), 0, &sizes);
     const Matrix<S> chains = gather_chains();
     if (!comm_->is_root()) return;
-    std::string ranks;
-    detail::put_u64(ranks, std::uint64_t(comm_->size()));
+    io::SectionWriter ranks;  // the process count, then each process's shard with its length
+    ranks.put(std::uint64_t(comm_->size()));
     std::size_t at = 0;
     for (const std::uint64_t n : sizes) {
-      detail::put_u64(ranks, n);
-      ranks.append(shards.data() + at, std::size_t(n));
+      ranks.put_bytes(std::string_view(shards.data() + at, std::size_t(n)));
       at += std::size_t(n);
     }
-    auto file = io::detail::checkpoint_sections(machine_, state, partition_.run, chains);
+    auto file = nlm::detail::checkpoint_sections(machine_, state, partition_.run, chains);
     file.add("ranks", ranks);
-    const std::string bytes = std::move(file).finish();
+    const std::string bytes = std::move(file).finish(nlm::detail::checkpoint_end);
     io::write_atomically(path, [&](std::ostream& out) { out.write(bytes.data(), std::streamsize(bytes.size())); });
   }
 
@@ -244,7 +213,7 @@ class DataParallel {
   /// (collective: rank 0 reads the file and sends it to the others, so it need only be on
   /// rank 0's file system) and returns the training state. Refuses, on every process, a
   /// checkpoint written by another number of processes or by a differently configured run.
-  /// A single-process checkpoint (`nlm::io::save_checkpoint`) loads on one process.
+  /// A single-process checkpoint (`nlm::save_checkpoint`) loads on one process.
   TrainingState load_checkpoint(const std::filesystem::path& path) {
     const std::string f = path.string();
     std::string bytes;
@@ -255,27 +224,27 @@ class DataParallel {
     }
     comm_->broadcast(bytes);
     if (bytes.empty() || bytes[0] != 'C') throw std::runtime_error(bytes.empty() ? f + ": empty" : bytes.substr(1));
-    io::Checkpoint<S> c = io::parse_checkpoint<S>(std::string_view(bytes).substr(1), f);
+    Checkpoint<S> c = parse_checkpoint<S>(std::string_view(bytes).substr(1), f);
     bytes.clear();
     const int ranks = comm_->size(), rank = comm_->rank();
     if (c.ranks.empty()) {
       if (ranks != 1)
         throw distributed_error(f + ": the checkpoint was written by one process; this run has " +
                                 std::to_string(ranks) + " (a checkpoint resumes on as many processes as wrote it)");
-      return io::detail::restore(std::move(c), machine_, f);
+      return nlm::detail::restore_checkpoint(std::move(c), machine_, f);
     }
-    detail::Cursor in(c.ranks, f + " (section 'ranks')");
-    const std::uint64_t written = in.u64("the process count");
+    io::SectionReader in(c.ranks, f + " (section 'ranks')");
+    const auto written = in.get<std::uint64_t>("the process count");
     if (written != std::uint64_t(ranks))
       throw distributed_error(f + ": the checkpoint was written by " + std::to_string(written) +
                               " processes; this run has " + std::to_string(ranks) + ". Resume it with mpirun -np " +
                               std::to_string(written) + " (a checkpoint resumes on as many processes as wrote it)");
-    std::string_view shard;
+    std::string shard;
     for (int r = 0; r < ranks; ++r) {
-      const std::string_view s = in.take(in.u64("a process's length"), "a process's streams");
-      if (r == rank) shard = s;
+      std::string s = in.bytes("a process's streams and sections");
+      if (r == rank) shard = std::move(s);
     }
-    if (!in.done()) throw std::runtime_error(in.where() + ": unexpected bytes at the end");
+    in.finish();
     const Partition p = Partition::of(c.hyperparameters, rank, ranks);
     if (c.persistent_chains.shape(0) != c.hyperparameters.persistent_chains)
       throw std::runtime_error(f + ": " + std::to_string(c.persistent_chains.shape(0)) + " chains for N_model " +
@@ -286,7 +255,7 @@ class DataParallel {
     c.persistent_chains = std::move(mine);
     read_shard(shard, c, f + " (section 'ranks', rank " + std::to_string(rank) + ")");
     c.ranks.clear();
-    return io::detail::restore(std::move(c), machine_, f);
+    return nlm::detail::restore_checkpoint(std::move(c), machine_, f);
   }
 
  private:
@@ -360,41 +329,34 @@ class DataParallel {
 
   // This process's streams and the sections its machine's parts keep.
   std::string shard_bytes() const {
-    std::string out;
-    const std::string streams = io::detail::streams_bytes(machine_);
-    detail::put_u64(out, streams.size());
-    out += streams;
+    io::SectionWriter out;
+    out.put_bytes(nlm::detail::streams_section(machine_));
     std::vector<std::pair<std::string, std::string>> parts;
-    io::detail::for_each_part_section(machine_, [&](const std::string& name, const std::string& bytes) {
+    nlm::detail::for_each_part_section(machine_, [&](const std::string& name, const std::string& bytes) {
       parts.emplace_back(name, bytes);
     });
-    detail::put_u64(out, parts.size());
+    out.put(std::uint64_t(parts.size()));
     for (const auto& [name, bytes] : parts) {
-      detail::put_u64(out, name.size());
-      out += name;
-      detail::put_u64(out, bytes.size());
-      out += bytes;
+      out.put_bytes(name);
+      out.put_bytes(bytes);
     }
-    return out;
+    return std::move(out).bytes();
   }
-  static void read_shard(std::string_view shard, io::Checkpoint<S>& c, const std::string& where) {
-    detail::Cursor in(shard, where);
-    {
-      const std::string_view streams = in.take(in.u64("the streams' length"), "the streams");
-      io::detail::SectionReader r(streams, where, "streams");
-      c.initialisation_stream = r.words("initialisation stream");
-      c.noise_stream = r.words("noise stream");
-      c.sampler_stream = r.words("sampler stream");
-      r.finish();
-    }
-    c.policy_sections.clear();
-    const std::uint64_t parts = in.u64("the parts' count");
+  // A shard's streams and sections into `c`: a part's section replaces the file's own of that
+  // name (format 4 kept Adam's moments, the same on every process, only in the file's).
+  static void read_shard(std::string_view shard, Checkpoint<S>& c, const std::string& where) {
+    io::SectionReader in(shard, where);
+    nlm::detail::read_streams(io::SectionReader(in.bytes("the streams"), where + " (streams)"), c);
+    const auto parts = in.get<std::uint64_t>("the parts' count");
     for (std::uint64_t i = 0; i < parts; ++i) {
-      std::string name(in.take(in.u64("a part's name length"), "a part's name"));
-      std::string bytes(in.take(in.u64("a part's length"), "a part's section"));
-      c.policy_sections.emplace_back(std::move(name), std::move(bytes));
+      io::Section part{in.bytes("a part's name"), in.bytes("a part's section")};
+      const auto at = std::find_if(c.sections.begin(), c.sections.end(), [&](const auto& s) { return s.name == part.name; });
+      if (at != c.sections.end())
+        *at = std::move(part);
+      else
+        c.sections.push_back(std::move(part));
     }
-    if (!in.done()) throw std::runtime_error(where + ": unexpected bytes at the end");
+    in.finish();
   }
 
   Communicator* comm_;

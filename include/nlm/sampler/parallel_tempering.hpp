@@ -30,8 +30,8 @@
 /// when clamped), and swaps are proposed between rows (r, c) and (r+1, c) only, so the C
 /// columns are C independent PT systems. The swap step counter and the even/odd parity live in
 /// `state()` (the sampler's stream of a checkpoint), the replica states and swap counts in a
-/// checkpoint section of their own ("parallel_tempering"), so a resumed run continues bit for
-/// bit.
+/// checkpoint section of their own ("parallel_tempering", an `io::StatefulPart`), so a resumed
+/// run continues bit for bit. The sampler is typed on the scalar of the chains it keeps.
 #pragma once
 
 #include <algorithm>
@@ -55,6 +55,7 @@
 #include "../detail/engine_state.hpp"
 #include "../detail/random.hpp"
 #include "../force_workspace.hpp"
+#include "../io/sections.hpp"
 #include "../types.hpp"
 #include "mala.hpp"
 #include "sampler.hpp"
@@ -62,7 +63,8 @@
 namespace nlm {
 
 /// Replica exchange around an inner Sampler policy (default `Mala`), itself a Sampler policy:
-/// `LangevinMachine<Tanh, GaussianNoise, NoRegularizer, ParallelTempering<EulerMaruyama>, float>`.
+/// `LangevinMachine<Tanh, GaussianNoise, NoRegularizer, ParallelTempering<EulerMaruyama, float>, float>`.
+/// S is the scalar of the model it samples and of the replicas it keeps between calls.
 ///
 /// `advance(model, chains, steps, observer)` advances the caller's C chains as the T₀ = T
 /// replicas of R·C rows it keeps between calls (see the file comment): the replicas are
@@ -76,13 +78,14 @@ namespace nlm {
 ///
 /// Requires an `EnergyModel` (the exchange is a ratio of exp(−E/T)), a model temperature
 /// T > 0 below t_max, and caller chains without temperatures of their own.
-template <class Inner = Mala>
+template <class Inner = Mala, Scalar S = float>
 class ParallelTempering {
   static_assert(std::copy_constructible<Inner> && detail::sampler_has_time_step<Inner> &&
                     detail::has_engine_state<Inner>,
                 "nlm: ParallelTempering<Inner> needs a Sampler policy as Inner (Mala, EulerMaruyama, ...).");
 
  public:
+  using scalar_type = S;
   /// @param replicas   R ≥ 2: the model's temperature and R − 1 above it.
   /// @param t_max      the top of the ladder (finite; must exceed the model's T at `advance`).
   /// @param swap_every steps between swap rounds (≥ 1).
@@ -196,22 +199,17 @@ class ParallelTempering {
   }
 
   /// The R·C replica states as last advanced (or loaded), replica r in rows r·C … r·C + C − 1;
-  /// empty before the first `advance` with scalar type S.
-  template <Scalar S>
-  const Matrix<S>& replica_states() const noexcept {
-    if constexpr (std::is_same_v<S, float>)
-      return sets_.f.chains.states();
-    else
-      return sets_.d.chains.states();
-  }
+  /// empty before the first `advance`.
+  const Matrix<S>& replica_states() const noexcept { return rep_.chains.states(); }
 
   // ---- advance ------------------------------------------------------------------------------
   template <class M, class Observer = NoObserver>
-  void advance(M& model, Chains<typename M::scalar_type>& chains, std::size_t steps, Observer&& observer = {}) {
+  void advance(M& model, Chains<S>& chains, std::size_t steps, Observer&& observer = {}) {
     static_assert(EnergyModel<M>,
                   "nlm: ParallelTempering needs an energy model (its exchange test is a ratio of exp(-E/T)); "
                   "this model only has a drift.");
-    using S = typename M::scalar_type;
+    static_assert(std::is_same_v<typename M::scalar_type, S>,
+                  "nlm: ParallelTempering<Inner, S> samples models of its own scalar type S.");
     constexpr bool observed = !std::is_same_v<std::remove_cvref_t<Observer>, NoObserver>;
     if (chains.has_temperatures())
       throw std::invalid_argument(
@@ -222,7 +220,7 @@ class ParallelTempering {
     const std::size_t cols = chains.size(), n = chains.neurons();
     if (steps == 0 || cols == 0) return;
 
-    Replicas<S>& rep = replicas_of<S>();
+    Replicas& rep = rep_;
     Chains<S>& reps = rep.chains;
     const std::size_t rows = replicas_ * cols, block = cols * n;
     const Matrix<S>& caller = chains.states();
@@ -234,7 +232,6 @@ class ParallelTempering {
     } else {
       std::copy_n(caller.data(), block, reps.states().data());
     }
-    used_scalar_ = sizeof(S);
     carry_clamp(chains, rep, cols, n);
     set_ladder(reps, cols, S(model_t));
 
@@ -265,102 +262,69 @@ class ParallelTempering {
     std::copy_n(x.data(), block, chains.states().data());
   }
 
-  // ---- checkpoint section (io/checkpoint.hpp's PolicySection) -------------------------------
+  // ---- checkpoint section (io::StatefulPart) ----------------------------------------------
   std::string section_name() const { return "parallel_tempering"; }
 
-  /// The magic `NLMPTRX1`, u32 scalar size (4, 8, or 0 before the first advance), u64 rows,
-  /// u64 columns, the replica states (rows × columns scalars, row-major), u64 pairs (R − 1),
-  /// then attempts and accepts of each pair (u64 each), in the host byte order as the rest of a
-  /// checkpoint (little-endian on the platforms nlm supports).
-  std::string save_section() const {
-    std::string out(section_magic, 8);
-    const auto put = [&out](auto v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
-    const auto states = [&](const auto& m) {
-      put(std::uint64_t(m.shape(0)));
-      put(std::uint64_t(m.shape(1)));
-      out.append(reinterpret_cast<const char*>(m.data()), m.size() * sizeof(*m.data()));
-    };
-    put(std::uint32_t(used_scalar_));
-    if (used_scalar_ == 4)
-      states(sets_.f.chains.states());
-    else if (used_scalar_ == 8)
-      states(sets_.d.chains.states());
-    else
-      states(Matrix<double>{});
-    put(std::uint64_t(attempts_.size()));
+  /// The magic `NLMPTRX1`, u32 scalar size (sizeof(S), or 0 before the first advance), u64
+  /// rows, u64 columns, the replica states (rows × columns scalars, row-major), u64 pairs
+  /// (R − 1), then attempts and accepts of each pair (u64 each).
+  void save_section(io::SectionWriter& out) const {
+    const Matrix<S>& x = rep_.chains.states();
+    const bool some = x.size() != 0;
+    out.put_raw(std::string_view(section_magic, 8));
+    out.put(std::uint32_t(some ? sizeof(S) : 0));
+    out.put(std::uint64_t(some ? x.shape(0) : 0));
+    out.put(std::uint64_t(some ? x.shape(1) : 0));
+    if (some) out.put_raw(std::string_view(reinterpret_cast<const char*>(x.data()), x.size() * sizeof(S)));
+    out.put(std::uint64_t(attempts_.size()));
     for (std::size_t p = 0; p < attempts_.size(); ++p) {
-      put(attempts_[p]);
-      put(accepts_[p]);
+      out.put(attempts_[p]);
+      out.put(accepts_[p]);
     }
-    return out;
   }
 
   /// Reads `save_section()`'s bytes back; std::runtime_error naming what is wrong (truncated,
-  /// wrong magic, scalar size, shape, pair count, counts, trailing bytes), changing nothing.
-  void load_section(std::string_view bytes) {
-    const auto fail = [](const std::string& what) {
-      throw std::runtime_error("ParallelTempering: " + what);
-    };
-    std::size_t at = 0;
-    const auto take = [&](std::size_t size, const char* what) {
-      if (bytes.size() - at < size)
-        fail(std::string("the section is truncated: it ends while reading ") + what + " (" +
-             std::to_string(bytes.size() - at) + " of " + std::to_string(size) + " bytes left)");
-      const char* p = bytes.data() + at;
-      at += size;
-      return p;
-    };
-    const auto get = [&]<class T>(T, const char* what) {
-      T v;
-      std::memcpy(&v, take(sizeof v, what), sizeof v);
-      return v;
-    };
-    if (std::memcmp(take(8, "the magic"), section_magic, 8) != 0)
+  /// wrong magic, scalar size, shape, pair count, counts), changing nothing.
+  void load_section(io::SectionReader& in) {
+    const auto fail = [&in](const std::string& what) { in.fail("ParallelTempering: " + what); };
+    if (in.raw(8, "the magic") != std::string_view(section_magic, 8))
       fail("the section does not start with the magic NLMPTRX1 (not a parallel tempering section)");
-    const auto scalar = get(std::uint32_t{}, "the scalar size");
-    if (scalar != 0 && scalar != 4 && scalar != 8)
-      fail("wrong scalar size " + std::to_string(scalar) + " bytes for the replica states (expected 4 for "
-           "float or 8 for double)");
-    const auto rows = get(std::uint64_t{}, "the replica rows");
-    const auto cols = get(std::uint64_t{}, "the replica columns");
+    const auto scalar = in.get<std::uint32_t>("the scalar size");
+    if (scalar != 0 && scalar != sizeof(S))
+      fail("the replica states have " + std::to_string(scalar) + "-byte scalars, the sampler's are " +
+              std::to_string(sizeof(S)) + "-byte (" + (sizeof(S) == 4 ? "float" : "double") + ")");
+    const auto rows = in.get<std::uint64_t>("the replica rows");
+    const auto cols = in.get<std::uint64_t>("the replica columns");
     if (scalar == 0 && (rows != 0 || cols != 0))
       fail("the section has " + std::to_string(rows) + " x " + std::to_string(cols) +
-           " replica states but no scalar size");
+              " replica states but no scalar size");
     if (rows % replicas_ != 0)
       fail("the section holds " + std::to_string(rows) + " replica rows, not a multiple of replicas=" +
-           std::to_string(replicas_));
-    if (cols != 0 && rows > (bytes.size() - at) / cols / std::max<std::uint32_t>(scalar, 1))
+              std::to_string(replicas_));
+    if (cols != 0 && rows > in.remaining() / cols / sizeof(S))
       fail("the section is truncated: " + std::to_string(rows) + " x " + std::to_string(cols) +
-           " replica states of " + std::to_string(scalar) + " bytes announced, " +
-           std::to_string(bytes.size() - at) + " bytes left");
-    const char* data = take(std::size_t(rows * cols * scalar), "the replica states");
-    const auto pairs = get(std::uint64_t{}, "the number of pairs");
+              " replica states of " + std::to_string(scalar) + " bytes announced, " +
+              std::to_string(in.remaining()) + " bytes left");
+    Matrix<S> x = Matrix<S>::from_shape({std::size_t(rows), std::size_t(cols)});
+    if (x.size() != 0) {
+      const std::string data = in.raw(x.size() * sizeof(S), "the replica states");
+      std::memcpy(x.data(), data.data(), data.size());
+    }
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (!std::isfinite(x.data()[i])) fail("the replica states contain a non-finite value");
+    const auto pairs = in.get<std::uint64_t>("the number of pairs");
     if (pairs != replicas_ - 1)
       fail("the section holds swap counts of " + std::to_string(pairs) + " pairs, the sampler has " +
-           std::to_string(replicas_ - 1) + " (replicas=" + std::to_string(replicas_) + ")");
+              std::to_string(replicas_ - 1) + " (replicas=" + std::to_string(replicas_) + ")");
     std::vector<std::uint64_t> attempts(pairs), accepts(pairs);
     for (std::size_t p = 0; p < pairs; ++p) {
-      attempts[p] = get(std::uint64_t{}, "the swap counts");
-      accepts[p] = get(std::uint64_t{}, "the swap counts");
+      attempts[p] = in.get<std::uint64_t>("the swap counts");
+      accepts[p] = in.get<std::uint64_t>("the swap counts");
       if (accepts[p] > attempts[p])
         fail("pair " + std::to_string(p) + " has " + std::to_string(accepts[p]) + " accepted swaps of " +
-             std::to_string(attempts[p]) + " attempts");
+                std::to_string(attempts[p]) + " attempts");
     }
-    if (at != bytes.size()) fail(std::to_string(bytes.size() - at) + " unexpected bytes at the end of the section");
-    const auto read_states = [&]<class S>(S) {
-      Matrix<S> m = Matrix<S>::from_shape({std::size_t(rows), std::size_t(cols)});
-      if (m.size() != 0) std::memcpy(m.data(), data, m.size() * sizeof(S));
-      for (std::size_t i = 0; i < m.size(); ++i)
-        if (!std::isfinite(m.data()[i])) fail("the replica states contain a non-finite value");
-      return m;
-    };
-    Matrix<float> f;
-    Matrix<double> d;
-    if (scalar == 4) f = read_states(float{});
-    if (scalar == 8) d = read_states(double{});
-    sets_.f.chains.set_states(std::move(f));
-    sets_.d.chains.set_states(std::move(d));
-    used_scalar_ = scalar;
+    rep_.chains.set_states(std::move(x));
     attempts_ = std::move(attempts);
     accepts_ = std::move(accepts);
   }
@@ -368,18 +332,12 @@ class ParallelTempering {
  private:
   static constexpr char section_magic[8] = {'N', 'L', 'M', 'P', 'T', 'R', 'X', '1'};
 
-  /// The replicas of one scalar type, with the buffers that carry a caller's clamp to them.
-  template <Scalar S>
+  /// The replicas, with the buffers that carry a caller's clamp to them.
   struct Replicas {
     Chains<S> chains;
     xt::xtensor<std::uint8_t, 2> mask;
     Matrix<S> values;
   };
-
-  template <Scalar S>
-  Replicas<S>& replicas_of() noexcept {
-    return sets_.template get<S>();
-  }
 
   static std::string show(double v) { return detail::describe_parameter("", v).substr(1); }
 
@@ -399,7 +357,6 @@ class ParallelTempering {
 
   /// Row r·C + c at T_r; set only when different from what the replicas have (no allocation
   /// in the steady state).
-  template <Scalar S>
   void set_ladder(Chains<S>& reps, std::size_t cols, S model_t) const {
     bool same = reps.has_temperatures();
     for (std::size_t r = 0; same && r < replicas_; ++r) {
@@ -414,8 +371,7 @@ class ParallelTempering {
 
   /// The caller's clamp on every replica: its mask row c on rows r·C + c, at the caller's
   /// states (which hold the clamped values), or the shared row when the caller has one.
-  template <Scalar S>
-  void carry_clamp(const Chains<S>& chains, Replicas<S>& rep, std::size_t cols, std::size_t n) const {
+  void carry_clamp(const Chains<S>& chains, Replicas& rep, std::size_t cols, std::size_t n) const {
     if (!chains.clamped()) {
       if (rep.chains.clamped()) rep.chains.unclamp();
       return;
@@ -435,7 +391,7 @@ class ParallelTempering {
   }
 
   /// One round of exchanges over the pairs (r, r+1) of the current parity, column by column.
-  template <class M, Scalar S>
+  template <class M>
   void swap_round(const M& model, Chains<S>& reps, std::size_t cols) {
     Matrix<S>& x = reps.states();
     ForceWorkspace<S>& ws = reps.workspace();  // every inner advance evaluates it afresh
@@ -466,8 +422,7 @@ class ParallelTempering {
   detail::Xoshiro256 engine_;
   std::uint64_t parity_ = 0;      // 0: the next round proposes the even pairs, 1: the odd ones
   std::uint64_t since_swap_ = 0;  // steps since the last swap round, across calls
-  std::size_t used_scalar_ = 0;   // sizeof(S) of the replicas last advanced (0: none yet)
-  detail::PerScalar<Replicas> sets_;  // the replicas, per scalar type
+  Replicas rep_;
   std::vector<std::uint64_t> attempts_, accepts_;
 };
 

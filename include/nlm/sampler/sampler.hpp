@@ -130,6 +130,10 @@ template <class P, class S>
 consteval bool diagnose_sampler() {
   static_assert(std::copy_constructible<P>,
                 "nlm: a Sampler policy must be copy-constructible (the machine stores it by value).");
+  if constexpr (requires { typename P::scalar_type; })
+    static_assert(std::is_same_v<typename P::scalar_type, S>,
+                  "nlm: this sampler keeps chains of another scalar type than the machine's: give it the "
+                  "machine's scalar (ParallelTempering<Inner, S>).");
   static_assert(sampler_has_advance<P, S>,
                 "nlm: a Sampler policy needs `template <nlm::DriftModel M, class Observer> void "
                 "advance(M& model, nlm::Chains<S>& chains, std::size_t steps, Observer&& observer)`.");

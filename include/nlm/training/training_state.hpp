@@ -1,16 +1,20 @@
 /// @file training_state.hpp
 /// @brief Where a training run stands: counters, the current epoch's shuffle, the shuffle
 /// stream and the running learning-signal statistics. Together with the machine it is all a
-/// checkpoint needs to resume a run bit for bit.
+/// checkpoint needs to resume a run bit for bit; it writes and reads its own checkpoint
+/// section ("training") with the io codec.
 #pragma once
 
 #include <cstddef>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "../detail/engine_state.hpp"
 #include "../detail/random.hpp"
+#include "../io/sections.hpp"
 #include "../learning/schedule.hpp"
 
 namespace nlm {
@@ -89,6 +93,58 @@ struct TrainingState {
   double epoch_signal_mean_square() const {
     if (batch != 0) return epoch_signal_sum / double(batch);
     return curve.empty() ? signal_mean_square : curve.back().signal_mean_square;
+  }
+
+  // ---- checkpoint section (io::StatefulPart) ----------------------------------------------
+  std::string section_name() const { return "training"; }
+  /// The counters, the data's identity, the running statistics, the shuffle stream, the
+  /// epoch's permutation and the curve.
+  void save_section(io::SectionWriter& out) const {
+    for (const std::uint64_t v : {std::uint64_t(epoch), std::uint64_t(batch), std::uint64_t(batches_per_epoch),
+                                  updates, planned_updates, data_images, data_checksum})
+      out.put(v);
+    out.put<std::uint8_t>(started ? 1 : 0);
+    out.put(signal_mean_square);
+    out.put(epoch_signal_sum);
+    out.put_words(detail::save_engine(shuffle));
+    out.put_values(order);
+    out.put<std::uint64_t>(curve.size());
+    for (const auto& p : curve) {
+      out.put<std::uint64_t>(p.epoch);
+      out.put<std::uint64_t>(p.updates);
+      out.put<double>(p.signal_mean_square);
+    }
+  }
+  /// Reads `save_section`'s bytes; refuses a shuffle that is not a set of image indices or a
+  /// batch past its epoch, and then changes nothing.
+  void load_section(io::SectionReader& in) {
+    TrainingState s;
+    s.epoch = in.get<std::uint64_t>("epoch");
+    s.batch = in.get<std::uint64_t>("batch");
+    s.batches_per_epoch = in.get<std::uint64_t>("batches_per_epoch");
+    s.updates = in.get<std::uint64_t>("updates");
+    s.planned_updates = in.get<std::uint64_t>("planned_updates");
+    s.data_images = in.get<std::uint64_t>("data_images");
+    s.data_checksum = in.get<std::uint64_t>("data_checksum");
+    s.started = in.get<std::uint8_t>("started") != 0;
+    s.signal_mean_square = in.get<double>("signal_mean_square");
+    s.epoch_signal_sum = in.get<double>("epoch_signal_sum");
+    detail::restore_engine(s.shuffle, in.words("shuffle stream"), "shuffle stream");
+    s.order = in.values<std::uint32_t>("the shuffle");
+    const auto n_curve = in.get<std::uint64_t>("curve length");
+    in.require_room(n_curve, 24, "the training curve");
+    s.curve.resize(n_curve);
+    for (auto& p : s.curve) {
+      p.epoch = in.get<std::uint64_t>("curve epoch");
+      p.updates = in.get<std::uint64_t>("curve updates");
+      p.signal_mean_square = in.get<double>("curve value");
+    }
+    for (const auto i : s.order)
+      if (i >= s.order.size())
+        in.fail("the shuffle holds image " + std::to_string(i) + " of " + std::to_string(s.order.size()));
+    if (s.started && s.batches_per_epoch != 0 && s.batch >= s.batches_per_epoch)
+      in.fail("batch " + std::to_string(s.batch) + " of an epoch of " + std::to_string(s.batches_per_epoch));
+    *this = std::move(s);
   }
 };
 

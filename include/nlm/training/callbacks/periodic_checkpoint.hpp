@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 
-#include "../../io/checkpoint.hpp"
+#include "../checkpoint.hpp"
 #include "../training_state.hpp"
 
 namespace nlm {
@@ -35,7 +35,7 @@ class PeriodicCheckpoint {
  private:
   template <class M>
   void save(const M& m, const TrainingState& s) {
-    io::save_checkpoint(path_, m, s);
+    save_checkpoint(path_, m, s);
     ++saves_;
   }
   std::filesystem::path path_;
