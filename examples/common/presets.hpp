@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include <CLI/CLI.hpp>
 #include <nlm/hyperparameters.hpp>
@@ -57,16 +58,15 @@ class PresetOptions {
  public:
   explicit PresetOptions(CLI::App& app) {
     app.add_option("--N_image", cli_.images, "training images (N_image)")->transform(count());
-    app.add_option("--g", cli_.hp.coupling_strength, "initial coupling strength g");
-    app.add_option("--dt", cli_.hp.time_step, "time step dt");
     app.add_option("-n,--n", cli_.epochs, "epochs n")->transform(count());
-    app.add_option("--n_t", cli_.hp.langevin_steps, "Langevin steps per update n_t")->transform(count());
-    app.add_option("--T", cli_.hp.temperature, "temperature T");
-    app.add_option("--k", cli_.hp.learning_rate, "learning rate k");
+    // The hyperparameters the command line sets, as nlm::hyperparameter_list names them.
+    nlm::for_each_hyperparameter([&](const auto& f) {
+      if (f.option.empty()) return;
+      CLI::Option* o = app.add_option(std::string(f.option), cli_.hp.*f.member, std::string(f.help));
+      using T = typename std::remove_cvref_t<decltype(f)>::value_type;
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) o->transform(count());
+    });
     app.add_option("--lambda", cli_.lambda, "weight decay lambda");
-    app.add_option("--b_size", cli_.hp.batch_size, "mini-batch size b_size")->transform(count());
-    app.add_option("--N_model", cli_.hp.persistent_chains, "persistent chains N_model")->transform(count());
-    app.add_option("--seed", cli_.hp.seed, "seed of every random stream")->transform(count());
     app.add_option("--updates", cli_.updates, "stop after this many updates (0: run all epochs; quick: 3000)")
         ->transform(count());
     field_flag_ = app.add_flag(
@@ -76,9 +76,6 @@ class PresetOptions {
     app.add_option("--anneal", cli_.anneal,
                    "anneal k linearly to 0 over this last fraction of the updates (0: constant k, "
                    "as the paper; quick: 1/3)");
-    app.add_option("--chain-restart", cli_.hp.chain_restart,
-                   "fraction of the persistent chains restarted from noise before each update (0: "
-                   "the paper's; quick: 0.01)");
   }
   PresetOptions(const PresetOptions&) = delete;
   PresetOptions& operator=(const PresetOptions&) = delete;
@@ -88,22 +85,16 @@ class PresetOptions {
     Preset p = preset(name);
     const auto given = [&](const char* option) { return app.count(option) > 0; };
     if (given("--N_image")) p.images = cli_.images;
-    if (given("--g")) p.hp.coupling_strength = cli_.hp.coupling_strength;
-    if (given("--dt")) p.hp.time_step = cli_.hp.time_step;
+    nlm::for_each_hyperparameter([&](const auto& f) {
+      if (!f.option.empty() && app.count(std::string(f.option)) > 0) p.hp.*f.member = cli_.hp.*f.member;
+    });
     if (given("--n")) {
       p.epochs = cli_.epochs;
       p.updates = 0;  // epochs asked for: the preset's update budget no longer applies
     }
     if (given("--updates")) p.updates = cli_.updates;
-    if (given("--n_t")) p.hp.langevin_steps = cli_.hp.langevin_steps;
-    if (given("--T")) p.hp.temperature = cli_.hp.temperature;
-    if (given("--k")) p.hp.learning_rate = cli_.hp.learning_rate;
     if (given("--lambda")) p.lambda = cli_.lambda;
-    if (given("--b_size")) p.hp.batch_size = cli_.hp.batch_size;
-    if (given("--N_model")) p.hp.persistent_chains = cli_.hp.persistent_chains;
-    if (given("--seed")) p.hp.seed = cli_.hp.seed;
     if (given("--anneal")) p.anneal = cli_.anneal;
-    if (given("--chain-restart")) p.hp.chain_restart = cli_.hp.chain_restart;
     if (field_flag_->count() > 0) p.field = field_;
     p.hp.learn_field = p.field;
     return p;

@@ -9,6 +9,9 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
 
 #include "detail/sizes.hpp"
 
@@ -126,6 +129,92 @@ struct Hyperparameters : ModelParameters, SamplingParameters, LearningParameters
     LearningParameters::validate();
   }
 };
+
+/// One hyperparameter as everything outside the struct names it: its key (the struct's field
+/// and the checkpoint's), the paper's symbol, the examples' command-line option ("" where the
+/// command line does not set it), a line of help, and whether a resume depends on it (the seed
+/// and g only shape the initialisation, which a checkpoint replaces). `member` is the field.
+template <auto Member>
+struct HyperparameterField {
+  static constexpr auto member = Member;
+  using value_type = std::remove_cvref_t<decltype(std::declval<Hyperparameters&>().*Member)>;
+  std::string_view key, symbol, option, help;
+  bool resume_checked;
+
+  /// "key (symbol)", as messages name it.
+  std::string label() const {
+    return symbol.empty() ? std::string(key) : std::string(key) + " (" + std::string(symbol) + ")";
+  }
+  /// The value as text (reals with 17 digits: it reads back to the same bits).
+  std::string text(const Hyperparameters& h) const {
+    const value_type& v = h.*Member;
+    if constexpr (std::is_same_v<value_type, bool>) {
+      return v ? "1" : "0";
+    } else if constexpr (std::is_same_v<value_type, LearningParameters::StepRule>) {
+      return v == LearningParameters::StepRule::adam ? "adam" : "plain";
+    } else if constexpr (std::is_floating_point_v<value_type>) {
+      std::ostringstream m;
+      m.precision(17);
+      m << v;
+      return m.str();
+    } else {
+      return std::to_string(v);
+    }
+  }
+  /// Sets the field from `text`; std::invalid_argument saying what the text is not.
+  void parse(Hyperparameters& h, const std::string& t) const {
+    value_type& v = h.*Member;
+    if constexpr (std::is_same_v<value_type, bool>) {
+      if (t != "0" && t != "1") throw std::invalid_argument("not 0 or 1: " + t);
+      v = t == "1";
+    } else if constexpr (std::is_same_v<value_type, LearningParameters::StepRule>) {
+      if (t != "plain" && t != "adam") throw std::invalid_argument("unknown step rule " + t);
+      v = t == "adam" ? LearningParameters::StepRule::adam : LearningParameters::StepRule::plain;
+    } else if constexpr (std::is_floating_point_v<value_type>) {
+      std::size_t used = 0;
+      const double d = std::stod(t, &used);
+      if (used != t.size()) throw std::invalid_argument("not a number: " + t);
+      v = d;
+    } else {
+      if (t.empty() || t.find_first_not_of("0123456789") != std::string::npos)
+        throw std::invalid_argument("not a count: " + t);
+      v = value_type(std::stoull(t));
+    }
+  }
+};
+
+/// Every hyperparameter, once, in the order checkpoints write them. Checkpoints
+/// (training/checkpoint.hpp) and the examples' command line (examples/common/presets.hpp)
+/// are built from this list; a field added to the struct is added here.
+inline constexpr auto hyperparameter_list = std::make_tuple(
+    HyperparameterField<&Hyperparameters::neurons>{"neurons", "N", "", "neurons (pixels)", true},
+    HyperparameterField<&Hyperparameters::persistent_chains>{"persistent_chains", "N_model", "--N_model",
+                                                             "persistent chains N_model", true},
+    HyperparameterField<&Hyperparameters::batch_size>{"batch_size", "b_size", "--b_size", "mini-batch size b_size",
+                                                      true},
+    HyperparameterField<&Hyperparameters::langevin_steps>{"langevin_steps", "n_t", "--n_t",
+                                                          "Langevin steps per update n_t", true},
+    HyperparameterField<&Hyperparameters::seed>{"seed", "", "--seed", "seed of every random stream", false},
+    HyperparameterField<&Hyperparameters::coupling_strength>{"coupling_strength", "g", "--g",
+                                                             "initial coupling strength g", false},
+    HyperparameterField<&Hyperparameters::time_step>{"time_step", "dt", "--dt", "time step dt", true},
+    HyperparameterField<&Hyperparameters::temperature>{"temperature", "T", "--T", "temperature T", true},
+    HyperparameterField<&Hyperparameters::learning_rate>{"learning_rate", "k", "--k", "learning rate k", true},
+    HyperparameterField<&Hyperparameters::learn_field>{"learn_field", "", "", "learn a field b", true},
+    HyperparameterField<&Hyperparameters::step_rule>{"step_rule", "", "", "plain or adam", true},
+    HyperparameterField<&Hyperparameters::adam_beta1>{"adam_beta1", "", "", "Adam's first-moment decay", true},
+    HyperparameterField<&Hyperparameters::adam_beta2>{"adam_beta2", "", "", "Adam's second-moment decay", true},
+    HyperparameterField<&Hyperparameters::adam_epsilon>{"adam_epsilon", "", "", "Adam's denominator guard", true},
+    HyperparameterField<&Hyperparameters::chain_restart>{
+        "chain_restart", "", "--chain-restart",
+        "fraction of the persistent chains restarted from noise before each update (0: the paper's; quick: 0.01)",
+        true});
+
+/// f(field) for each hyperparameter of `hyperparameter_list`, in order.
+template <class F>
+constexpr void for_each_hyperparameter(F&& f) {
+  std::apply([&](const auto&... field) { (f(field), ...); }, hyperparameter_list);
+}
 
 namespace detail {
 

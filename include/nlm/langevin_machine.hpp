@@ -74,18 +74,20 @@ class LangevinMachine {
   static_assert(detail::diagnose_step_rule<StepRuleT, S>());
 
  public:
-  using scalar_type = S;
-  using matrix_type = Matrix<S>;
-  using vector_type = Vector<S>;
-  using activation_type = ActivationT;
-  using noise_type = NoiseT;
+  /// The model being learned; the learner's scalar, activation, noise, backend and
+  /// parameter types are its.
+  using model_type = LangevinModel<ActivationT, NoiseT, S, BackendT>;
+  using scalar_type = typename model_type::scalar_type;
+  using matrix_type = typename model_type::matrix_type;
+  using vector_type = typename model_type::vector_type;
+  using activation_type = typename model_type::activation_type;
+  using noise_type = typename model_type::noise_type;
+  using backend_type = typename model_type::backend_type;
+  /// What `parameters()` returns: J and b with their products (`Couplings`); `couplings()` is J.
+  using parameters_type = typename model_type::parameters_type;
   using regularizer_type = RegularizerT;
   using sampler_type = SamplerT;
-  using backend_type = BackendT;
   using step_rule_type = StepRuleT;
-  /// What `parameters()` returns: J and b with their products (`Couplings`); `couplings()` is J.
-  using parameters_type = Couplings<S, BackendT>;
-  using model_type = LangevinModel<ActivationT, NoiseT, S, BackendT>;
   template <class T>
   using AdamMoments = nlm::AdamMoments<T>;
   static constexpr bool deterministic_noise = NoiseT::deterministic;
@@ -237,7 +239,7 @@ class LangevinMachine {
     detail::require_columns(batch, hp_.neurons, who, "batch");
     model_.residual_of(batch, data_ws_);
     detail::ensure_size(out, hp_.neurons);
-    detail::column_means_into(data_ws_.residual, out, -S(1) / S(hp_.temperature), S(0));
+    detail::column_means_into(data_ws_.residual, out, -S(1) / model_.temperature(), S(0));
   }
   /// The moments of a dataset (rows) under this machine's activation, accumulated over
   /// blocks of 1000 rows: two N×N products per block, done once before training.
@@ -290,29 +292,29 @@ class LangevinMachine {
   /// writes M − D for the data batch into `learning_signal()`.
   void compute_signal(const matrix_type& batch) {
     detail::require_columns(batch, hp_.neurons, who, "data batch");
-    if (total_images_ != 0 && batch.shape(0) > total_images_)
+    if (mean_images_ != 0 && batch.shape(0) > mean_images_)
       throw std::invalid_argument("LangevinMachine::compute_signal: a batch of " + std::to_string(batch.shape(0)) +
-                                  " rows is more than the " + std::to_string(total_images_) +
-                                  " rows of all processes' batches (set_signal_totals)");
+                                  " rows is more than the " + std::to_string(mean_images_) +
+                                  " rows its means are over (set_mean_counts)");
     model_phase();
-    const std::size_t images = total_images_ != 0 ? total_images_ : batch.shape(0);
+    const std::size_t images = mean_images_ != 0 ? mean_images_ : batch.shape(0);
     statistics_into(batch, data_ws_, signal_, S(-1), S(1), images);
     if (hp_.learn_field)  // residual = −(x − h − b): the data term of (1/T)(⟨·⟩_model − ⟨·⟩_data)
       detail::column_means_into(data_ws_.residual, field_signal_,
-                                share(batch.shape(0), total_images_) / S(hp_.temperature), S(1));
+                                share(batch.shape(0), mean_images_) / model_.temperature(), S(1));
     signal_images_ = batch.shape(0);
   }
   /// The same from a dataset's moments.
   void compute_signal(const DataMoments<S>& data) {
-    if (total_chains_ != 0)
-      throw std::invalid_argument("LangevinMachine::compute_signal: the data moments cannot be shared among "
-                                  "processes (set_signal_totals); give each process its rows of a batch");
+    if (mean_chains_ != 0)
+      throw std::invalid_argument("LangevinMachine::compute_signal: the data moments are whole means and cannot "
+                                  "be a part of larger ones (set_mean_counts); give each machine its rows of a batch");
     if (data.x_phi.shape(0) != hp_.neurons || data.x_phi.shape(1) != hp_.neurons)
       throw std::invalid_argument("LangevinMachine::update: the data moments are for " +
                                   std::to_string(data.x_phi.shape(0)) + " neurons, the machine has " +
                                   std::to_string(hp_.neurons));
     model_phase();
-    const S inv_t = S(1) / S(hp_.temperature);
+    const S inv_t = S(1) / model_.temperature();
     const std::size_t n = hp_.neurons;
     const parameters_type& couplings = model_.parameters();
     const vector_type& b = couplings.field();
@@ -338,23 +340,24 @@ class LangevinMachine {
     signal_images_ = data.count;
   }
 
-  /// Data parallelism (nlm/distributed): normalise the model statistics by `chains` and the
-  /// data statistics by `images`, the counts over all processes, instead of this machine's own
-  /// persistent chains and batch rows. Each process's signal is then its part of the sum, and
-  /// the processes' signals add up to the signal of all their chains and rows together.
-  /// `set_signal_totals(0, 0)` restores the machine's own counts (the default).
-  void set_signal_totals(std::size_t chains, std::size_t images) {
+  /// The counts the means of the learning signal divide by: the model statistics by `chains`
+  /// and the data statistics by `images`, instead of this machine's own persistent chains and
+  /// batch rows. The signal is then this machine's part of a sum over more chains and rows,
+  /// and the parts of machines that share the counts add up to the signal of all their chains
+  /// and rows together: what nlm/distributed gives each process. `set_mean_counts(0, 0)`
+  /// restores the machine's own counts (the default).
+  void set_mean_counts(std::size_t chains, std::size_t images) {
     if ((chains == 0) != (images == 0))
-      throw std::invalid_argument("LangevinMachine::set_signal_totals: give both totals or neither (0, 0)");
+      throw std::invalid_argument("LangevinMachine::set_mean_counts: give both totals or neither (0, 0)");
     if (chains != 0 && chains < hp_.persistent_chains)
-      throw std::invalid_argument("LangevinMachine::set_signal_totals: " + std::to_string(chains) +
+      throw std::invalid_argument("LangevinMachine::set_mean_counts: " + std::to_string(chains) +
                                   " chains in all is fewer than this machine's " +
                                   std::to_string(hp_.persistent_chains) + " (N_model)");
-    total_chains_ = chains;
-    total_images_ = images;
+    mean_chains_ = chains;
+    mean_images_ = images;
   }
-  /// The totals `set_signal_totals` set ({0, 0}: the machine's own counts).
-  std::pair<std::size_t, std::size_t> signal_totals() const noexcept { return {total_chains_, total_images_}; }
+  /// The totals `set_mean_counts` set ({0, 0}: the machine's own counts).
+  std::pair<std::size_t, std::size_t> mean_counts() const noexcept { return {mean_chains_, mean_images_}; }
 
   /// Scales k (and the field's rate) in the updates that follow; `train` sets it from its
   /// schedule (learning/schedule.hpp). 1 by default.
@@ -407,19 +410,19 @@ class LangevinMachine {
   // Restarts chains (chain_restart), advances the persistent chains n_t steps and writes the
   // model statistics M into signal_ (and the field's model term into field_signal_).
   void model_phase() {
-    if (!(hp_.temperature > 0.0))
+    if (!(model_.temperature() > S(0)))
       throw std::invalid_argument("LangevinMachine::update: learning needs temperature (T) > 0, got " +
-                                  std::to_string(hp_.temperature));
+                                  std::to_string(double(model_.temperature())));
     if (hp_.chain_restart > 0.0) chains_.restart(init_engine_, hp_.chain_restart);
     sampler_.advance(model_, chains_, hp_.langevin_steps, NoObserver{});
-    const std::size_t own = chains_.size(), chains = total_chains_ != 0 ? total_chains_ : own;
+    const std::size_t own = chains_.size(), chains = mean_chains_ != 0 ? mean_chains_ : own;
     statistics_into(chains_.states(), chains_.workspace(), signal_, S(1), S(0), chains);
     if (hp_.learn_field)
       detail::column_means_into(chains_.workspace().residual, field_signal_,
-                                -share(own, total_chains_) / S(hp_.temperature), S(0));
+                                -share(own, mean_chains_) / model_.temperature(), S(0));
   }
 
-  // This process's share of a mean over `total` rows (1 without set_signal_totals).
+  // This process's share of a mean over `total` rows (1 without set_mean_counts).
   static S share(std::size_t own, std::size_t total) noexcept {
     return total == 0 ? S(1) : S(double(own) / double(total));
   }
@@ -452,7 +455,7 @@ class LangevinMachine {
   double rate_scale_ = 1.0;
   std::uint64_t updates_ = 0;
   std::size_t signal_images_ = 0;
-  std::size_t total_chains_ = 0, total_images_ = 0;  // set_signal_totals
+  std::size_t mean_chains_ = 0, mean_images_ = 0;  // set_mean_counts
 };
 
 /// The paper's configuration: tanh, Gaussian noise, weight decay λ = 2·10⁻⁶ (diagonal zero

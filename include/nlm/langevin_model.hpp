@@ -39,6 +39,7 @@
 #include "detail/rows.hpp"
 #include "elementwise.hpp"
 #include "force_workspace.hpp"
+#include "network_model.hpp"
 #include "noise/gaussian_noise.hpp"
 #include "noise/noise.hpp"
 #include "sampler/sampler.hpp"
@@ -51,72 +52,38 @@ namespace nlm {
 /// @tparam S           float or double.
 /// @tparam BackendT    computes the products on J (backend/backend.hpp); default BLAS.
 template <class ActivationT = Tanh, class NoiseT = GaussianNoise, Scalar S = float, class BackendT = BlasProducts>
-class LangevinModel {
-  static_assert(detail::diagnose_activation<ActivationT, S>());
-  static_assert(detail::diagnose_noise<NoiseT, S>());
+class LangevinModel : public NetworkModel<ActivationT, NoiseT, S, BackendT> {
+  using Base = NetworkModel<ActivationT, NoiseT, S, BackendT>;
+  using Base::activation_;
+  using Base::couplings_;
+  using Base::temperature_;
 
  public:
-  using scalar_type = S;
-  using matrix_type = Matrix<S>;
-  using vector_type = Vector<S>;
-  using activation_type = ActivationT;
-  using noise_type = NoiseT;
-  using backend_type = BackendT;
-  /// What `parameters()` returns: J and b with their products (`Couplings`); `couplings()` is J.
-  using parameters_type = Couplings<S, BackendT>;
-  /// The fused sampler pass may prepare each block of new states (DriftModel's option).
-  static constexpr bool prepares_spans = detail::activation_has_rows<ActivationT, S>;
+  using typename Base::matrix_type;
+  using typename Base::parameters_type;
+  using typename Base::vector_type;
+  using Base::name;
+  using Base::neurons;
+  using Base::prepare;
+  using Base::prepares_spans;
+  using Base::require_positive_temperature;
+  using Base::set_field;
+  using Base::temperature;
 
   /// A model on given couplings (their field included when it is on) at temperature T ≥ 0.
   LangevinModel(parameters_type couplings, double temperature, ActivationT activation = ActivationT(),
                 NoiseT noise = NoiseT())
-      : couplings_(std::move(couplings)), activation_(std::move(activation)), noise_(std::move(noise)) {
-    set_temperature(temperature);
-  }
+      : Base(std::move(couplings), temperature, std::move(activation), std::move(noise)) {}
   /// A model on J (N×N, finite) and, when `b` is not empty, the field b (N values), at T ≥ 0.
   /// The noise stream is seeded with `seed`.
   LangevinModel(matrix_type j, vector_type b, double temperature, std::uint64_t seed = 0,
                 ActivationT activation = ActivationT(), NoiseT noise = NoiseT(), BackendT backend = BackendT())
-      : LangevinModel(parameters_type::given(std::move(j), std::move(b), std::move(backend), "LangevinModel"), temperature,
-                      std::move(activation), std::move(noise)) {
-    noise_.seed(seed);
+      : LangevinModel(parameters_type::given(std::move(j), std::move(b), std::move(backend), "LangevinModel"),
+                      temperature, std::move(activation), std::move(noise)) {
+    this->noise().seed(seed);
   }
-
-  // ---- parameters ----------------------------------------------------------------------
-  std::size_t neurons() const noexcept { return couplings_.neurons(); }
-  S temperature() const noexcept { return S(temperature_); }
-  void set_temperature(double t) {
-    if (!(std::isfinite(t) && t >= 0.0))
-      throw std::invalid_argument(std::string(name()) + ": temperature (T) must be finite and >= 0, got " +
-                                  std::to_string(t));
-    temperature_ = t;
-  }
-  ActivationT& activation() noexcept { return activation_; }
-  const ActivationT& activation() const noexcept { return activation_; }
-  NoiseT& noise() noexcept { return noise_; }
-  const NoiseT& noise() const noexcept { return noise_; }
-  /// J and b with their products (the `Couplings` object).
-  parameters_type& parameters() noexcept { return couplings_; }
-  const parameters_type& parameters() const noexcept { return couplings_; }
-  /// J, with J(i, j) the synapse from neuron j to neuron i.
-  const matrix_type& couplings() const noexcept { return couplings_.matrix(); }
-  void set_couplings(matrix_type j) { couplings_.set(std::move(j)); }
-  /// The field b (zero unless learned or set).
-  const vector_type& field() const noexcept { return couplings_.field(); }
-  /// Sets b; from then on the energy includes it.
-  void set_field(vector_type b) { couplings_.set_field(std::move(b)); }
 
   // ---- DriftModel and EnergyModel (sampler/sampler.hpp) --------------------------------
-  /// The elementwise part at X: φ(X), φ'(X) and R ← b − X (one pass, split over threads for
-  /// large batches when the activation works on spans).
-  void prepare(const matrix_type& x, ForceWorkspace<S>& ws) const {
-    detail::require_columns(x, neurons(), name(), "batch");
-    detail::prepare_rows(activation_, couplings_, x, ws);
-  }
-  /// φ, φ' and b − x for `len` states from flat offset `off` (column c0).
-  void prepare_span(const S* x, ForceWorkspace<S>& ws, std::size_t off, std::size_t c0, std::size_t len) const {
-    detail::prepare_span(activation_, couplings_, x, ws, off, c0, len);
-  }
   /// The two products on a prepared workspace: drive R += φ(X) Jᵀ, feedback G = R J.
   void products(ForceWorkspace<S>& ws) const {
     couplings_.drive(ws.phi, ws.residual);
@@ -211,14 +178,6 @@ class LangevinModel {
     });
     set_field(std::move(b));
   }
-  /// The name in error messages: "LangevinModel", or the learner's that owns the model.
-  const char* name() const noexcept { return couplings_.owner(); }
-  void require_positive_temperature(const char* what) const {
-    if (!(temperature_ > 0.0))
-      throw std::invalid_argument(std::string(name()) + ": " + what + " need temperature (T) > 0, got " +
-                                  std::to_string(temperature_));
-  }
-
  private:
   /// r ← φ(X) Jᵀ + b − X (row form of h + b − x).
   void residual_into(const matrix_type& x, const matrix_type& phi, matrix_type& r) const {
@@ -246,10 +205,6 @@ class LangevinModel {
     }
   }
 
-  parameters_type couplings_;
-  ActivationT activation_;
-  NoiseT noise_;
-  double temperature_ = 0.0;
 };
 
 }  // namespace nlm

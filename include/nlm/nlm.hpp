@@ -28,6 +28,7 @@
 #include "sampler/mala.hpp"
 #include "sampler/parallel_tempering.hpp"
 
+#include "network_model.hpp"
 #include "langevin_model.hpp"
 #include "langevin_machine.hpp"
 #include "recurrent_network.hpp"

@@ -26,6 +26,7 @@
 #include "elementwise.hpp"
 #include "detail/random.hpp"
 #include "force_workspace.hpp"
+#include "network_model.hpp"
 #include "noise/gaussian_noise.hpp"
 #include "noise/noise.hpp"
 #include "types.hpp"
@@ -33,31 +34,26 @@
 namespace nlm {
 
 /// @tparam ActivationT φ; @tparam NoiseT the noise of its Langevin form; @tparam S float or
-/// double; @tparam BackendT the products on J. The same policy types as `LangevinMachine`.
+/// double; @tparam BackendT the products on J. The same policy types as `LangevinMachine`;
+/// J, b, φ, the noise and T are the `NetworkModel` it shares with `LangevinModel`.
 template <class ActivationT = Tanh, class NoiseT = GaussianNoise, Scalar S = float,
           class BackendT = BlasProducts>
-class RecurrentNetwork {
-  static_assert(detail::diagnose_activation<ActivationT, S>());
-  static_assert(detail::diagnose_noise<NoiseT, S>());
+class RecurrentNetwork : public NetworkModel<ActivationT, NoiseT, S, BackendT> {
+  using Base = NetworkModel<ActivationT, NoiseT, S, BackendT>;
+  using Base::activation_;
+  using Base::couplings_;
 
  public:
-  using scalar_type = S;
-  using matrix_type = Matrix<S>;
-  using vector_type = Vector<S>;
-  using activation_type = ActivationT;
-  using noise_type = NoiseT;
-  /// What `parameters()` returns: J and b with their products (`Couplings`); `couplings()` is J.
-  using parameters_type = Couplings<S, BackendT>;
-  /// The fused sampler pass may prepare each block of new states (DriftModel's option).
-  static constexpr bool prepares_spans = detail::activation_has_rows<ActivationT, S>;
+  using typename Base::matrix_type;
+  using typename Base::parameters_type;
+  using typename Base::vector_type;
+  using Base::neurons;
+  using Base::prepare;
 
   /// A network on given couplings (their field included when it is on) at temperature T ≥ 0.
   RecurrentNetwork(parameters_type couplings, double temperature, ActivationT activation = ActivationT(),
                    NoiseT noise = NoiseT())
-      : couplings_(std::move(couplings)), activation_(std::move(activation)), noise_(std::move(noise)) {
-    couplings_.set_owner(who);
-    set_temperature(temperature);
-  }
+      : Base(owned(std::move(couplings)), temperature, std::move(activation), std::move(noise)) {}
   /// A network on J (N×N) and, when `b` is not empty, the field b.
   RecurrentNetwork(matrix_type j, vector_type b, double temperature, ActivationT activation = ActivationT(),
                    NoiseT noise = NoiseT())
@@ -72,30 +68,7 @@ class RecurrentNetwork {
     return net;
   }
 
-  std::size_t neurons() const noexcept { return couplings_.neurons(); }
-  S temperature() const noexcept { return S(temperature_); }
-  void set_temperature(double t) {
-    if (!(std::isfinite(t) && t >= 0.0))
-      throw std::invalid_argument("RecurrentNetwork: temperature (T) must be finite and >= 0, got " +
-                                  std::to_string(t));
-    temperature_ = t;
-  }
-  NoiseT& noise() noexcept { return noise_; }
-  const NoiseT& noise() const noexcept { return noise_; }
-  const ActivationT& activation() const noexcept { return activation_; }
-  const parameters_type& parameters() const noexcept { return couplings_; }
-  const matrix_type& couplings() const noexcept { return couplings_.matrix(); }
-  const vector_type& field() const noexcept { return couplings_.field(); }
-
-  // ---- DriftModel (sampler/sampler.hpp) -------------------------------------------------
-  /// φ(X), φ'(X) and R ← b − X.
-  void prepare(const matrix_type& x, ForceWorkspace<S>& ws) const {
-    detail::require_columns(x, neurons(), who, "batch");
-    detail::prepare_rows(activation_, couplings_, x, ws);
-  }
-  void prepare_span(const S* x, ForceWorkspace<S>& ws, std::size_t off, std::size_t c0, std::size_t len) const {
-    detail::prepare_span(activation_, couplings_, x, ws, off, c0, len);
-  }
+  // ---- DriftModel (sampler/sampler.hpp): prepare and prepare_span are the base's -----------
   /// One product: R += φ(X) Jᵀ, so R = f(X) (no feedback product: there is no Onsager term).
   void products(ForceWorkspace<S>& ws) const { couplings_.drive(ws.phi, ws.residual); }
   struct Drift {
@@ -131,11 +104,11 @@ class RecurrentNetwork {
 
  private:
   static constexpr const char* who = "RecurrentNetwork";
-
-  parameters_type couplings_;
-  ActivationT activation_;
-  NoiseT noise_;
-  double temperature_ = 0.0;
+  // The couplings with this network's name in their errors (a machine's name them after it).
+  static parameters_type owned(parameters_type c) {
+    c.set_owner(who);
+    return c;
+  }
 };
 
 }  // namespace nlm

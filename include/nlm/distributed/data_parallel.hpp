@@ -4,7 +4,7 @@
 /// Each process holds a machine with its share of the run's persistent chains (N_model/P)
 /// and takes its share of the rows of every mini-batch (b_size/P) from one shuffle that all
 /// processes draw alike. Its learning signal is its part of the sum (the machine normalises by
-/// the run's counts: `LangevinMachine::set_signal_totals`); one all-reduce per update adds the
+/// the run's counts: `LangevinMachine::set_mean_counts`); one all-reduce per update adds the
 /// parts (with the counts, checked), and every process makes the same step, so J stays the
 /// same everywhere (checked by a checksum every `check_every` updates and at the end).
 /// J is drawn from the run's initialisation stream on every process; rank 0 keeps the run's
@@ -114,7 +114,7 @@ class DataParallel {
       machine_.noise().seed(rank_seed(run.seed, Stream::noise, comm.rank()));
       machine_.sampler().seed(rank_seed(run.seed, Stream::sampler, comm.rank()));
     }
-    machine_.set_signal_totals(run.persistent_chains, run.batch_size);
+    machine_.set_mean_counts(run.persistent_chains, run.batch_size);
   }
 
   Machine& machine() noexcept { return machine_; }
@@ -143,8 +143,7 @@ class DataParallel {
   TrainingState train(const Matrix<S>& data, TrainingOptions options, TrainingState state,
                       Callbacks&&... callbacks) {
     require_same_data(data);
-    options.shared_batch_size = partition_.run.batch_size;
-    options.batch_offset = partition_.batch_offset;
+    options.batch_slice = {partition_.run.batch_size, partition_.batch_offset};
     const bool signals = options.handle_signals;
     options.handle_signals = false;  // the reduction agrees on a signal across processes first
     nlm::detail::SignalGuard guard(signals);

@@ -67,100 +67,24 @@ io::Configuration machine_configuration(const Machine& m) {
           {"sampler", describe_policy(m.sampler())}};
 }
 
-inline std::string show_double(double v) {
-  std::ostringstream m;
-  m.precision(17);
-  m << v;
-  return m.str();
-}
-
-/// One hyperparameter: its key in the file, its label in messages (the spec's symbol), and
-/// whether a resume depends on it (g and the seed only shape the initialisation, which the
-/// checkpoint replaces).
-struct HyperparameterField {
-  const char* key;
-  const char* label;
-  bool checked;
-  std::string (*get)(const Hyperparameters&);
-  void (*set)(Hyperparameters&, const std::string&);
-};
-
-inline double parse_double(const std::string& text) {
-  std::size_t used = 0;
-  const double v = std::stod(text, &used);
-  if (used != text.size()) throw std::invalid_argument("not a number: " + text);
-  return v;
-}
-inline std::uint64_t parse_count(const std::string& text) {
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
-    throw std::invalid_argument("not a count: " + text);
-  return std::stoull(text);
-}
-
-#define NLM_HP_COUNT(field, label, checked)                                                   \
-  HyperparameterField {                                                                        \
-    #field, label, checked, [](const Hyperparameters& h) { return std::to_string(h.field); }, \
-        [](Hyperparameters& h, const std::string& t) { h.field = decltype(h.field)(parse_count(t)); } \
-  }
-#define NLM_HP_REAL(field, label, checked)                                                   \
-  HyperparameterField {                                                                       \
-    #field, label, checked, [](const Hyperparameters& h) { return show_double(h.field); },   \
-        [](Hyperparameters& h, const std::string& t) { h.field = parse_double(t); }           \
-  }
-
-inline const std::vector<HyperparameterField>& hyperparameter_fields() {
-  static const std::vector<HyperparameterField> fields = {
-      NLM_HP_COUNT(neurons, "neurons (N)", true),
-      NLM_HP_COUNT(persistent_chains, "persistent_chains (N_model)", true),
-      NLM_HP_COUNT(batch_size, "batch_size (b_size)", true),
-      NLM_HP_COUNT(langevin_steps, "langevin_steps (n_t)", true),
-      NLM_HP_COUNT(seed, "seed", false),
-      NLM_HP_REAL(coupling_strength, "coupling_strength (g)", false),
-      NLM_HP_REAL(time_step, "time_step (dt)", true),
-      NLM_HP_REAL(temperature, "temperature (T)", true),
-      NLM_HP_REAL(learning_rate, "learning_rate (k)", true),
-      HyperparameterField{"learn_field", "learn_field", true,
-                          [](const Hyperparameters& h) { return std::string(h.learn_field ? "1" : "0"); },
-                          [](Hyperparameters& h, const std::string& t) {
-                            if (t != "0" && t != "1") throw std::invalid_argument("not 0 or 1: " + t);
-                            h.learn_field = t == "1";
-                          }},
-      HyperparameterField{"step_rule", "step_rule", true,
-                          [](const Hyperparameters& h) {
-                            return std::string(h.step_rule == Hyperparameters::StepRule::adam ? "adam" : "plain");
-                          },
-                          [](Hyperparameters& h, const std::string& t) {
-                            if (t != "plain" && t != "adam") throw std::invalid_argument("unknown step rule " + t);
-                            h.step_rule = t == "adam" ? Hyperparameters::StepRule::adam
-                                                      : Hyperparameters::StepRule::plain;
-                          }},
-      NLM_HP_REAL(adam_beta1, "adam_beta1", true),
-      NLM_HP_REAL(adam_beta2, "adam_beta2", true),
-      NLM_HP_REAL(adam_epsilon, "adam_epsilon", true),
-      NLM_HP_REAL(chain_restart, "chain_restart", true),
-  };
-  return fields;
-}
-#undef NLM_HP_COUNT
-#undef NLM_HP_REAL
-
 inline io::Configuration hyperparameter_configuration(const Hyperparameters& hp) {
   io::Configuration c;
-  for (const auto& f : hyperparameter_fields()) c.emplace_back(f.key, f.get(hp));
+  for_each_hyperparameter([&](const auto& f) { c.emplace_back(std::string(f.key), f.text(hp)); });
   return c;
 }
 
 inline Hyperparameters hyperparameters_from(const io::Configuration& c, const std::string& where) {
   Hyperparameters hp;
-  for (const auto& f : hyperparameter_fields()) {
-    const std::string* v = io::lookup(c, f.key);
-    if (v == nullptr) throw std::runtime_error(where + ": no value for " + f.key);
+  for_each_hyperparameter([&](const auto& f) {
+    const std::string key(f.key);
+    const std::string* v = io::lookup(c, key);
+    if (v == nullptr) throw std::runtime_error(where + ": no value for " + key);
     try {
-      f.set(hp, *v);
+      f.parse(hp, *v);
     } catch (const std::exception& e) {
-      throw std::runtime_error(where + ": bad value for " + f.key + " (" + e.what() + ")");
+      throw std::runtime_error(where + ": bad value for " + key + " (" + e.what() + ")");
     }
-  }
+  });
   return hp;
 }
 
@@ -392,11 +316,11 @@ void require_same_configuration(const Checkpoint<typename Machine::scalar_type>&
     if (*saved != value) detail::mismatch(file, key, *saved, value);
   }
   const Hyperparameters& mine = machine.hyperparameters();
-  for (const auto& f : detail::hyperparameter_fields()) {
-    if (!f.checked) continue;
-    const std::string saved = f.get(c.hyperparameters), current = f.get(mine);
-    if (saved != current) detail::mismatch(file, f.label, saved, current);
-  }
+  for_each_hyperparameter([&](const auto& f) {
+    if (!f.resume_checked) return;
+    const std::string saved = f.text(c.hyperparameters), current = f.text(mine);
+    if (saved != current) detail::mismatch(file, f.label(), saved, current);
+  });
 }
 
 namespace detail {

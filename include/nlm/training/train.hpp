@@ -199,14 +199,15 @@ TrainingState train(Machine& machine, const Matrix<typename Machine::scalar_type
     throw std::invalid_argument("train: the data have " + std::to_string(data.shape(1)) +
                                 " columns, the machine has " + std::to_string(hp.neurons) +
                                 " neurons");
-  // A shared mini-batch (data parallelism): `batch` rows per update, this process's rows start
-  // at `offset` within it.
-  const std::size_t batch_rows = options.shared_batch_size != 0 ? options.shared_batch_size : hp.batch_size;
-  const std::size_t offset = options.shared_batch_size != 0 ? options.batch_offset : 0;
+  // A slice of larger mini-batches (TrainingOptions::batch_slice): `batch_rows` rows drawn per
+  // update, this machine's rows start at `offset` within them.
+  const auto& slice = options.batch_slice;
+  const std::size_t batch_rows = slice.drawn != 0 ? slice.drawn : hp.batch_size;
+  const std::size_t offset = slice.drawn != 0 ? slice.first : 0;
   if (offset > batch_rows || hp.batch_size > batch_rows - offset)
-    throw std::invalid_argument("train: this process's rows " + std::to_string(offset) + " to " +
-                                std::to_string(offset + hp.batch_size) + " are not within the shared batch of " +
-                                std::to_string(batch_rows));
+    throw std::invalid_argument("train: the batch slice's rows " + std::to_string(offset) + " to " +
+                                std::to_string(offset + hp.batch_size) + " are not within the " +
+                                std::to_string(batch_rows) + " rows drawn per batch");
   if (data.shape(0) < batch_rows)
     throw std::invalid_argument("train: batch_size (b_size) " + std::to_string(batch_rows) +
                                 " exceeds the " + std::to_string(data.shape(0)) +

@@ -31,11 +31,16 @@ struct TrainingOptions {
   /// with a constant k keeps J moving between configurations whose samples favour one class
   /// or another; annealing lets J settle at the average (see docs/quality.md).
   double anneal_fraction = 0.0;
-  /// Data parallelism (nlm/distributed): every process draws the same shuffle and mini-batches
-  /// of `shared_batch_size` rows, and this one takes rows [batch_offset, batch_offset + b_size)
-  /// of each (b_size: its machine's). 0: the machine's own b_size, no sharing.
-  std::size_t shared_batch_size = 0;
-  std::size_t batch_offset = 0;
+  /// A slice of larger mini-batches: draw batches of `drawn` rows from each epoch's shuffle
+  /// (the batches a machine of that b_size would see) and train on rows [first, first + b_size)
+  /// of each (b_size: this machine's). Machines that share a seed and take disjoint slices
+  /// together see whole batches: what nlm/distributed gives each process. `drawn` = 0: the
+  /// machine's own b_size, all of it.
+  struct BatchSlice {
+    std::size_t drawn = 0;
+    std::size_t first = 0;
+  };
+  BatchSlice batch_slice;
 
   /// The schedule this makes of `anneal_fraction`.
   LinearAnneal schedule() const noexcept { return LinearAnneal{anneal_fraction}; }
