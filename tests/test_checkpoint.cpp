@@ -64,6 +64,15 @@ bool same_curve(const std::vector<nlm::CurvePoint>& a, const std::vector<nlm::Cu
 using nlm::test::quiet;
 using nlm::test::SaveAt;
 
+// The machine of the older-format fixtures with state in every part: Adam, a field, restarts.
+nlm::Hyperparameters adam_field_restart() {
+  nlm::Hyperparameters hp = small();
+  hp.learn_field = true;
+  hp.chain_restart = 0.25;
+  hp.step_rule = nlm::Hyperparameters::StepRule::adam;
+  return hp;
+}
+
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -129,10 +138,7 @@ TEST_CASE("format 3 files are still read, including one saved at an epoch's end"
     CHECK(same_run(resumed.persistent_chains(), straight.persistent_chains()));
   }
   {
-    nlm::Hyperparameters hp = small();
-    hp.learn_field = true;
-    hp.chain_restart = 0.25;
-    hp.step_rule = nlm::Hyperparameters::StepRule::adam;
+    const nlm::Hyperparameters hp = adam_field_restart();
     Machine<double> straight(hp);
     nlm::train(straight, data, quiet(12));
     Machine<double> resumed(hp);
@@ -201,10 +207,7 @@ TEST_CASE("format 4 files are still read: Adam with a field and restarts, parall
     REQUIRE(c.section("adam") != nullptr);
     CHECK(c.section("adam")->payload.size() > 2 * 12 * 12 * 8 + 2 * 12 * 8);  // two 12 x 12 and two 12 moments
     const auto data = toy_data<double>();
-    nlm::Hyperparameters hp = small();
-    hp.learn_field = true;
-    hp.chain_restart = 0.25;
-    hp.step_rule = nlm::Hyperparameters::StepRule::adam;
+    const nlm::Hyperparameters hp = adam_field_restart();
     Machine<double> straight(hp);
     nlm::train(straight, data, quiet(12));
     Machine<double> resumed(hp);
