@@ -28,8 +28,9 @@ namespace ex = nlm::examples;
 
 namespace {
 
-struct Options {
-  std::string couplings, field, layout, data = ex::default_data_dir(), digits = "1,3,6", out = "out/attractors";
+struct Options : ex::ModelFiles {
+  std::string layout, digits = "1,3,6", out = "out/attractors";
+  ex::DataSource data;
   std::size_t starts = 200, data_starts = 100, held_out = 100;
   double start_scale = 1.0;
   std::uint64_t seed = 13;
@@ -41,20 +42,21 @@ int run(const Options& o) {
   const ex::fs::path out(o.out);
   ex::require_output_dir(out);
   ex::set_blas_threads(o.threads);
-  const std::size_t n = ex::couplings_neurons(o.couplings);
-  const nlm::UnitLayout layout = ex::model_layout(o.couplings, n, o.layout);
+  const std::size_t n = ex::couplings_neurons(o);
+  const nlm::UnitLayout layout = ex::model_layout(o, n, o.layout);
   const std::string digits = ex::model_digits(layout, o.digits);
-  nlm::Matrix<float> j = nlm::io::load_npy_matrix<float>(o.couplings);
-  nlm::Vector<float> b;
-  if (!o.field.empty()) b = nlm::io::load_npy_vector<float>(o.field);
-  const nlm::RecurrentNetwork<> net(j, b, 0.0);
+  o.data.check();
+  ex::LoadedModel model = ex::load_model(o);
+  std::printf("model: %s\n", model.description.c_str());
+  nlm::Matrix<float> j = std::move(model.couplings);
+  const nlm::RecurrentNetwork<> net(j, model.field, 0.0);
 
   // The digits: the evaluation classifier's training set and the data starts (held out).
   const auto all = ex::load_digits(o.data, digits, 0);
   if (all.x.shape(1) != layout.visible)
-    throw std::invalid_argument(o.data + ": images of " + std::to_string(all.x.shape(1)) + " pixels, the model has " +
+    throw std::invalid_argument(o.data.path + ": images of " + std::to_string(all.x.shape(1)) + " pixels, the model has " +
                                 std::to_string(layout.visible) + " visible units");
-  const auto split = ex::hold_out(all, o.held_out, o.data);
+  const auto split = ex::hold_out(all, o.held_out, o.data.path);
   const auto classifier = ex::evaluation_classifier(nlm::Matrix<float>(split.train.x), split.train.labels);
 
   const std::size_t from_data = std::min(o.data_starts, split.held.count());
@@ -69,7 +71,7 @@ int run(const Options& o) {
   }
   const double asym = nlm::asymmetry(j);
   std::printf("couplings %s: N = %zu, ||J||_F = %.4g, asymmetry ||J - J^T|| / ||J|| = %.4f (0 symmetric, 2 antisymmetric)\n",
-              o.couplings.c_str(), n, std::sqrt(double(xt::sum(j * j)())), asym);
+              o.source().c_str(), n, std::sqrt(double(xt::sum(j * j)())), asym);
   std::printf("census from %zu starts: %zu from N(0, %g^2), %zu held-out digits %s\n", starts.shape(0), o.starts,
               o.start_scale, from_data, digits.c_str());
   nlm::FixedPointOptions copt = o.census;
@@ -81,7 +83,7 @@ int run(const Options& o) {
   };
   const auto census = nlm::find_fixed_points(net, starts, copt);
   const auto names = ex::report_census(census, classifier, layout.visible, out / "census", out / "attractors.png",
-                                       "fixed points of " + ex::fs::path(o.couplings).filename().string() +
+                                       "fixed points of " + ex::fs::path(o.source()).filename().string() +
                                            " (class by the evaluation classifier; basin = share of starts)");
   ex::write_coupling_heatmaps(out / "couplings.png", j,
                               "couplings, asymmetry " + std::to_string(asym).substr(0, 6));
@@ -127,10 +129,9 @@ int run(const Options& o) {
 int main(int argc, char** argv) try {
   CLI::App app{"Census of a trained model's fixed points and slow points (nlm)"};
   Options o;
-  app.add_option("--couplings", o.couplings, "couplings J as .npy (N x N)")->required();
-  app.add_option("--field", o.field, "field b as .npy (N)");
-  app.add_option("--layout", o.layout, "unit layout (default: layout.txt beside the couplings, if there)");
-  app.add_option("--data", o.data, "folder with MNIST IDX files")->capture_default_str();
+  o.add_model_options(app);
+  app.add_option("--layout", o.layout, "unit layout (default: the model file's, else layout.txt beside the model)");
+  o.data.add_to(app);
   app.add_option("--digits", o.digits, "digits of the model (default: its label units', else these)")->capture_default_str();
   app.add_option("--held-out", o.held_out, "held-out digits per class (the data starts come from them)")
       ->capture_default_str()->transform(ex::count(true));

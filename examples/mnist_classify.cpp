@@ -55,10 +55,10 @@ double fraction_right(const std::vector<std::uint8_t>& truth, const std::vector<
 int run(const Options& o) {
   const ex::fs::path out(o.out);
   ex::require_output_dir(out);
-  const std::size_t neurons = ex::couplings_neurons(o.gen.couplings);
-  const nlm::UnitLayout layout = ex::model_layout(o.gen.couplings, neurons, o.layout);
+  const std::size_t neurons = ex::couplings_neurons(o.gen);
+  const nlm::UnitLayout layout = ex::model_layout(o.gen, neurons, o.layout);
   if (layout.labels() == 0)
-    throw std::invalid_argument(o.gen.couplings + ": the model has no label units (train it with mnist_train --labels)");
+    throw std::invalid_argument(o.gen.source() + ": the model has no label units (train it with mnist_train --labels)");
   const std::string digits = ex::model_digits(layout, "");
   if (!o.digits.empty()) {  // given: they must be the digits the label units were trained for
     auto asked = ex::parse_digits(o.digits), trained = layout.classes;
@@ -69,9 +69,9 @@ int run(const Options& o) {
   }
   const auto all = ex::load_digits(o.data, digits, 0);
   if (all.x.shape(1) != layout.visible)
-    throw std::invalid_argument(o.data + ": images of " + std::to_string(all.x.shape(1)) + " pixels, the model has " +
+    throw std::invalid_argument(o.data.path + ": images of " + std::to_string(all.x.shape(1)) + " pixels, the model has " +
                                 std::to_string(layout.visible) + " visible units");
-  const auto split = ex::split_for_model(all, layout, o.held_out, o.data);
+  const auto split = ex::split_for_model(all, layout, o.held_out, o.data.path);
   const std::size_t b = o.images == 0 ? split.held.count() : std::min(o.images, split.held.count());
   const nlm::Matrix<float> images = xt::view(split.held.x, xt::range(0, b), xt::all());
   const std::vector<std::uint8_t> truth(split.held.labels.begin(), split.held.labels.begin() + std::ptrdiff_t(b));
@@ -124,8 +124,15 @@ int run(const Options& o) {
   }
   std::string header = "true,predicted";
   for (const auto c : layout.classes)
-    for (std::size_t u = 0; u < layout.units_per_class; ++u)
-      header += ",label_" + std::to_string(c) + (layout.units_per_class > 1 ? "_" + std::to_string(u) : "");
+    for (std::size_t u = 0; u < layout.units_per_class; ++u) {
+      // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "_" + to_string(u).
+      header += ",label_";
+      header += std::to_string(c);
+      if (layout.units_per_class > 1) {
+        header += '_';
+        header += std::to_string(u);
+      }
+    }
   ex::write_csv(out / "predictions.csv", header, rows);
   std::printf("wrote %s", (out / "predictions.csv").c_str());
   if (!wrong.empty()) {

@@ -168,17 +168,17 @@ nlm::Matrix<float> nearest_completion(const nlm::Matrix<float>& train, const nlm
 int run(const Options& o) {
   const ex::fs::path out(o.out);
   ex::require_output_dir(out);
-  const std::size_t neurons = ex::couplings_neurons(o.gen.couplings);
-  const nlm::UnitLayout layout = ex::model_layout(o.gen.couplings, neurons, o.layout);
+  const std::size_t neurons = ex::couplings_neurons(o.gen);
+  const nlm::UnitLayout layout = ex::model_layout(o.gen, neurons, o.layout);
   const std::size_t v = layout.visible;
   const auto side = std::size_t(std::lround(std::sqrt(double(v))));
   if (side * side != v) throw std::invalid_argument("the model's " + std::to_string(v) + " visible units are not a square image");
   const std::string digits = ex::model_digits(layout, o.digits);
   const auto all = ex::load_digits(o.data, digits, 0);
   if (all.x.shape(1) != v)
-    throw std::invalid_argument(o.data + ": images of " + std::to_string(all.x.shape(1)) + " pixels, the model has " +
+    throw std::invalid_argument(o.data.path + ": images of " + std::to_string(all.x.shape(1)) + " pixels, the model has " +
                                 std::to_string(v) + " visible units");
-  const auto split = ex::split_for_model(all, layout, o.held_out, o.data);
+  const auto split = ex::split_for_model(all, layout, o.held_out, o.data.path);
   const std::size_t b = std::min(o.images, split.held.count());
   const nlm::Matrix<float> truth = xt::view(split.held.x, xt::range(0, b), xt::all());
   const std::vector<std::uint8_t> truth_labels(split.held.labels.begin(), split.held.labels.begin() + std::ptrdiff_t(b));

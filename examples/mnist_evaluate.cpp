@@ -30,14 +30,16 @@
 
 #include <nlm_examples/picture.hpp>
 
+#include "common/generation.hpp"
 #include "common/mnist_common.hpp"
 
 namespace ex = nlm::examples;
 
 namespace {
 
-struct Options {
-  std::string samples, data = ex::default_data_dir(), digits = "1,3,6", couplings, field, csv, picture;
+struct Options : ex::ModelFiles {
+  std::string samples, digits = "1,3,6", csv, picture;
+  ex::DataSource data;
   std::size_t held_out = 1000, components = 20, classifier_images = 2000, border = 2;
   double confidence = 0.9, l2 = nlm::ClassifierOptions{}.l2, flip_noise = 0.35;
   std::uint64_t seed = 1;
@@ -142,7 +144,7 @@ int run(const Options& o) {
   std::printf("samples: %zu from %s\n", n, o.samples.c_str());
   std::printf("real digits %s from %s: %zu, shuffled (seed %llu) into %zu held-out (reference), "
               "%zu baseline (the 'real' column), %zu to train the classifier\n",
-              o.digits.c_str(), o.data.c_str(), total, (unsigned long long)o.seed, o.held_out,
+              o.digits.c_str(), o.data.path.c_str(), total, (unsigned long long)o.seed, o.held_out,
               baseline_n, train_n);
   std::printf("note: these real digits may be among the NLM's training images (mnist_train uses "
               "the first N_image digits of the same files), so the 'real' column is what copying "
@@ -177,13 +179,13 @@ int run(const Options& o) {
   table.push_back({"covariance error (relative Frobenius)", me_samples.covariance_relative,
                    me_real.covariance_relative});
 
-  if (!o.couplings.empty()) {
-    nlm::Matrix<float> j = nlm::io::load_npy_matrix<float>(o.couplings);
-    nlm::Vector<float> b;
-    if (!o.field.empty()) b = nlm::io::load_npy_vector<float>(o.field);
-    const nlm::LangevinModel<> model(std::move(j), std::move(b), /*temperature=*/1.0);  // only its energy is used
+  if (!o.couplings.empty() || !o.model.empty()) {
+    ex::LoadedModel loaded = ex::load_model(o);
+    std::printf("model: %s\n", loaded.description.c_str());
+    // only its energy is used
+    const nlm::LangevinModel<> model(std::move(loaded.couplings), std::move(loaded.field), /*temperature=*/1.0);
     if (model.neurons() != width)
-      throw std::invalid_argument(o.couplings + ": couplings for " + std::to_string(model.neurons()) +
+      throw std::invalid_argument(o.source() + ": couplings for " + std::to_string(model.neurons()) +
                                   " neurons, the samples have " + std::to_string(width) + " values");
     const auto as_pictures = nlm::compare_energies(model, samples, baseline);
     table.push_back({"mean energy E(v), v the pictures (data: x=2p-1)", as_pictures.samples.mean,
@@ -259,10 +261,9 @@ int main(int argc, char** argv) try {
   app.add_option("--samples", o.samples,
                  "samples as .npy (count x 784, float32 or float64, values in [-1, 1]: "
                  "mnist_generate --samples-npy)")->required();
-  app.add_option("--data", o.data, "folder with MNIST IDX files")->capture_default_str();
+  o.data.add_to(app);
   app.add_option("--digits", o.digits, "the digits the NLM was trained on")->capture_default_str();
-  app.add_option("--couplings", o.couplings, "couplings J (.npy): adds mean energies at T = 1");
-  app.add_option("--field", o.field, "field b (.npy, from mnist_train --field) of those couplings");
+  o.add_model_options(app);  // optional here: a model adds mean energies at T = 1
   app.add_option("--held-out", o.held_out, "real digits held out as the reference")->capture_default_str()->transform(ex::count(true));
   app.add_option("--pca-components", o.components, "PCA components of the Frechet distance")->capture_default_str()->transform(ex::count(true));
   app.add_option("--classifier-images", o.classifier_images, "real digits to train the classifier on, at most")->capture_default_str()->transform(ex::count());
@@ -280,6 +281,7 @@ int main(int argc, char** argv) try {
   CLI11_PARSE(app, argc, argv);
   if (!o.field.empty() && o.couplings.empty())
     throw std::invalid_argument("--field needs --couplings (the energy uses both)");
+  if (!o.model.empty() || !o.couplings.empty()) o.require_one();
   ex::set_blas_threads(threads);
   return run(o);
 } catch (const std::exception& e) {

@@ -1,7 +1,8 @@
 // Generates digits with trained couplings, as the paper's 2generate.py (Algorithm 2): chains
 // start from N(0, I) and follow the Langevin dynamics of the learned energy.
 //
-//   mnist_generate --couplings out/quick/J.npy                 # 36 chains, 25 000 steps
+//   mnist_generate --model out/quick/model.nlm                 # 36 chains, 25 000 steps
+//   mnist_generate --couplings out/quick/J.npy                 # the same from J.npy (+ --field)
 //   mnist_generate --couplings J_cupy1.npy --samples-npy s.npy # upstream couplings work too
 //
 // Writes a 6×6 grid of the final states (the paper's Fig. 3), a strip of snapshots every
@@ -32,7 +33,8 @@ namespace ex = nlm::examples;
 namespace {
 
 struct Options : ex::GenerationOptions {
-  std::string out = "out/generate", samples_npy, sampler = "em", layout, cls, data = ex::default_data_dir();
+  std::string out = "out/generate", samples_npy, sampler = "em", layout, cls;
+  ex::DataSource data;
   std::string precision = "fp32", digits = "1,3,6";
   std::size_t snapshot_start = 10000, snapshot_every = 1500;
   bool diagnostics = false;
@@ -115,7 +117,8 @@ int run(const Options& o) {
     else
       return ex::make_generator<SamplerT, Backend>(o);
   }();
-  const nlm::UnitLayout layout = ex::model_layout(o.couplings, generator.neurons(), o.layout);
+  const nlm::UnitLayout layout = ex::model_layout(o, generator.neurons(), o.layout);
+  const auto tiles = ex::TileShape::of(layout.image_shape());
   const std::size_t v = layout.visible;
   // --class: the label units of each chain clamped to its class's code, --chains per class.
   std::vector<std::uint8_t> classes, wanted;
@@ -127,6 +130,8 @@ int run(const Options& o) {
       wanted.insert(wanted.end(), o.chains, c);
     }
   }
+  // --class scores its samples, --diagnostics projects them, with the data: checked before the run.
+  if (!o.cls.empty() || o.diagnostics) o.data.check();
   const std::size_t total = o.cls.empty() ? o.chains : wanted.size();
   nlm::Chains<float> chains(generator.random_states(total));
   if (!wanted.empty()) {
@@ -179,19 +184,18 @@ int run(const Options& o) {
       throw nlm::numerical_error(line);
     }
   }
-  const auto side = std::size_t(std::lround(std::sqrt(double(v))));
   const nlm::Matrix<float> images = xt::tanh(image_units(x));
   const nlm::Matrix<float> pixels = (images + 1.0f) * 0.5f;
-  if (side * side == v) {
+  {  // images as images, other rows as plots of tanh(x) (TileShape)
     if (wanted.empty()) {
       const std::size_t cols = std::size_t(std::ceil(std::sqrt(double(total))));
       ex::write_image_grid(out / "samples.png", pixels, (total + cols - 1) / cols, cols, 3,
-                           "NLM samples after " + std::to_string(o.steps) + " steps");
+                           "NLM samples after " + std::to_string(o.steps) + " steps", tiles);
     } else {  // one row per class, its first 12 chains
       std::vector<ex::Snapshot> rows;
       for (std::size_t k = 0; k < classes.size(); ++k) {
         const nlm::Matrix<float> first = xt::view(pixels, xt::range(k * o.chains, k * o.chains + std::min<std::size_t>(o.chains, 12)), xt::all());
-        ex::Snapshot row = ex::make_snapshot(0, first);
+        ex::Snapshot row = ex::make_snapshot(0, first, tiles);
         row.label = "class " + std::to_string(classes[k]);
         rows.push_back(std::move(row));
       }
@@ -200,7 +204,7 @@ int run(const Options& o) {
     }
     std::vector<ex::Snapshot> strip;
     for (const auto& [step, states] : snapshots.taken())
-      strip.push_back(ex::make_snapshot((long long)step, ex::to_pixels(image_units(states))));
+      strip.push_back(ex::make_snapshot((long long)step, ex::to_pixels(image_units(states)), tiles));
     if (!strip.empty())
       ex::write_snapshot_strip(out / "snapshots.png", strip, std::min<std::size_t>(total, 12), 2,
                                "the first chains every " + std::to_string(o.snapshot_every) + " steps");
@@ -211,7 +215,7 @@ int run(const Options& o) {
     // The evaluation classifier (as mnist_evaluate's: softmax regression with salt-and-pepper
     // copies) trained on the model's training digits.
     const auto all = ex::load_digits(o.data, ex::model_digits(layout, o.cls), 0);
-    const auto train = layout.held_out > 0 ? ex::split_for_model(all, layout, 0, o.data).train : all;
+    const auto train = layout.held_out > 0 ? ex::split_for_model(all, layout, 0, o.data.path).train : all;
     nlm::ClassifierOptions copt;
     copt.flip_noise = 0.35;
     copt.seed = o.seed;
@@ -266,11 +270,12 @@ int main(int argc, char** argv) try {
   app.add_option("--snapshot-every", o.snapshot_every, "steps between snapshots")->capture_default_str()->transform(ex::count(true));
   app.add_option("--out", o.out, "output folder")->capture_default_str();
   app.add_option("--samples-npy", o.samples_npy, "write tanh(x) of every chain's image units here (float32, chains x pixels)");
-  app.add_option("--layout", o.layout, "unit layout (default: layout.txt beside the couplings, if there)");
+  app.add_option("--layout", o.layout, "unit layout (default: the model file's, else layout.txt beside the model)");
   app.add_option("--class", o.cls,
                  "clamp the label units to this digit's code (a model from mnist_train --labels; 'all': each "
                  "trained digit, one row per digit); --chains is then per digit");
-  app.add_option("--data", o.data, "MNIST folder for the classifier that scores --class samples")->capture_default_str();
+  o.data.add_to(app, "the data of the classifier that scores --class samples and of --diagnostics: an MNIST folder, "
+                     "an IDX image file or a .npy matrix (with --data-labels)");
   app.add_flag("--diagnostics", o.diagnostics,
                "mixing over the second half of the run: tau_int, ESS and split-R-hat of the energy and of the "
                "first two PC projections, and class switches per 10 000 steps (evaluation classifier)");

@@ -37,7 +37,8 @@ namespace ex = nlm::examples;
 namespace {
 
 struct Options : ex::GenerationOptions {
-  std::string out = "out/likelihood", data = ex::default_data_dir(), digits = "1,3,6", layout;
+  std::string out = "out/likelihood", digits = "1,3,6", layout;
+  ex::DataSource data;
   std::size_t held_out = 100, images = 0, marginal_temperatures = 5000;
   nlm::AisOptions ais;
   Options() {
@@ -142,24 +143,25 @@ double choose_ridge(const nlm::Matrix<float>& fit, const nlm::Matrix<float>& val
 int run(const Options& o) {
   const ex::fs::path out(o.out);
   ex::require_output_dir(out);
+  o.data.check();
   auto generator = ex::make_generator(o);
   const auto& model = generator.model();
   const std::size_t neurons = model.neurons();
   const double temperature = double(model.temperature());
-  const nlm::UnitLayout layout = ex::model_layout(o.couplings, neurons, o.layout);
+  const nlm::UnitLayout layout = ex::model_layout(o, neurons, o.layout);
   const std::size_t hidden = neurons - layout.visible;  // label and latent units
   const std::string digits = ex::model_digits(layout, o.digits);
   const auto all = ex::load_digits(o.data, digits, 0);
   if (all.x.shape(1) != layout.visible)
     throw std::invalid_argument("the digits have " + std::to_string(all.x.shape(1)) + " pixels, the model " +
                                 std::to_string(layout.visible) + " image units");
-  auto split = ex::split_for_model(all, layout, o.held_out, o.data);
+  auto split = ex::split_for_model(all, layout, o.held_out, o.data.path);
   // The held-out digits are interleaved class by class, so the first ones are balanced.
   const std::size_t scored = std::min(o.images > 0 ? o.images : hidden > 0 ? 30 : split.held.count(),
                                       split.held.count());
   split.held = ex::first_rows_of(split.held, scored);
   const nlm::Matrix<float> train(split.train.x), held(split.held.x);
-  std::printf("model: %s, N = %zu (%zu image, %zu label, %zu latent units), T = %g, field %s\n", o.couplings.c_str(),
+  std::printf("model: %s, N = %zu (%zu image, %zu label, %zu latent units), T = %g, field %s\n", o.source().c_str(),
               neurons, layout.visible, layout.labels(), layout.latent, temperature,
               o.field.empty() ? "none" : o.field.c_str());
   std::printf("digits %s: %zu held-out digits scored (from the last %zu of each class, class by class), %zu for "
@@ -263,13 +265,13 @@ int main(int argc, char** argv) try {
   o.add_to(app);
   app.get_option("--dt")->description("MALA's time step dt of the AIS transitions");
   app.get_option("--chains")->description("(unused here; see --particles)");
-  app.add_option("--data", o.data, "MNIST folder")->capture_default_str();
+  o.data.add_to(app);
   app.add_option("--digits", o.digits, "the model's digits (held-out and baseline digits; a label model's own)")
       ->capture_default_str();
   app.add_option("--held-out", o.held_out, "held-out digits per class (the model's own count if its layout has one)")
       ->capture_default_str()
       ->transform(ex::count(true));
-  app.add_option("--layout", o.layout, "unit layout (default: layout.txt beside the couplings, if there)");
+  app.add_option("--layout", o.layout, "unit layout (default: the model file's, else layout.txt beside the model)");
   app.add_option("--out", o.out, "output folder")->capture_default_str();
   app.add_option("--particles", o.ais.particles, "AIS particles per run")->capture_default_str()->transform(ex::count(true));
   app.add_option("--runs", o.ais.runs, "independent AIS runs")->capture_default_str()->transform(ex::count(true));

@@ -31,7 +31,7 @@ int main(int argc, char** argv) try {
                                 std::to_string(g.steps) + "): nothing would be recorded");
   const ex::fs::path dir(out);
   ex::require_output_dir(dir);
-  const std::size_t n = ex::couplings_neurons(g.couplings);
+  const std::size_t n = ex::couplings_neurons(g);
   for (const auto i : neurons)
     if (i >= n)
       throw std::invalid_argument("--neurons: " + std::to_string(i) + " is not below N = " + std::to_string(n));

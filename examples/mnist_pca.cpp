@@ -23,9 +23,10 @@ int main(int argc, char** argv) try {
   CLI::App app{"PCA trajectory of a generating NLM chain over MNIST digits (nlm)"};
   ex::GenerationOptions g;
   g.add_to(app);
-  std::string data_dir = ex::default_data_dir(), digits = "1,3,6", out = "out/pca";
+  ex::DataSource data_source;
+  std::string digits = "1,3,6", out = "out/pca";
   std::size_t images = 400, from = 10000, every = 15, chain = 35;
-  app.add_option("--data", data_dir, "folder with MNIST IDX files")->capture_default_str();
+  data_source.add_to(app);
   app.add_option("--digits", digits, "digits of the PCA basis")->capture_default_str();
   app.add_option("--N_image1", images, "images for the PCA basis (N_image1)")->capture_default_str()->transform(ex::count(true));
   app.add_option("--from", from, "first step of the recorded trajectory")->capture_default_str()->transform(ex::count());
@@ -44,9 +45,9 @@ int main(int argc, char** argv) try {
   // order, but the npm repackaging is sorted by digit, where that would be all 1s. Taking the
   // first N_image1 / d of each of the d digits gives the same basis on the official files and
   // a sensible one on the sorted ones.
-  const auto data = ex::first_of_each_digit(ex::load_digits(data_dir, digits, 0), images);
-  if (const auto n = ex::couplings_neurons(g.couplings); n != data.x.shape(1))
-    throw std::invalid_argument(g.couplings + ": couplings for " + std::to_string(n) +
+  const auto data = ex::first_of_each_digit(ex::load_digits(data_source, digits, 0), images);
+  if (const auto n = ex::couplings_neurons(g); n != data.x.shape(1))
+    throw std::invalid_argument(g.source() + ": couplings for " + std::to_string(n) +
                                 " neurons, the images have " + std::to_string(data.x.shape(1)) + " pixels");
   const nlm::Pca<float> pca(data.x, 3);
   nlm::ChainTrajectory<float> trajectory(chain, from, g.steps, every);

@@ -1,10 +1,13 @@
 // Trains a Neural Langevin Machine on MNIST digits (default 1, 3, 6), as the paper's
-// 1training.py does, and writes the couplings, a checkpoint and the training curve.
+// 1training.py does, or on a user's own data (a .npy matrix, one sample per row), and writes
+// the model (model.nlm: J, b, layout, hyperparameters; also J.npy, field.npy, layout.txt), a
+// checkpoint and the training curve.
 //
 //   mnist_train --preset quick                    # minutes on 2 cores
 //   mnist_train --preset paper                    # Table 1 exactly (hours)
 //   mnist_train --preset quick --k 1e-3 --n 50    # any hyperparameter under the spec's name
 //   mnist_train --resume                          # continue from out/<preset>/checkpoint.nlm
+//   mnist_train --data mine.npy --out out/mine    # a user's data (--data-range, --image-shape)
 //
 // Ctrl-C saves a checkpoint before exiting; --resume continues bit for bit.
 #include <chrono>
@@ -26,7 +29,8 @@ namespace ex = nlm::examples;
 
 int main(int argc, char** argv) try {
   CLI::App app{"Train a Neural Langevin Machine on MNIST digits (nlm)"};
-  std::string preset_name = "quick", data_dir = ex::default_data_dir(), digits = "1,3,6", out_dir;
+  std::string preset_name = "quick", digits = "1,3,6", out_dir;
+  ex::DataSource data_source;
   std::uint64_t checkpoint_every = 500;
   bool resume = false;
   std::string step_rule = "plain";
@@ -35,8 +39,9 @@ int main(int argc, char** argv) try {
   std::size_t replicas = 4, swap_every = 10;
   double t_max = 2.0;
   app.add_option("--preset", preset_name, "quick or paper")->capture_default_str();
-  app.add_option("--data", data_dir, "folder with MNIST IDX files (scripts/get_mnist.sh)")->capture_default_str();
-  app.add_option("--digits", digits, "digits to learn, comma-separated")->capture_default_str();
+  data_source.add_to(app);
+  app.add_option("--digits", digits, "digits (classes) to learn, comma-separated (labelled data only)")
+      ->capture_default_str();
   app.add_option("--out", out_dir, "output folder (default out/<preset>)");
   ex::PresetOptions training(app);
   app.add_option("--checkpoint-every", checkpoint_every, "updates between checkpoints (0: only at the end)")->capture_default_str()->transform(ex::count());
@@ -108,15 +113,20 @@ int main(int argc, char** argv) try {
 
   // --held-out: the last H digits of each class never enter training (mnist_classify,
   // mnist_complete and mnist_generate --class read H from layout.txt and use exactly those).
-  const auto data = held_out == 0 ? ex::load_digits(data_dir, digits, p.images) : [&] {
-    auto train_part = ex::hold_out(ex::load_digits(data_dir, digits, 0), held_out, data_dir).train;
+  const auto data = held_out == 0 ? ex::load_digits(data_source, digits, p.images, ex::Labels::optional) : [&] {
+    auto train_part =
+        ex::hold_out(ex::load_digits(data_source, digits, 0, ex::Labels::optional), held_out, data_source.path).train;
     if (train_part.count() > p.images) train_part = ex::first_rows_of(train_part, p.images);
     return train_part;
   }();
   if (data.count() < p.images)
-    std::cout << "note: " << p.images << " images of digits " << digits << " requested (N_image), "
-              << data.count() << " available in " << data_dir << "; training on those.\n";
-  nlm::UnitLayout layout = nlm::image_layout(data.rows * data.cols);
+    std::cout << "note: " << p.images << " samples requested (N_image), " << data.count() << " available in "
+              << data_source.path << "; training on those.\n";
+  if (labels && !data.labelled)
+    throw std::invalid_argument("--labels: the data has no labels to put on label units (--data-labels)");
+  nlm::UnitLayout layout = nlm::image_layout(data.x.shape(1));
+  layout.image_rows = data.rows;  // 0 x 0: not images (drawn as plots)
+  layout.image_cols = data.cols;
   layout.images = data.count();
   layout.held_out = held_out;
   if (labels) {
@@ -153,9 +163,9 @@ int main(int argc, char** argv) try {
       machine.fit_field(train_x);  // b starts where the data's mean residual is zero
     }
     const auto& hp = machine.hyperparameters();
-    std::printf("training on %zu images of digits %s: N=%zu g=%g dt=%g T=%g n_t=%zu k=%g lambda=%g "
+    std::printf("training on %zu %s: N=%zu g=%g dt=%g T=%g n_t=%zu k=%g lambda=%g "
                 "b_size=%zu N_model=%zu %s seed=%llu%s%s%s%s\n",
-                data.count(), digits.c_str(), hp.neurons, hp.coupling_strength, hp.time_step,
+                data.count(), data.labelled ? ("samples of classes " + digits).c_str() : "samples", hp.neurons, hp.coupling_strength, hp.time_step,
                 hp.temperature, hp.langevin_steps, hp.learning_rate, p.lambda, hp.batch_size,
                 hp.persistent_chains,
                 (p.updates ? std::to_string(p.updates) + " updates" : std::to_string(p.epochs) + " epochs").c_str(),
@@ -229,6 +239,7 @@ int main(int argc, char** argv) try {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const std::uint64_t run_updates = state.updates - first_update;
 
+    nlm::save_model(out / "model.nlm", machine, layout);
     nlm::io::save_npy(out / "J.npy", machine.couplings());
     nlm::save_layout(out / "layout.txt", layout);
     if (hp.learn_field) nlm::io::save_npy(out / "field.npy", machine.field());
@@ -246,15 +257,16 @@ int main(int argc, char** argv) try {
     }
     if (xs.size() >= 2)
       ex::line_plot(out / "training_curve.png", {ex::Series{"mean((M - D)^2)", xs, ys}},
-                    "NLM training on MNIST " + digits, "epoch", "learning signal mean square", true);
+                    "NLM training on " + ex::fs::path(data_source.path).filename().string() +
+                        (data.labelled ? " " + digits : ""), "epoch", "learning signal mean square", true);
 
     if (!update_stats.empty()) ex::report_update_statistics(update_stats, stats, bootstrap, hp.seed);
 
-    std::printf("%llu updates in %.1f s (%.1f ms/update)%s\nwrote %s, %s, %s, %s, %s%s\n",
+    std::printf("%llu updates in %.1f s (%.1f ms/update)%s\nwrote %s, %s, %s, %s, %s, %s%s\n",
                 static_cast<unsigned long long>(run_updates), seconds,
                 1e3 * seconds / double(std::max<std::uint64_t>(1, run_updates)),
                 first_update > 0 ? (", " + std::to_string(state.updates) + " in all").c_str() : "",
-                (out / "J.npy").c_str(), (out / "layout.txt").c_str(), full_batch ? "no checkpoint (--full-batch)" : checkpoint.c_str(), curve_csv.c_str(),
+                (out / "model.nlm").c_str(), (out / "J.npy").c_str(), (out / "layout.txt").c_str(), full_batch ? "no checkpoint (--full-batch)" : checkpoint.c_str(), curve_csv.c_str(),
                 (out / "training_curve.png").c_str(),
                 hp.learn_field ? (", " + (out / "field.npy").string()).c_str() : "");
     if constexpr (requires { machine.sampler().swap_rates(); }) {

@@ -37,11 +37,12 @@ int main(int argc, char** argv) {
   dist::Communicator comm;
   try {
     CLI::App app{"Train a Neural Langevin Machine on MNIST digits over MPI processes (nlm)"};
-    std::string preset_name = "quick", data_dir = ex::default_data_dir(), digits = "1,3,6", out_dir;
+    std::string preset_name = "quick", digits = "1,3,6", out_dir;
+    ex::DataSource data_source;
     std::uint64_t checkpoint_every = 500;
     bool resume = false;
     app.add_option("--preset", preset_name, "quick or paper")->capture_default_str();
-    app.add_option("--data", data_dir, "folder with MNIST IDX files (scripts/get_mnist.sh)")->capture_default_str();
+    data_source.add_to(app);
     app.add_option("--digits", digits, "digits to learn, comma-separated")->capture_default_str();
     app.add_option("--out", out_dir, "output folder (default out/<preset>-mpi)");
     ex::PresetOptions training(app);
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
     const ex::fs::path out(out_dir), checkpoint = out / "checkpoint.nlm";
     if (comm.is_root()) ex::fs::create_directories(out);
 
-    const auto data = ex::load_digits(data_dir, digits, p.images);  // every process reads the same data
+    const auto data = ex::load_digits(data_source, digits, p.images, ex::Labels::optional);  // every process reads the same data
     const nlm::Matrix<float> train_x(data.x);
     nlm::Hyperparameters hp = p.hp;
     hp.neurons = train_x.shape(1);
@@ -73,9 +74,10 @@ int main(int argc, char** argv) {
     const auto& part = run.partition();
     if (comm.is_root()) {
       std::printf("ranks: %d\n", comm.size());
-      std::printf("training on %zu images of digits %s: N=%zu T=%g n_t=%zu k=%g b_size=%zu (%zu per process) "
+      std::printf("training on %zu %s: N=%zu T=%g n_t=%zu k=%g b_size=%zu (%zu per process) "
                   "N_model=%zu (%zu per process) %s seed=%llu%s\n",
-                  data.count(), digits.c_str(), hp.neurons, hp.temperature, hp.langevin_steps, hp.learning_rate,
+                  data.count(), data.labelled ? ("samples of classes " + digits).c_str() : "samples", hp.neurons,
+                  hp.temperature, hp.langevin_steps, hp.learning_rate,
                   hp.batch_size, part.batch, hp.persistent_chains, part.chains,
                   (p.updates ? std::to_string(p.updates) + " updates" : std::to_string(p.epochs) + " epochs").c_str(),
                   static_cast<unsigned long long>(hp.seed), hp.learn_field ? " (learning a field b)" : "");
@@ -106,9 +108,12 @@ int main(int argc, char** argv) {
     if (!comm.is_root()) return 0;
 
     const auto& machine = run.machine();
-    nlm::io::save_npy(out / "J.npy", machine.couplings());
     nlm::UnitLayout layout = nlm::image_layout(hp.neurons);
     layout.images = data.count();
+    layout.image_rows = data.rows;
+    layout.image_cols = data.cols;
+    nlm::save_model(out / "model.nlm", machine, layout);
+    nlm::io::save_npy(out / "J.npy", machine.couplings());
     nlm::save_layout(out / "layout.txt", layout);
     if (hp.learn_field) nlm::io::save_npy(out / "field.npy", machine.field());
     else ex::fs::remove(out / "field.npy");
@@ -117,11 +122,11 @@ int main(int argc, char** argv) {
     ex::write_csv(out / "training_curve.csv", "epoch,updates,signal_mean_square", rows);
     std::printf("%llu updates in %.1f s (%.1f ms/update) on %d processes; all-reduce of %zu floats (%.2f MB) "
                 "per update, %.2f ms in it on rank 0 (waiting included)\n"
-                "wrote %s, %s, %s%s\n",
+                "wrote %s, %s, %s, %s%s\n",
                 static_cast<unsigned long long>(updates), seconds, 1e3 * seconds / double(std::max<std::uint64_t>(1, updates)),
                 comm.size(), run.reduce_elements(), 4e-6 * double(run.reduce_elements()),
                 1e3 * run.reduce_seconds() / double(std::max<std::uint64_t>(1, run.reductions())),
-                (out / "J.npy").c_str(), checkpoint.c_str(),
+                (out / "model.nlm").c_str(), (out / "J.npy").c_str(), checkpoint.c_str(),
                 (out / "training_curve.csv").c_str(), hp.learn_field ? (", " + (out / "field.npy").string()).c_str() : "");
     return 0;
   } catch (const std::exception& e) {

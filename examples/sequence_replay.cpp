@@ -29,7 +29,8 @@ namespace ex = nlm::examples;
 namespace {
 
 struct Options {
-  std::string data = ex::default_data_dir(), digits = "1,2,3", out = "out/sequence";
+  ex::DataSource data;
+  std::string digits = "1,2,3", out = "out/sequence";
   std::size_t exemplars = 1, cycles = 1000, chains = 10, frames = 90, burn_in = 30, sym_starts = 100;
   double rate = 1e-3, gamma = 1.0, temperature = 0.05;
   bool no_field = false;
@@ -125,7 +126,7 @@ int run(const Options& o) {
           break;
         }
       if (row == all.count())
-        throw std::invalid_argument(o.data + ": fewer than " + std::to_string(o.exemplars) + " images of digit " +
+        throw std::invalid_argument(o.data.path + ": fewer than " + std::to_string(o.exemplars) + " images of digit " +
                                     std::to_string(order[d]));
       taught[row] = true;
       xt::view(patterns, e * order.size() + d, xt::all()) = xt::view(all.x, row, xt::all());
@@ -261,7 +262,7 @@ int run(const Options& o) {
 int main(int argc, char** argv) try {
   CLI::App app{"Teach a cycle of digits with the time-shifted delta rule and replay it (nlm)"};
   Options o;
-  app.add_option("--data", o.data, "folder with MNIST IDX files")->capture_default_str();
+  o.data.add_to(app);
   app.add_option("--digits", o.digits, "the taught order, e.g. 1,2,3")->capture_default_str();
   app.add_option("--exemplars", o.exemplars, "images per digit in the cycle")->capture_default_str()->transform(ex::count(true));
   app.add_option("--cycles", o.cycles, "passes round the cycle (one update per transition)")->capture_default_str()

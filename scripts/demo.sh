@@ -23,8 +23,7 @@ fi
 
 echo "== training (quick preset) =="
 "$bin/mnist_train" --preset quick --data data/mnist --out "$out"
-model=(--couplings "$out/J.npy")
-[ -f "$out/field.npy" ] && model+=(--field "$out/field.npy")  # the quick preset learns a field
+model=(--model "$out/model.nlm")  # J, the field b the quick preset learns, the unit layout
 echo "== generating =="
 "$bin/mnist_generate" "${model[@]}" --out "$out" --samples-npy "$out/samples.npy"
 echo "== sample quality (docs/quality.md) =="

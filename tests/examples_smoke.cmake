@@ -287,3 +287,40 @@ expect_error("--digits: digit 3 appears twice in 1,3,3"
              "${BIN_DIR}/sequence_replay" --data "${DATA}" --digits 1,3,3 --out "${OUT}/bad")
 expect_error("--burn-in 8 leaves none of the 8 frames to score"
              "${BIN_DIR}/sequence_replay" --data "${DATA}" --digits 1,3,6 --frames 8 --burn-in 8 --out "${OUT}/bad")
+
+# A user's own data: a .npy matrix of 12-value rows (not images: drawn as plots) with labels;
+# trained, then generated from the one model file it writes, which carries the layout.
+run("${MAKE_DATA}" "${OUT}/user")
+set(user_train "${BIN_DIR}/mnist_train" --data "${OUT}/user/points.npy" --preset quick --updates 20 --b_size 20
+               --N_model 20 --n_t 2 --seed 4)
+execute_process(COMMAND ${user_train} --data-labels "${OUT}/user/points_labels.npy" --digits 0,2
+                --out "${OUT}/user/model" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(FIND "${out}" "data: ${OUT}/user/points.npy, 160 samples of 12 values (not images: drawn as plots), labels ${OUT}/user/points_labels.npy, classes 0,2, unit: x = 2v - 1" at)
+string(FIND "${out}" "training on 160 samples of classes 0,2: N=12" at2)
+if(NOT rc EQUAL 0 OR at EQUAL -1 OR at2 EQUAL -1)
+  message(FATAL_ERROR "mnist_train on a .npy (${rc}) did not say what it read and trained on:\n${out}\n${err}")
+endif()
+expect_files(user/model/model.nlm user/model/J.npy user/model/layout.txt user/model/checkpoint.nlm)
+execute_process(COMMAND "${BIN_DIR}/mnist_generate" --model "${OUT}/user/model/model.nlm" --chains 4 --steps 20
+                --snapshot-start 5 --snapshot-every 5 --out "${OUT}/user/gen"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(FIND "${out}" "model: ${OUT}/user/model/model.nlm, model file (format 1), 20 updates: N = 12, field b, its unit layout" at)
+if(NOT rc EQUAL 0 OR at EQUAL -1)
+  message(FATAL_ERROR "mnist_generate --model (${rc}) did not say which model it read:\n${out}\n${err}")
+endif()
+expect_files(user/gen/samples.png user/gen/snapshots.png)
+# The checkpoint is a model too (its layout from layout.txt beside it).
+run("${BIN_DIR}/mnist_generate" --model "${OUT}/user/model/checkpoint.nlm" --chains 2 --steps 5 --out "${OUT}/user/gen2")
+# Unlabelled data trains on every row; what needs labels says so.
+run(${user_train} --out "${OUT}/user/plain" --data-range minmax)
+expect_error("--labels: the data has no labels to put on label units (--data-labels)"
+             ${user_train} --out "${OUT}/user/bad" --labels)
+expect_error("${OUT}/user/points.npy: the image shape 5x5 does not fit rows of 12 values" ${user_train}
+             --out "${OUT}/user/bad" --image-shape 5x5)
+expect_error("${OUT}/user/missing.npy: cannot open for reading" ${user_train} --out "${OUT}/user/bad"
+             --data-labels "${OUT}/user/missing.npy")
+expect_error("--model and --couplings: give one" "${BIN_DIR}/mnist_generate" --model "${OUT}/user/model/model.nlm"
+             --couplings "${OUT}/user/model/J.npy" --out "${OUT}/user/bad")
+# Data that is not there fails before the run, not after it.
+expect_error("${OUT}/nowhere: no such file or folder" "${BIN_DIR}/mnist_generate" ${LJ} --class 1 --steps 25000
+             --data "${OUT}/nowhere" --out "${OUT}/user/bad")

@@ -353,6 +353,49 @@ TEST_CASE("reading float32 as double and float64 as float converts")
           == xt::xtensor<float, 2>(xt::cast<float>(big)));
 }
 
+TEST_CASE("integer and bool arrays read as their values")
+{
+    // NumPy's np.arange(6, dtype=np.int64).reshape(2, 3).
+    CHECK(nlm::io::load_npy_matrix<float>(fixture("int64.npy"))
+          == xt::xtensor<float, 2>{{0, 1, 2}, {3, 4, 5}});
+    CHECK(nlm::io::read_npy_header(fixture("int64.npy")).dtype == nlm::io::npy_dtype::int64);
+
+    // Each type from its bytes, little-endian: the extremes of the type survive the conversion
+    // to double exactly (they are all below 2^53 in magnitude except the 64-bit ones, which
+    // are powers of two or one off them: -2^63 and 2^64 - 1 round to ±2^63 and 2^64).
+    const auto read = [](const std::string& descr, const std::string& data, std::size_t count) {
+        std::istringstream in(npy_bytes_with_header(
+            "{'descr': '" + descr + "', 'fortran_order': False, 'shape': ("
+                + std::to_string(count) + ",), }",
+            data));
+        return nlm::io::read_npy<double, 1>(in, descr);
+    };
+    const auto bytes = [](std::initializer_list<int> b) {
+        std::string s;
+        for (const int v : b)
+            s += static_cast<char>(v);
+        return s;
+    };
+    CHECK(read("|u1", bytes({0, 127, 255}), 3) == xt::xtensor<double, 1>{0, 127, 255});
+    CHECK(read("|i1", bytes({0x80, 0xFF, 0x7F}), 3) == xt::xtensor<double, 1>{-128, -1, 127});
+    CHECK(read("<u2", bytes({0xFF, 0xFF, 0x01, 0x00}), 2) == xt::xtensor<double, 1>{65535, 1});
+    CHECK(read("<i2", bytes({0x00, 0x80, 0xFE, 0xFF}), 2) == xt::xtensor<double, 1>{-32768, -2});
+    CHECK(read("<i4", bytes({0x00, 0x00, 0x00, 0x80, 0x07, 0, 0, 0}), 2)
+          == xt::xtensor<double, 1>{-2147483648.0, 7});
+    CHECK(read("<u4", bytes({0xFF, 0xFF, 0xFF, 0xFF}), 1) == xt::xtensor<double, 1>{4294967295.0});
+    CHECK(read("<i8", bytes({0, 0, 0, 0, 0, 0, 0, 0x80, 0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}), 2)
+          == xt::xtensor<double, 1>{-9223372036854775808.0, -3});
+    CHECK(read("<u8", std::string(8, '\xFF'), 1) == xt::xtensor<double, 1>{18446744073709551616.0});
+    CHECK(read("=i8", bytes({9, 0, 0, 0, 0, 0, 0, 0}), 1) == xt::xtensor<double, 1>{9});
+    // Bools: NumPy writes 0 and 1; any other byte is true as well.
+    CHECK(read("|b1", bytes({0, 1, 2}), 3) == xt::xtensor<double, 1>{0, 1, 1});
+    // One-byte types have no byte order: '>u1' is the same as '|u1'.
+    CHECK(read(">u1", bytes({200}), 1) == xt::xtensor<double, 1>{200});
+    // A short file is reported in the stored type's bytes.
+    CHECK(error_of([&] { read("<i4", bytes({1, 0, 0}), 1); })
+          == "<i4: truncated: header says shape (1,) int32 = 4 bytes of data, file has 3");
+}
+
 TEST_CASE("every damaged or unsupported file is rejected with a message naming it")
 {
     const auto message = [](const std::string& name, const auto& load) {
@@ -375,15 +418,15 @@ TEST_CASE("every damaged or unsupported file is rejected with a message naming i
     CHECK(message("truncated_data.npy", matrix_d) == truncated);
     CHECK(message("big_endian_f4.npy", matrix)
           == at("big_endian_f4.npy")
-                 + "dtype '>f4' is not supported (big-endian; expected '<f4' or '<f8')");
-    CHECK(message("int64.npy", matrix)
-          == at("int64.npy") + "dtype '<i8' is not supported (expected '<f4' or '<f8')");
+                 + "dtype '>f4' is not supported (big-endian; save it little-endian, as with "
+                   "a.astype('<f4'))");
     CHECK(message("fortran_order.npy", matrix)
           == at("fortran_order.npy")
                  + "fortran_order True is not supported (expected a C-order array)");
     CHECK(message("structured.npy", header)
           == at("structured.npy")
-                 + "structured dtypes are not supported (expected '<f4' or '<f8')");
+                 + "structured dtypes are not supported (expected a float, integer or bool "
+                   "dtype)");
     CHECK(message("version_4.npy", header)
           == at("version_4.npy")
                  + ".npy format version 4.0 is not supported (expected 1.0, 2.0 or 3.0)");
@@ -429,7 +472,19 @@ TEST_CASE("headers are checked key by key")
              "of {'descr': '<f8', 'fortran_order': 0, 'shape': (2,)}");
     CHECK(read(npy_bytes_with_header("{'descr': '<f2', 'fortran_order': False, 'shape': (2,)}",
                                      data))
-          == "s: dtype '<f2' is not supported (expected '<f4' or '<f8')");
+          == "s: dtype '<f2' is not supported (expected a float, integer or bool dtype: "
+             "'<f4', '<f8', '|i1' to '<i8', '|u1' to '<u8', '|b1')");
+    for (const char* descr : {"<c8", "<U3", "|S4", "<i3", "<M8", "|O"})
+        CHECK(read(npy_bytes_with_header(std::string("{'descr': '") + descr
+                                             + "', 'fortran_order': False, 'shape': (2,)}",
+                                         data))
+              == std::string("s: dtype '") + descr
+                     + "' is not supported (expected a float, integer or bool dtype: '<f4', "
+                       "'<f8', '|i1' to '<i8', '|u1' to '<u8', '|b1')");
+    CHECK(read(npy_bytes_with_header("{'descr': '>i8', 'fortran_order': False, 'shape': (2,)}",
+                                     data))
+          == "s: dtype '>i8' is not supported (big-endian; save it little-endian, as with "
+             "a.astype('<i8'))");
     CHECK(read(npy_bytes_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (2,)} x",
                                      data))
           == "s: malformed .npy header: text after the closing '}' at column 57 of "

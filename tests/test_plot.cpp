@@ -195,6 +195,53 @@ TEST_SUITE("plot") {
                     std::invalid_argument);
   }
 
+  TEST_CASE("image grid of another shape: rows x cols tiles, pixel (r, c) where documented") {
+    nlm::test::TempDir dir;
+    // Two 3 x 5 images: the first black but for a white pixel at row 1, column 4.
+    std::vector<float> images(2 * 15, 0.0f);
+    images[1 * 5 + 4] = 1.0f;
+    const int scale = 4, gap = nlm::examples::grid_gap;
+    const auto path = dir / "wide.png";
+    nlm::examples::write_image_grid(path, images.data(), 2, 15, 1, 2, scale, {},
+                                    nlm::examples::TileShape::image(3, 5));
+    const Png png(path);
+    CHECK(png.width() == 2 * 5 * scale + 3 * gap);
+    CHECK(png.height() == 3 * scale + 2 * gap);
+    CHECK(png.grey(gap + 4 * scale + 1, gap + 1 * scale + 1) == 255);
+    CHECK(png.grey(gap + 3 * scale + 1, gap + 1 * scale + 1) == 0);
+    CHECK(png.grey(gap + 4 * scale + 1, gap + 0 * scale + 1) == 0);
+    CHECK_THROWS_WITH_AS(nlm::examples::write_image_grid(path, images.data(), 2, 15, 1, 2, scale, {},
+                                                         nlm::examples::TileShape::image(4, 4)),
+                         ("nlm::examples: images for '" + path.string() + "' have 15 pixels each, not 4x4").c_str(),
+                         std::invalid_argument);
+  }
+
+  TEST_CASE("plot tiles: documented size, a rising row drawn rising, a constant row flat") {
+    nlm::test::TempDir dir;
+    const std::size_t width = 10;
+    std::vector<float> rows(2 * width);
+    for (std::size_t k = 0; k < width; ++k) {
+      rows[k] = float(k) / float(width - 1);  // 0 .. 1
+      rows[width + k] = 0.25f;
+    }
+    const int scale = 3, gap = nlm::examples::grid_gap;
+    const int w = nlm::examples::plot_tile_width * scale, h = nlm::examples::plot_tile_height * scale;
+    const auto path = dir / "plots.png";
+    nlm::examples::write_image_grid(path, rows.data(), 2, width, 1, 2, scale, {}, nlm::examples::TileShape::plots());
+    const Png png(path);
+    CHECK(png.width() == 2 * w + 3 * gap);
+    CHECK(png.height() == h + 2 * gap);
+    // The ink of the first tile: low (large y) at its left, high at its right.
+    const auto ink = png.matching(nlm::examples::ink, gap, gap, gap + w, gap + h, 60);
+    REQUIRE(ink.size() > 10);
+    CHECK(mean_y_near_column(ink, gap + 2) > gap + 0.8 * h);
+    CHECK(mean_y_near_column(ink, gap + w - 3) < gap + 0.2 * h);
+    // The second tile: flat at 1/4 from the bottom, y = 1 + (h - 2)(1 - 0.25).
+    const auto flat = png.matching(nlm::examples::ink, 2 * gap + w, gap, 2 * gap + 2 * w, gap + h, 60);
+    REQUIRE(flat.size() > 10);
+    CHECK(std::abs(mean_y(flat) - (gap + 1 + (h - 2) * 0.75)) < 1.0);
+  }
+
   TEST_CASE("snapshot strip: one labelled row per snapshot") {
     nlm::test::TempDir dir;
     xt::xtensor<float, 2> later = xt::zeros<float>({std::size_t{3}, pixels});

@@ -160,6 +160,35 @@ TEST_CASE("a layout file round-trips and a bad one is refused with its line") {
                        (scratch("missing.txt").string() + ": cannot open the unit layout").c_str(), std::runtime_error);
 }
 
+TEST_CASE("the image shape: given and round-tripped, a square by default, none for other widths") {
+  CHECK(nlm::image_layout(784).image_shape() == std::array<std::size_t, 2>{28, 28});
+  CHECK(nlm::image_layout(12).image_shape() == std::array<std::size_t, 2>{0, 0});
+  auto l = nlm::image_layout(12);
+  l.image_rows = 3;
+  l.image_cols = 4;
+  CHECK(l.image_shape() == std::array<std::size_t, 2>{3, 4});
+  // Old files have no image_shape line; a written one reads back; text and file agree.
+  CHECK(nlm::layout_text(nlm::image_layout(784)).find("image_shape") == std::string::npos);
+  CHECK(nlm::layout_text(l).find("\nimage_shape: 3x4\n") != std::string::npos);
+  const auto back = nlm::parse_layout(nlm::layout_text(l), "text");
+  CHECK(back.image_rows == 3);
+  CHECK(back.image_cols == 4);
+  const auto p = scratch("shaped.txt");
+  nlm::save_layout(p, l);
+  CHECK(nlm::load_layout(p).image_shape() == std::array<std::size_t, 2>{3, 4});
+
+  const std::string head = "visible: 12\nclasses:\nlabel_scale: 1\nlatent: 0\n";
+  CHECK_THROWS_WITH_AS(nlm::parse_layout(head + "image_shape: 5x5\n", "t"),
+                       "t: unit layout: the image shape 5x5 is not 12 visible units", std::runtime_error);
+  CHECK_THROWS_WITH_AS(nlm::parse_layout(head + "image_shape: 12\n", "t"),
+                       "t:5: '12' is not an image shape (rows x cols, as 28x28)", std::runtime_error);
+  CHECK_THROWS_WITH_AS(nlm::parse_layout(head + "image_shape: 0x12\n", "t"), "t:5: the image shape '0x12' is empty",
+                       std::runtime_error);
+  l.image_cols = 5;
+  CHECK_THROWS_WITH_AS(nlm::layout_text(l), "unit layout: the image shape 3x5 is not 12 visible units",
+                       std::invalid_argument);
+}
+
 TEST_CASE("the latent data phase keeps each image's latent state and leaves the data's units alone") {
   nlm::Hyperparameters hp;
   hp.neurons = 3;

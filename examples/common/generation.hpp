@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -12,16 +13,77 @@
 
 namespace nlm::examples {
 
-struct GenerationOptions {
-  std::string couplings, field;
+/// The model a program reads: a model file or checkpoint (--model), or the separate .npy files
+/// (--couplings, --field). `add_model_options` registers them the same way everywhere.
+struct ModelFiles {
+  std::string model, couplings, field;
+
+  void add_model_options(CLI::App& app) {
+    app.add_option("--model", model,
+                   "the model: model.nlm from mnist_train (J, b, layout), or a checkpoint (J, b; the layout from "
+                   "layout.txt beside it)");
+    app.add_option("--couplings", couplings, "couplings J as .npy (N x N), instead of --model");
+    app.add_option("--field", field, "field b as .npy (N), with --couplings (mnist_train --field)");
+  }
+  /// What messages call the model: the file named.
+  const std::string& source() const { return model.empty() ? couplings : model; }
+  /// Throws unless exactly one of --model and --couplings is given (and --field only with
+  /// --couplings).
+  void require_one() const {
+    if (model.empty() && couplings.empty()) throw std::invalid_argument("give the model: --model model.nlm (or --couplings J.npy)");
+    if (!model.empty() && !couplings.empty())
+      throw std::invalid_argument("--model and --couplings: give one (the model file holds J)");
+    if (!model.empty() && !field.empty())
+      throw std::invalid_argument("--field: with --couplings only (the model file holds the field)");
+  }
+};
+
+/// A model read from disk: J, b (empty: none), the layout a model file carries, and a line
+/// saying what was read.
+struct LoadedModel {
+  Matrix<float> couplings;
+  Vector<float> field;
+  std::optional<UnitLayout> layout;
+  std::string description;
+};
+
+/// Reads the model `m` names (model file, checkpoint, or .npy files), checked.
+inline LoadedModel load_model(const ModelFiles& m) {
+  m.require_one();
+  LoadedModel out;
+  if (!m.model.empty()) {
+    SavedModel<float> saved = read_model<float>(m.model);
+    out.couplings = std::move(saved.couplings);
+    if (xt::any(xt::not_equal(saved.field, 0.0f))) out.field = std::move(saved.field);
+    out.layout = std::move(saved.layout);
+    out.description = m.model + ", " + saved.kind + ", " + std::to_string(saved.updates) + " updates: N = " +
+                      std::to_string(out.couplings.shape(0)) + (out.field.size() ? ", field b" : ", no field") +
+                      (out.layout ? ", its unit layout" : "");
+    return out;
+  }
+  out.couplings = io::load_npy_matrix<float>(m.couplings);
+  if (out.couplings.shape(0) != out.couplings.shape(1) || out.couplings.shape(0) == 0)
+    throw std::invalid_argument(m.couplings + ": couplings must be square, got " + std::to_string(out.couplings.shape(0)) +
+                                "x" + std::to_string(out.couplings.shape(1)));
+  if (!m.field.empty()) {
+    out.field = io::load_npy_vector<float>(m.field);
+    if (out.field.shape(0) != out.couplings.shape(0))
+      throw std::invalid_argument(m.field + ": a field of " + std::to_string(out.field.shape(0)) + " values for " +
+                                  std::to_string(out.couplings.shape(0)) + " neurons (" + m.couplings + ")");
+  }
+  out.description = m.couplings + ": N = " + std::to_string(out.couplings.shape(0)) +
+                    (m.field.empty() ? ", no field" : ", field " + m.field);
+  return out;
+}
+
+struct GenerationOptions : ModelFiles {
   std::size_t chains = 36, steps = 25000;
   std::uint64_t seed = 30;
   double dt = 0.01, temperature = 1.0;
   int threads = 0;
 
   void add_to(CLI::App& app) {
-    app.add_option("--couplings", couplings, "couplings J as .npy (N x N)")->required();
-    app.add_option("--field", field, "field b as .npy (N), from mnist_train --field");
+    add_model_options(app);
     app.add_option("--chains", chains, "independent chains")->capture_default_str()->transform(count(true));
     app.add_option("--steps", steps, "Langevin steps")->capture_default_str()->transform(count(true));
     app.add_option("--seed", seed, "seed")->capture_default_str()->transform(count());
@@ -34,11 +96,18 @@ struct GenerationOptions {
 /// N of the couplings in `path` (read from the .npy header alone, so that a run can check
 /// its other inputs against it before any work): a square rank-2 array, or a sentence.
 inline std::size_t couplings_neurons(const std::string& path) {
+  if (fs::path(path).extension() != ".npy") return read_model<float>(path).neurons();
   const auto shape = io::read_npy_header(path).shape;
   if (shape.size() != 2 || shape[0] != shape[1] || shape[0] == 0)
     throw std::invalid_argument(path + ": couplings must be a square N x N array, got shape " +
                                 io::detail::python_shape(shape));
   return shape[0];
+}
+
+/// N of the model `m` names, checked before any work (one of --model and --couplings).
+inline std::size_t couplings_neurons(const ModelFiles& m) {
+  m.require_one();
+  return couplings_neurons(m.source());
 }
 
 /// A model and a sampler that generate with the couplings (and field) named in `o`: no
@@ -96,13 +165,10 @@ class Generator {
 template <class SamplerT = EulerMaruyama, class Backend = BlasProducts>
 Generator<SamplerT, Backend> make_generator(const GenerationOptions& o, SamplerT sampler = SamplerT()) {
   set_blas_threads(o.threads);
-  Matrix<float> j = io::load_npy_matrix<float>(o.couplings);
-  if (j.shape(0) != j.shape(1))
-    throw std::invalid_argument(o.couplings + ": couplings must be square, got " +
-                                std::to_string(j.shape(0)) + "x" + std::to_string(j.shape(1)));
-  Vector<float> b;
-  if (!o.field.empty()) b = io::load_npy_vector<float>(o.field);
-  typename Generator<SamplerT, Backend>::model_type model(std::move(j), std::move(b), o.temperature);
+  LoadedModel loaded = load_model(o);
+  std::printf("model: %s\n", loaded.description.c_str());
+  typename Generator<SamplerT, Backend>::model_type model(std::move(loaded.couplings), std::move(loaded.field),
+                                                          o.temperature);
   return Generator<SamplerT, Backend>(std::move(model), std::move(sampler), o.seed, o.dt);
 }
 

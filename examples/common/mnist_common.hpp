@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <map>
 #include <fstream>
@@ -20,6 +21,8 @@
 
 #include <CLI/CLI.hpp>
 #include <nlm/data/dataset.hpp>
+#include <nlm/data/npy_dataset.hpp>
+#include <nlm/io/npy.hpp>
 #include <nlm/detail/parallel.hpp>
 #include <nlm/io/atomic_file.hpp>
 
@@ -95,16 +98,149 @@ inline std::vector<std::uint8_t> parse_digits(const std::string& text) {
   return digits;
 }
 
-/// Loads the chosen digits from `dir` (at most `limit` images, 0 = all) as float states.
-inline data::dataset<float> load_digits(const fs::path& dir, const std::string& digits,
-                                        std::size_t limit) {
+/// The default data folder: $NLM_DATA if set, else data/mnist (where get_mnist.sh writes).
+inline std::string default_data_dir() {
+  if (const char* env = std::getenv("NLM_DATA")) return env;
+  return "data/mnist";
+}
+
+/// Parses "28x28" into {28, 28}; empty text gives {0, 0} (no shape given).
+inline std::array<std::size_t, 2> parse_image_shape(const std::string& text) {
+  if (text.empty()) return {0, 0};
+  const auto x = text.find('x');
+  const auto whole = [&](const std::string& part) {
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || part.size() > 9)
+      throw std::invalid_argument("--image-shape: '" + text + "' is not rows x cols (as 28x28)");
+    return std::size_t(std::stoul(part));
+  };
+  if (x == std::string::npos) whole("");
+  const std::array<std::size_t, 2> shape{whole(text.substr(0, x)), whole(text.substr(x + 1))};
+  if (shape[0] == 0 || shape[1] == 0) throw std::invalid_argument("--image-shape: '" + text + "' is empty");
+  return shape;
+}
+
+/// Where a program's samples come from (--data, --data-labels, --data-range, --image-shape):
+/// a folder of MNIST-style IDX files (MNIST, Fashion-MNIST: scripts/get_mnist.sh), an IDX
+/// image file with its label file, or a user's .npy matrix (one sample per row) with
+/// optional labels. Registered once, the same in every program.
+struct DataSource {
+  std::string path = default_data_dir(), labels, range = "auto", image_shape;
+
+  void add_to(CLI::App& app, const std::string& help = "the data: a folder of MNIST IDX files, an IDX image file, "
+                                                       "or a .npy matrix with one sample per row") {
+    app.add_option("--data", path, help)->capture_default_str();
+    app.add_option("--data-labels", labels,
+                   "labels of the --data: a .npy of one whole number 0-255 per sample, or the IDX label file "
+                   "(default for IDX: the image file's name with labels-idx1)");
+    app.add_option("--data-range", range,
+                   "how .npy values become states x: auto (from dtype and range), bytes (2v/255-1), unit (2v-1), "
+                   "symmetric (v in [-1,1]), minmax (whole matrix to [-1,1]) or raw")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "bytes", "unit", "symmetric", "minmax", "raw"}));
+    app.add_option("--image-shape", image_shape,
+                   "rows x cols of a sample drawn as an image (default: a square width, else plots)");
+  }
+
+  bool is_npy() const { return fs::path(path).extension() == ".npy"; }
+
+  /// The IDX files named: the folder's MNIST files, or the image file and its label file.
+  std::vector<data::idx_files> idx() const {
+    if (fs::is_directory(path)) return find_mnist(path);
+    if (!fs::exists(path))
+      throw std::runtime_error(path + ": no such file or folder (--data: an MNIST folder, an IDX file or a .npy "
+                                      "matrix; run scripts/get_mnist.sh for MNIST)");
+    std::string l = labels;
+    if (l.empty()) {
+      const auto at = path.find("images-idx3");
+      if (at == std::string::npos)
+        throw std::runtime_error(path + ": an IDX image file needs its labels (--data-labels)");
+      l = path;
+      l.replace(at, 11, "labels-idx1");  // the same length: train-images-idx3 -> train-labels-idx1
+    }
+    if (!fs::exists(l)) throw std::runtime_error(l + ": no such label file for " + path + " (--data-labels)");
+    return {{path, l}};
+  }
+
+  /// Checks that the data can be read, before a program's long work: the folder has IDX
+  /// files, the files exist, a .npy holds a matrix.
+  void check() const {
+    parse_image_shape(image_shape);
+    if (!is_npy()) {
+      idx();
+      return;
+    }
+    const auto shape = io::read_npy_header(path).shape;
+    if (shape.size() != 2 && shape.size() != 3)
+      throw std::runtime_error(path + ": shape " + io::detail::python_shape(shape) +
+                               " is not (samples, width) or (samples, height, width)");
+    if (!labels.empty()) io::read_npy_header(labels);
+  }
+};
+
+/// Whether a program needs the data's labels (a classifier, class-wise splits) or can use
+/// unlabelled data (training a plain model).
+enum class Labels { required, optional };
+
+/// Loads the chosen digits (classes) from `source` (at most `limit` samples, 0 = all) as
+/// float states, and says what it read. Unlabelled .npy data keeps every sample (the classes
+/// need labels); with Labels::required it is refused.
+inline data::dataset<float> load_digits(const DataSource& source, const std::string& digits, std::size_t limit,
+                                        Labels need = Labels::required) {
   data::selection sel;
   sel.classes = parse_digits(digits);
   if (limit != 0) sel.limit = limit;
-  const auto files = find_mnist(dir);
-  auto d = data::load_dataset<float>(std::span<const data::idx_files>(files), sel);
-  if (d.count() == 0) throw std::runtime_error("no images of digits " + digits + " in " + dir.string());
+  data::dataset<float> d;
+  if (source.is_npy()) {
+    if (source.labels.empty() && need == Labels::required)
+      throw std::invalid_argument(source.path + ": this program needs the samples' labels (--data-labels labels.npy)");
+    if (source.labels.empty()) sel.classes.clear();
+    data::npy_source npy;
+    npy.data = source.path;
+    npy.labels = source.labels;
+    npy.rule = data::parse_value_rule(source.range);
+    const auto shape = parse_image_shape(source.image_shape);
+    npy.image_rows = shape[0];
+    npy.image_cols = shape[1];
+    d = data::load_npy_dataset<float>(npy, sel);
+    if (d.count() == 0) throw std::runtime_error("no samples of classes " + digits + " in " + source.path);
+    std::printf("data: %s, %zu samples of %zu values%s, %s, %s\n", source.path.c_str(), d.count(), d.x.shape(1),
+                d.rows ? (" (" + std::to_string(d.rows) + "x" + std::to_string(d.cols) + " images)").c_str()
+                       : " (not images: drawn as plots)",
+                d.labelled ? ("labels " + source.labels + ", classes " + digits).c_str()
+                           : "no labels (every sample)",
+                d.rule.c_str());
+    return d;
+  }
+  if (source.range != "auto")
+    throw std::invalid_argument("--data-range: for .npy data only (IDX pixels are bytes: x = 2v/255 - 1)");
+  const auto files = source.idx();
+  d = data::load_dataset<float>(std::span<const data::idx_files>(files), sel);
+  if (d.count() == 0) throw std::runtime_error("no images of digits " + digits + " in " + source.path);
+  if (const auto shape = parse_image_shape(source.image_shape); shape[0] != 0) {
+    if (shape[0] * shape[1] != d.x.shape(1))
+      throw std::invalid_argument("--image-shape " + source.image_shape + ": the images of " + source.path +
+                                  " have " + std::to_string(d.x.shape(1)) + " pixels");
+    d.rows = shape[0];
+    d.cols = shape[1];
+  }
   return d;
+}
+
+/// load_digits from the MNIST folder (or file) `path`.
+inline data::dataset<float> load_digits(const std::string& path, const std::string& digits, std::size_t limit) {
+  DataSource source;
+  source.path = path;
+  return load_digits(source, digits, limit);
+}
+
+/// A copy of `all`'s metadata (image shape, labelled, rule) with no rows.
+inline data::dataset<float> empty_like(const data::dataset<float>& all) {
+  data::dataset<float> out;
+  out.rows = all.rows;
+  out.cols = all.cols;
+  out.labelled = all.labelled;
+  out.rule = all.rule;
+  return out;
 }
 
 /// The first ceil(total / d) images of each of the d digits present, in file order.
@@ -117,9 +253,7 @@ inline data::dataset<float> first_of_each_digit(const data::dataset<float>& all,
   std::map<std::uint8_t, std::size_t> taken;
   for (std::size_t i = 0; i < all.count() && rows.size() < total; ++i)
     if (taken[all.labels[i]]++ < each) rows.push_back(i);
-  data::dataset<float> out;
-  out.rows = all.rows;
-  out.cols = all.cols;
+  data::dataset<float> out = empty_like(all);
   out.x = xt::xtensor<float, 2>::from_shape({rows.size(), all.x.shape(1)});
   for (std::size_t r = 0; r < rows.size(); ++r) {
     xt::view(out.x, r, xt::all()) = xt::view(all.x, rows[r], xt::all());
@@ -158,9 +292,7 @@ inline HeldOutSplit hold_out(const data::dataset<float>& all, std::size_t per_cl
   for (std::size_t i = 0; i < all.count(); ++i)
     if (!held[i]) train_rows.push_back(i);
   const auto take = [&](const std::vector<std::size_t>& rows) {
-    data::dataset<float> out;
-    out.rows = all.rows;
-    out.cols = all.cols;
+    data::dataset<float> out = empty_like(all);
     out.x = xt::xtensor<float, 2>::from_shape({rows.size(), all.x.shape(1)});
     for (std::size_t r = 0; r < rows.size(); ++r) {
       std::copy_n(all.x.data() + rows[r] * all.x.shape(1), all.x.shape(1), out.x.data() + r * all.x.shape(1));
@@ -177,12 +309,6 @@ inline data::dataset<float> first_rows_of(const data::dataset<float>& all, std::
   out.x = xt::view(all.x, xt::range(0, n), xt::all());
   out.labels.resize(n);
   return out;
-}
-
-/// The default data folder: $NLM_DATA if set, else data/mnist (where get_mnist.sh writes).
-inline std::string default_data_dir() {
-  if (const char* env = std::getenv("NLM_DATA")) return env;
-  return "data/mnist";
 }
 
 /// Creates `dir` (and its parents) and checks that files can be written in it, so that a run

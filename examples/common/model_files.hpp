@@ -27,6 +27,17 @@ inline UnitLayout model_layout(const std::string& couplings, std::size_t neurons
   return l;
 }
 
+/// The layout of the model `m` names: the file `layout` when given, else the one a model file
+/// carries, else as model_layout above (layout.txt beside the file, or all units visible).
+inline UnitLayout model_layout(const ModelFiles& m, std::size_t neurons, const std::string& layout = {}) {
+  if (layout.empty() && !m.model.empty())
+    if (auto saved = read_model<float>(m.model).layout) {
+      saved->require_neurons(neurons, m.model);
+      return *saved;
+    }
+  return model_layout(m.source(), neurons, layout);
+}
+
 /// The digits of a model: the classes of its label units when it has them (in their order),
 /// else `fallback`.
 inline std::string model_digits(const UnitLayout& layout, const std::string& fallback) {
@@ -59,14 +70,14 @@ inline HeldOutSplit split_for_model(const data::dataset<float>& all, const UnitL
 /// The options of an example that runs clamped chains of a trained model, in one place.
 struct ClampedRunOptions {
   GenerationOptions gen;
-  std::string layout, data = default_data_dir(), out;
+  std::string layout, out;
+  DataSource data;
   std::size_t held_out = 100;
 
   void add_to(CLI::App& app, const std::string& steps_help) {
-    app.add_option("--couplings", gen.couplings, "couplings J as .npy (N x N)")->required();
-    app.add_option("--field", gen.field, "field b as .npy (N)");
-    app.add_option("--layout", layout, "unit layout (default: layout.txt beside the couplings, if there)");
-    app.add_option("--data", data, "folder with MNIST IDX files")->capture_default_str();
+    gen.add_model_options(app);
+    app.add_option("--layout", layout, "unit layout (default: the model file's, else layout.txt beside the model)");
+    data.add_to(app);
     app.add_option("--held-out", held_out,
                    "held-out digits per class, the last of each (a model trained with --held-out: its count)")
         ->capture_default_str()->transform(count(true));

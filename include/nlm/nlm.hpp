@@ -49,6 +49,7 @@
 
 #include "training/training_state.hpp"
 #include "training/checkpoint.hpp"
+#include "training/model_file.hpp"
 #include "training/train.hpp"
 #include "training/callbacks.hpp"
 #include "training/sequence.hpp"

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -46,15 +47,32 @@ struct UnitLayout {
   std::size_t latent = 0;              ///< units the data never specify, last
   std::size_t images = 0;              ///< training images, 0: unknown
   std::size_t held_out = 0;            ///< digits of each class held out of training (the last ones)
+  /// The image shape of the visible units (rows × cols = visible); 0 × 0: a square when
+  /// `visible` is one, else the visible units are not an image (see image_shape()).
+  std::size_t image_rows = 0, image_cols = 0;
 
   std::size_t labels() const noexcept { return classes.size() * units_per_class; }
   std::size_t neurons() const noexcept { return visible + labels() + latent; }
   std::size_t first_label() const noexcept { return visible; }
   std::size_t first_latent() const noexcept { return visible + labels(); }
 
-  /// Throws unless the layout is usable: some visible units, distinct classes, a finite a > 0.
+  /// The visible units' image shape {rows, cols}: the one given, else a square when `visible`
+  /// is one (784: 28 × 28), else {0, 0} (not an image: drawn as plots).
+  std::array<std::size_t, 2> image_shape() const noexcept {
+    if (image_rows != 0) return {image_rows, image_cols};
+    const auto side = std::size_t(std::llround(std::sqrt(double(visible))));
+    if (side * side == visible) return {side, side};
+    return {0, 0};
+  }
+
+  /// Throws unless the layout is usable: some visible units, distinct classes, a finite a > 0,
+  /// an image shape (when given) of `visible` pixels.
   void validate() const {
     if (visible == 0) throw std::invalid_argument("unit layout: no visible units");
+    if ((image_rows != 0 || image_cols != 0) && image_rows * image_cols != visible)
+      throw std::invalid_argument("unit layout: the image shape " + std::to_string(image_rows) + "x" +
+                                  std::to_string(image_cols) + " is not " + std::to_string(visible) +
+                                  " visible units");
     for (std::size_t i = 0; i < classes.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
         if (classes[i] == classes[j])
@@ -174,35 +192,42 @@ struct UnitLayout {
   }
 };
 
-/// Writes `layout` to `path` as `key: value` lines, atomically.
-inline void save_layout(const std::filesystem::path& path, const UnitLayout& layout) {
+/// `layout` as `key: value` lines (what save_layout writes and parse_layout reads).
+inline std::string layout_text(const UnitLayout& layout) {
   layout.validate();
-  io::write_atomically(path, [&](std::ostream& out) {
-    out << "# nlm unit layout: [visible][labels][latent]\n";
-    out << "visible: " << layout.visible << "\n";
-    out << "classes:";
-    for (const auto c : layout.classes) out << ' ' << int(c);
-    out << "\n";
-    out.precision(17);
-    out << "units_per_class: " << layout.units_per_class << "\n";
-    out << "label_scale: " << layout.label_scale << "\n";
-    out << "latent: " << layout.latent << "\n";
-    out << "images: " << layout.images << "\n";
-    out << "held_out: " << layout.held_out << "\n";
-  });
+  std::ostringstream out;
+  out << "# nlm unit layout: [visible][labels][latent]\n";
+  out << "visible: " << layout.visible << "\n";
+  out << "classes:";
+  for (const auto c : layout.classes) out << ' ' << int(c);
+  out << "\n";
+  out.precision(17);
+  out << "units_per_class: " << layout.units_per_class << "\n";
+  out << "label_scale: " << layout.label_scale << "\n";
+  out << "latent: " << layout.latent << "\n";
+  out << "images: " << layout.images << "\n";
+  out << "held_out: " << layout.held_out << "\n";
+  if (layout.image_rows != 0) out << "image_shape: " << layout.image_rows << "x" << layout.image_cols << "\n";
+  return out.str();
 }
 
-/// Reads a layout written by save_layout; a missing key, an unknown key or a bad number is an
-/// error naming the file and the line.
-inline UnitLayout load_layout(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path.string() + ": cannot open the unit layout");
+/// Writes `layout` to `path` as `key: value` lines, atomically.
+inline void save_layout(const std::filesystem::path& path, const UnitLayout& layout) {
+  const std::string text = layout_text(layout);
+  io::write_atomically(path, [&](std::ostream& out) { out << text; });
+}
+
+/// Reads a layout from the text layout_text writes; a missing key, an unknown key or a bad
+/// number is an error naming `name` (a file, or a file's section) and the line.
+inline UnitLayout parse_layout(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
   UnitLayout l;
-  bool seen[7] = {};
+  constexpr std::size_t key_count = 8;
+  bool seen[key_count] = {};
   std::string line;
   std::size_t number = 0;
   const auto bad = [&](const std::string& why) {
-    return std::runtime_error(path.string() + ":" + std::to_string(number) + ": " + why);
+    return std::runtime_error(name + ":" + std::to_string(number) + ": " + why);
   };
   const auto whole = [&](const std::string& v, unsigned long long max) {
     std::size_t used = 0;
@@ -223,9 +248,10 @@ inline UnitLayout load_layout(const std::filesystem::path& path) {
     const std::string key = line.substr(0, colon);
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(' '));
-    static const char* keys[7] = {"visible", "classes", "label_scale", "latent", "images", "held_out", "units_per_class"};
-    const auto k = std::size_t(std::find_if(keys, keys + 7, [&](const char* s) { return key == s; }) - keys);
-    if (k == 7) throw bad("unknown key '" + key + "'");
+    static const char* keys[key_count] = {"visible", "classes",  "label_scale",     "latent",
+                                          "images",  "held_out", "units_per_class", "image_shape"};
+    const auto k = std::size_t(std::find_if(keys, keys + key_count, [&](const char* s) { return key == s; }) - keys);
+    if (k == key_count) throw bad("unknown key '" + key + "'");
     if (seen[k]) throw bad("'" + key + "' given twice");
     seen[k] = true;
     if (k == 0) l.visible = whole(value, ~0ull);
@@ -247,17 +273,33 @@ inline UnitLayout load_layout(const std::filesystem::path& path) {
     if (k == 4) l.images = whole(value, ~0ull);
     if (k == 5) l.held_out = whole(value, ~0ull);
     if (k == 6) l.units_per_class = whole(value, ~0ull);
+    if (k == 7) {
+      const auto x = value.find('x');
+      if (x == std::string::npos) throw bad("'" + value + "' is not an image shape (rows x cols, as 28x28)");
+      l.image_rows = whole(value.substr(0, x), ~0ull);
+      l.image_cols = whole(value.substr(x + 1), ~0ull);
+      if (l.image_rows == 0 || l.image_cols == 0) throw bad("the image shape '" + value + "' is empty");
+    }
   }
   for (std::size_t k = 0; k < 4; ++k)
-    if (!seen[k]) throw std::runtime_error(path.string() + ": the unit layout has no '" +
+    if (!seen[k]) throw std::runtime_error(name + ": the unit layout has no '" +
                                            std::string(k == 0 ? "visible" : k == 1 ? "classes" : k == 2 ? "label_scale" : "latent") +
                                            "' line");
   try {
     l.validate();
   } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(path.string() + ": " + e.what());
+    throw std::runtime_error(name + ": " + e.what());
   }
   return l;
+}
+
+/// Reads a layout written by save_layout (parse_layout of the file's text).
+inline UnitLayout load_layout(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path.string() + ": cannot open the unit layout");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_layout(text.str(), path.string());
 }
 
 /// The layout of a plain image model of `visible` pixels (no labels, no latent units).

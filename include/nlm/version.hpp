@@ -3,7 +3,7 @@
 #pragma once
 
 #define NLM_VERSION_MAJOR 0
-#define NLM_VERSION_MINOR 1
+#define NLM_VERSION_MINOR 2
 #define NLM_VERSION_PATCH 0
 
 namespace nlm {

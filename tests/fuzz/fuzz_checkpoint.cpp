@@ -1,5 +1,5 @@
-// Fuzz target: the checkpoint reader (formats 2 to 4) on arbitrary bytes in memory, as float
-// and as double. Most random bytes fail the checksum; the seed corpus holds valid files whose
+// Fuzz target: the checkpoint reader (formats 2 to 5) and the model file reader (which reads
+// checkpoints too) on arbitrary bytes in memory, as float and as double. Most random bytes fail the checksum; the seed corpus holds valid files whose
 // mutations libFuzzer learns to reseal (the checksum is FNV-1a over the bytes before it, and
 // -use_cmp guides it there), and the target also reseals every input itself so that the
 // section parser sees mutated layouts with a valid checksum.
@@ -19,6 +19,21 @@ void parse(const std::string& bytes) {
     (void)sink;
   } catch (const std::exception&) {
   }
+  try {
+    const auto m = nlm::parse_model<S>(bytes, "fuzz.nlm");
+    volatile std::size_t sink = m.couplings.size() + m.field.size();
+    (void)sink;
+  } catch (const std::exception&) {
+  }
+}
+
+/// The bytes as a body with a fresh checksum and the end marker `end`.
+std::string sealed(const std::string& bytes, const char* end) {
+  std::string body = bytes.size() >= 16 ? bytes.substr(0, bytes.size() - 16) : bytes;
+  const std::uint64_t sum = nlm::detail::fnv1a(body);
+  body.append(reinterpret_cast<const char*>(&sum), 8);
+  body.append(end, 8);
+  return body;
 }
 }  // namespace
 
@@ -26,11 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string bytes(reinterpret_cast<const char*>(data), size);
   parse<float>(bytes);
   parse<double>(bytes);
-  // The same bytes as a body with a fresh checksum and end marker.
-  std::string sealed = bytes.size() >= 16 ? bytes.substr(0, bytes.size() - 16) : bytes;
-  const std::uint64_t sum = nlm::detail::fnv1a(sealed);
-  sealed.append(reinterpret_cast<const char*>(&sum), 8);
-  sealed.append("NLMCKEND", 8);
-  parse<double>(sealed);
+  // The same bytes as a body with a fresh checksum and either end marker.
+  parse<double>(sealed(bytes, "NLMCKEND"));
+  parse<float>(sealed(bytes, "NLMMDEND"));
   return 0;
 }

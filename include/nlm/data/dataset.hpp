@@ -52,10 +52,15 @@ struct dataset
 {
     /// Shape (count, rows * cols): one image per row, pixels mapped to [-1, 1].
     xt::xtensor<Scalar, 2> x;
-    /// labels[i] is the class of row i of x.
+    /// labels[i] is the class of row i of x (0 for every row of unlabelled data).
     std::vector<std::uint8_t> labels;
+    /// The image shape of a row; 0 x 0 when rows are not images (a user's vectors).
     std::size_t rows = 0;
     std::size_t cols = 0;
+    /// False for data that came without labels (a user's .npy matrix alone).
+    bool labelled = true;
+    /// How values became states, as a sentence ("bytes: x = 2v/255 - 1").
+    std::string rule = "bytes: x = 2v/255 - 1";
 
     std::size_t count() const { return labels.size(); }
 };

@@ -1,14 +1,16 @@
 /// @file
 /// @brief NumPy `.npy` files for nlm's tensors, so that couplings move freely between nlm and
 /// Python: the upstream training script saves its couplings with `np.save` (`J_cupy1.npy`, a
-/// float32 784×784 C-order array), and anything nlm saves opens with `np.load`. Files and
-/// streams hold float32 (`'<f4'`) or float64 (`'<f8'`) arrays of any rank in C order; a file of
-/// either type reads into a tensor of either type. Output is byte-identical to what
-/// `np.save` (NumPy 1.24) writes for the same array, and whole files are written through
-/// write_atomically(). Input accepts format versions 1.0, 2.0 and 3.0 and any dict layout
-/// Python's literal syntax allows; every file it cannot read faithfully (big-endian, integer
-/// or structured data, Fortran order, another rank, too few bytes) throws nlm::io::npy_error
-/// with a message that starts with the file's name and says what is wrong.
+/// float32 784×784 C-order array), and anything nlm saves opens with `np.load`. nlm writes
+/// float32 (`'<f4'`) or float64 (`'<f8'`) arrays of any rank in C order; it reads those and
+/// the integer and bool arrays a user's data and labels come in (`'|u1'`, `'<i8'`, `'|b1'`,
+/// ...), converting each element to the tensor's type (float32 data read as double and vice
+/// versa too). Output is byte-identical to what `np.save` (NumPy 1.24) writes for the same
+/// array, and whole files are written through write_atomically(). Input accepts format
+/// versions 1.0, 2.0 and 3.0 and any dict layout Python's literal syntax allows; every file it
+/// cannot read faithfully (big-endian, complex, string or structured data, Fortran order,
+/// another rank, too few bytes) throws nlm::io::npy_error with a message that starts with the
+/// file's name and says what is wrong.
 ///
 /// Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
 
@@ -45,29 +47,77 @@ namespace nlm::io
 static_assert(std::endian::native == std::endian::little,
               "nlm/io/npy.hpp copies array bytes unchanged and so needs a little-endian host");
 
-/// Thrown for a .npy file or stream that cannot be read as a float32/float64 C-order array.
+/// Thrown for a .npy file or stream that cannot be read as a numeric C-order array.
 class npy_error : public std::runtime_error
 {
 public:
     using std::runtime_error::runtime_error;
 };
 
-/// The element types nlm reads and writes.
+/// The element types nlm reads: floats (what it writes), and the integer and bool types a
+/// user's data and labels come in, converted to the tensor's type on reading.
 enum class npy_dtype
 {
     float32,
-    float64
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+    boolean
 };
 
 constexpr std::size_t npy_dtype_size(npy_dtype dtype)
 {
-    return dtype == npy_dtype::float32 ? 4 : 8;
+    switch (dtype)
+    {
+    case npy_dtype::float64:
+    case npy_dtype::int64:
+    case npy_dtype::uint64:
+        return 8;
+    case npy_dtype::float32:
+    case npy_dtype::int32:
+    case npy_dtype::uint32:
+        return 4;
+    case npy_dtype::int16:
+    case npy_dtype::uint16:
+        return 2;
+    case npy_dtype::int8:
+    case npy_dtype::uint8:
+    case npy_dtype::boolean:
+        return 1;
+    }
+    return 0;
 }
 
-/// NumPy's name of the type ("float32", "float64").
+/// NumPy's name of the type ("float32", "uint8", "bool", ...).
 constexpr std::string_view npy_dtype_name(npy_dtype dtype)
 {
-    return dtype == npy_dtype::float32 ? "float32" : "float64";
+    switch (dtype)
+    {
+    case npy_dtype::float32: return "float32";
+    case npy_dtype::float64: return "float64";
+    case npy_dtype::int8: return "int8";
+    case npy_dtype::int16: return "int16";
+    case npy_dtype::int32: return "int32";
+    case npy_dtype::int64: return "int64";
+    case npy_dtype::uint8: return "uint8";
+    case npy_dtype::uint16: return "uint16";
+    case npy_dtype::uint32: return "uint32";
+    case npy_dtype::uint64: return "uint64";
+    case npy_dtype::boolean: return "bool";
+    }
+    return "?";
+}
+
+/// Whether values of the type are whole numbers (every type but the floats).
+constexpr bool npy_dtype_is_integer(npy_dtype dtype)
+{
+    return dtype != npy_dtype::float32 && dtype != npy_dtype::float64;
 }
 
 template <Scalar S>
@@ -260,7 +310,7 @@ private:
         const char next = peek();
         if (next == '[' || next == '{')
             throw npy_error(name_
-                            + ": structured dtypes are not supported (expected '<f4' or '<f8')");
+                            + ": structured dtypes are not supported (expected a float, integer or bool dtype)");
         return parse_string("a quoted dtype after 'descr'");
     }
 
@@ -330,16 +380,41 @@ private:
 
 inline npy_dtype dtype_from_descr(const std::string& descr, const std::string& name)
 {
-    if (descr.size() == 3 && descr[1] == 'f' && (descr[2] == '4' || descr[2] == '8'))
+    static constexpr std::string_view expected =
+        "(expected a float, integer or bool dtype: '<f4', '<f8', '|i1' to '<i8', '|u1' to "
+        "'<u8', '|b1')";
+    if (descr.size() == 3 && (descr[0] == '<' || descr[0] == '=' || descr[0] == '|' || descr[0] == '>'))
     {
-        // '=' is native order and '|' "not applicable"; both are little-endian here.
-        if (descr[0] == '<' || descr[0] == '=' || descr[0] == '|')
-            return descr[2] == '4' ? npy_dtype::float32 : npy_dtype::float64;
-        if (descr[0] == '>')
+        const char kind = descr[1];
+        const char size = descr[2];
+        std::optional<npy_dtype> dtype;
+        if (kind == 'f' && size == '4')
+            dtype = npy_dtype::float32;
+        else if (kind == 'f' && size == '8')
+            dtype = npy_dtype::float64;
+        else if (kind == 'b' && size == '1')
+            dtype = npy_dtype::boolean;
+        else if (kind == 'i' || kind == 'u')
+        {
+            constexpr std::array<npy_dtype, 4> signed_types{npy_dtype::int8, npy_dtype::int16,
+                                                            npy_dtype::int32, npy_dtype::int64};
+            constexpr std::array<npy_dtype, 4> unsigned_types{
+                npy_dtype::uint8, npy_dtype::uint16, npy_dtype::uint32, npy_dtype::uint64};
+            const auto& types = kind == 'i' ? signed_types : unsigned_types;
+            for (std::size_t k = 0; k < types.size(); ++k)
+                if (size == "1248"[k])
+                    dtype = types[k];
+        }
+        // '=' is native order and '|' "not applicable"; both are little-endian here, and a
+        // one-byte type has no byte order at all.
+        if (dtype && descr[0] == '>' && npy_dtype_size(*dtype) > 1)
             throw npy_error(name + ": dtype '" + descr
-                            + "' is not supported (big-endian; expected '<f4' or '<f8')");
+                            + "' is not supported (big-endian; save it little-endian, as with "
+                              "a.astype('<" + descr.substr(1) + "'))");
+        if (dtype)
+            return *dtype;
     }
-    throw npy_error(name + ": dtype '" + descr + "' is not supported (expected '<f4' or '<f8')");
+    throw npy_error(name + ": dtype '" + descr + "' is not supported " + std::string(expected));
 }
 
 inline std::uint32_t little_endian(const unsigned char* bytes, std::size_t count)
@@ -410,11 +485,34 @@ void read_elements(std::istream& in, const std::string& name, const npy_header& 
     }
 }
 
+/// read_elements for the stored type the header names. Bools read as 0 and 1.
+template <Scalar S>
+void read_any_elements(std::istream& in, const std::string& name, const npy_header& header, S* out)
+{
+    switch (header.dtype)
+    {
+    case npy_dtype::float32: return read_elements<float>(in, name, header, out);
+    case npy_dtype::float64: return read_elements<double>(in, name, header, out);
+    case npy_dtype::int8: return read_elements<std::int8_t>(in, name, header, out);
+    case npy_dtype::int16: return read_elements<std::int16_t>(in, name, header, out);
+    case npy_dtype::int32: return read_elements<std::int32_t>(in, name, header, out);
+    case npy_dtype::int64: return read_elements<std::int64_t>(in, name, header, out);
+    case npy_dtype::uint8:
+    case npy_dtype::boolean: break;
+    case npy_dtype::uint16: return read_elements<std::uint16_t>(in, name, header, out);
+    case npy_dtype::uint32: return read_elements<std::uint32_t>(in, name, header, out);
+    case npy_dtype::uint64: return read_elements<std::uint64_t>(in, name, header, out);
+    }
+    read_elements<std::uint8_t>(in, name, header, out);
+    if (header.dtype == npy_dtype::boolean)  // NumPy writes 0 and 1; any other byte is true
+        std::transform(out, out + header.size(), out, [](S v) { return v != S(0) ? S(1) : S(0); });
+}
+
 }  // namespace detail
 
 /// Reads a .npy header from `in`, leaving the stream at the first data byte.
 /// @param name_for_errors what messages call the source, usually the file's path.
-/// @throws npy_error for anything but a float32/float64 C-order array in format 1.0–3.0.
+/// @throws npy_error for anything but a float, integer or bool C-order array in format 1.0–3.0.
 inline npy_header read_npy_header(std::istream& in, const std::string& name_for_errors)
 {
     const std::string& name = name_for_errors;
@@ -513,10 +611,7 @@ xt::xtensor<S, N> read_npy(std::istream& in, const std::string& name_for_errors)
     xt::xtensor<S, N, xt::layout_type::row_major> array(shape);
     if (header.size() > 0)
     {
-        if (header.dtype == npy_dtype::float32)
-            detail::read_elements<float>(in, name, header, array.data());
-        else
-            detail::read_elements<double>(in, name, header, array.data());
+        detail::read_any_elements(in, name, header, array.data());
     }
     return xt::xtensor<S, N>(std::move(array));
 }

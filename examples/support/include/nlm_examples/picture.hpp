@@ -51,12 +51,31 @@ concept ImageRows = requires(const M& m) {
   requires std::floating_point<std::remove_cvref_t<decltype(*m.data())>>;
 };
 
+/// How one row of values is drawn in a tile: as a rows × cols grey image, as a square image
+/// when no shape is given (the default: 784 values are 28 × 28), or, for rows that are not
+/// images (a user's vectors), as a plot of the values against their index.
+struct TileShape {
+  std::size_t rows = 0, cols = 0;
+  bool plot = false;
+
+  static TileShape image(std::size_t rows, std::size_t cols) { return {rows, cols, false}; }
+  static TileShape plots() { return {0, 0, true}; }
+  /// From an image shape {rows, cols} where {0, 0} means "not an image" (UnitLayout's).
+  static TileShape of(const std::array<std::size_t, 2>& shape) {
+    return shape[0] == 0 ? plots() : image(shape[0], shape[1]);
+  }
+};
+
+/// Width and height in pixels of a plot tile at scale 1 (each is multiplied by the scale).
+inline constexpr int plot_tile_width = 40, plot_tile_height = 20;
+
 /// Images taken from `count` chains at one step of a run, for write_snapshot_strip.
 struct Snapshot {
   long long step = 0;
   std::vector<float> images{};  ///< count × pixels_per_image values in [0, 1], row-major
   std::size_t pixels_per_image = 784;
   std::string label{};  ///< the row's label in a strip; empty: "step <step>"
+  TileShape shape{};    ///< how each image is drawn (default: a square)
 };
 
 namespace detail {
@@ -69,6 +88,38 @@ inline std::size_t image_side(std::size_t pixels, const std::filesystem::path& p
                                 " pixels each, which is not the area of a square image");
   }
   return side;
+}
+
+/// A tile resolved for drawing: its size in values and in pixels.
+struct Tile {
+  std::size_t rows = 0, cols = 0, values = 0;  // rows × cols = values for an image
+  bool plot = false;
+  int width = 0, height = 0;                   // in pixels, scale applied
+};
+
+inline Tile resolve_tile(const TileShape& shape, std::size_t values, int scale, const std::filesystem::path& path) {
+  Tile t;
+  t.values = values;
+  if (shape.plot) {
+    if (values == 0) throw std::invalid_argument("nlm::examples: rows for '" + path.string() + "' have no values");
+    t.plot = true;
+    t.width = plot_tile_width * scale;
+    t.height = plot_tile_height * scale;
+    return t;
+  }
+  if (shape.rows == 0 && shape.cols == 0) {
+    t.rows = t.cols = image_side(values, path);
+  } else {
+    if (shape.rows * shape.cols != values || values == 0)
+      throw std::invalid_argument("nlm::examples: images for '" + path.string() + "' have " + std::to_string(values) +
+                                  " pixels each, not " + std::to_string(shape.rows) + "x" +
+                                  std::to_string(shape.cols));
+    t.rows = shape.rows;
+    t.cols = shape.cols;
+  }
+  t.width = static_cast<int>(t.cols) * scale;
+  t.height = static_cast<int>(t.rows) * scale;
+  return t;
 }
 
 inline void check_scale(int scale, const std::filesystem::path& path) {
@@ -88,23 +139,46 @@ std::uint8_t grey_level(T v) {
 }
 
 /// Draws the first `n` images of `images` as a row-major grid of tiles with `cols` columns
-/// whose top-left tile starts at (x0, y0).
+/// whose top-left tile starts at (x0, y0): grey images, or plots of each row's values
+/// (clamped to [0, 1], 1 at the top) on a light grid line at 1/2.
 template <std::floating_point T>
-void draw_tiles(Canvas& canvas, const T* images, std::size_t n, std::size_t side, int scale, int x0,
-                int y0, std::size_t cols) {
-  const int tile = static_cast<int>(side) * scale;
+void draw_tiles(Canvas& canvas, const T* images, std::size_t n, const Tile& tile, int scale, int x0, int y0,
+                std::size_t cols) {
+  const auto origin = [&](std::size_t i) {
+    return std::array<int, 2>{x0 + static_cast<int>(i % cols) * (tile.width + grid_gap),
+                              y0 + static_cast<int>(i / cols) * (tile.height + grid_gap)};
+  };
+  if (tile.plot) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto [tx, ty] = origin(i);
+      const T* values = images + i * tile.values;
+      canvas.fill_rect({double(tx), double(ty), double(tile.width), double(tile.height)}, rgb(0xf7f7f7));
+      canvas.hairline(tx, ty + tile.height / 2, tx + tile.width - 1, ty + tile.height / 2, grid_grey);
+      const auto point = [&](std::size_t k) {
+        const double v = std::clamp(std::isnan(double(values[k])) ? 0.0 : double(values[k]), 0.0, 1.0);
+        const double x = tile.values == 1 ? tile.width / 2.0
+                                          : 1.0 + (tile.width - 2.0) * double(k) / double(tile.values - 1);
+        return std::array<double, 2>{tx + x, ty + 1.0 + (tile.height - 2.0) * (1.0 - v)};
+      };
+      if (tile.values == 1) {
+        const auto [px, py] = point(0);
+        canvas.marker(detail::Marker::circle, px, py, 1.5, ink);
+        continue;
+      }
+      canvas.polyline(tile.values, point, ink, 1.0);
+    }
+    return;
+  }
   canvas.begin_pixels();
   for (std::size_t i = 0; i < n; ++i) {
-    const int tx = x0 + static_cast<int>(i % cols) * (tile + grid_gap);
-    const int ty = y0 + static_cast<int>(i / cols) * (tile + grid_gap);
-    const T* image = images + i * side * side;
-    for (std::size_t py = 0; py < side; ++py) {
-      for (std::size_t px = 0; px < side; ++px) {
-        const std::uint8_t level = grey_level(image[py * side + px]);
+    const auto [tx, ty] = origin(i);
+    const T* image = images + i * tile.values;
+    for (std::size_t py = 0; py < tile.rows; ++py) {
+      for (std::size_t px = 0; px < tile.cols; ++px) {
+        const std::uint8_t level = grey_level(image[py * tile.cols + px]);
         for (int sy = 0; sy < scale; ++sy) {
           for (int sx = 0; sx < scale; ++sx) {
-            canvas.put_grey(tx + static_cast<int>(px) * scale + sx,
-                            ty + static_cast<int>(py) * scale + sy, level);
+            canvas.put_grey(tx + static_cast<int>(px) * scale + sx, ty + static_cast<int>(py) * scale + sy, level);
           }
         }
       }
@@ -140,22 +214,25 @@ const auto* row_major_data(const M& m) {
 /// width = cols·tile + (cols + 1)·grid_gap, height = band + rows·tile + (rows + 1)·grid_gap,
 /// and tile (r, c) has its top-left pixel at
 /// (grid_gap + c·(tile + grid_gap), band + grid_gap + r·(tile + grid_gap)).
+///
+/// `shape` says how a row is drawn (TileShape): by default a square image as above; an image
+/// of another shape has tiles of cols·scale × rows·scale pixels, a plot tiles of
+/// plot_tile_width·scale × plot_tile_height·scale.
 template <std::floating_point T>
 void write_image_grid(const std::filesystem::path& path, const T* images, std::size_t count,
                       std::size_t pixels_per_image, std::size_t rows, std::size_t cols,
-                      int scale = 3, const std::string& title = {}) {
-  const std::size_t side = detail::image_side(pixels_per_image, path);
+                      int scale = 3, const std::string& title = {}, const TileShape& shape = {}) {
   detail::check_scale(scale, path);
+  const detail::Tile tile = detail::resolve_tile(shape, pixels_per_image, scale, path);
   if (rows == 0 || cols == 0) {
     throw std::invalid_argument("nlm::examples: image grid '" + path.string() +
                                 "' needs at least one row and one column");
   }
-  const int tile = static_cast<int>(side) * scale;
   const int band = title.empty() ? 0 : grid_title_height;
-  const int width = static_cast<int>(cols) * tile + static_cast<int>(cols + 1) * grid_gap;
-  const int height = band + static_cast<int>(rows) * tile + static_cast<int>(rows + 1) * grid_gap;
+  const int width = static_cast<int>(cols) * tile.width + static_cast<int>(cols + 1) * grid_gap;
+  const int height = band + static_cast<int>(rows) * tile.height + static_cast<int>(rows + 1) * grid_gap;
   detail::Canvas canvas(path, width, height);
-  detail::draw_tiles(canvas, images, std::min(count, rows * cols), side, scale, grid_gap,
+  detail::draw_tiles(canvas, images, std::min(count, rows * cols), tile, scale, grid_gap,
                      band + grid_gap, cols);
   if (!title.empty()) {
     canvas.fitted_text(title, width / 2.0, band / 2.0, width - 8.0, 14.0, detail::VAlign::middle,
@@ -167,19 +244,20 @@ void write_image_grid(const std::filesystem::path& path, const T* images, std::s
 /// The same grid from a (count, side²) batch such as xt::xtensor<float, 2>.
 template <ImageRows M>
 void write_image_grid(const std::filesystem::path& path, const M& images, std::size_t rows,
-                      std::size_t cols, int scale = 3, const std::string& title = {}) {
+                      std::size_t cols, int scale = 3, const std::string& title = {},
+                      const TileShape& shape = {}) {
   write_image_grid(path, detail::row_major_data(images),
                    static_cast<std::size_t>(images.shape()[0]),
-                   static_cast<std::size_t>(images.shape()[1]), rows, cols, scale, title);
+                   static_cast<std::size_t>(images.shape()[1]), rows, cols, scale, title, shape);
 }
 
 /// A Snapshot of a (count, side²) batch such as xt::xtensor<float, 2>.
 template <ImageRows M>
-Snapshot make_snapshot(long long step, const M& images) {
+Snapshot make_snapshot(long long step, const M& images, const TileShape& shape = {}) {
   const auto* data = detail::row_major_data(images);
   const auto count = static_cast<std::size_t>(images.shape()[0]);
   const auto pixels = static_cast<std::size_t>(images.shape()[1]);
-  return {step, std::vector<float>(data, data + count * pixels), pixels};
+  return {step, std::vector<float>(data, data + count * pixels), pixels, {}, shape};
 }
 
 /// Writes how samples evolve: one row of tiles per snapshot, top to bottom in the order
@@ -199,31 +277,31 @@ inline void write_snapshot_strip(const std::filesystem::path& path,
                                 "' needs at least one snapshot and one image per row");
   }
   detail::check_scale(scale, path);
-  const std::size_t side = detail::image_side(snapshots.front().pixels_per_image, path);
+  const detail::Tile tile =
+      detail::resolve_tile(snapshots.front().shape, snapshots.front().pixels_per_image, scale, path);
   for (const auto& s : snapshots) {
-    if (s.pixels_per_image != side * side || s.images.size() % s.pixels_per_image != 0) {
+    if (s.pixels_per_image != tile.values || s.images.size() % s.pixels_per_image != 0) {
       throw std::invalid_argument("nlm::examples: snapshot at step " + std::to_string(s.step) +
                                   " for '" + path.string() +
                                   "' does not hold whole images of the first snapshot's size");
     }
   }
-  const int tile = static_cast<int>(side) * scale;
   const int band = title.empty() ? 0 : grid_title_height;
   const auto n = static_cast<int>(snapshots.size());
-  const int width = strip_label_width + static_cast<int>(per_row) * tile +
+  const int width = strip_label_width + static_cast<int>(per_row) * tile.width +
                     static_cast<int>(per_row + 1) * grid_gap;
-  const int height = band + n * tile + (n + 1) * grid_gap;
+  const int height = band + n * tile.height + (n + 1) * grid_gap;
   detail::Canvas canvas(path, width, height);
   for (int i = 0; i < n; ++i) {
     const auto& s = snapshots[static_cast<std::size_t>(i)];
-    const int y0 = band + grid_gap + i * (tile + grid_gap);
+    const int y0 = band + grid_gap + i * (tile.height + grid_gap);
     detail::draw_tiles(canvas, s.images.data(),
-                       std::min(per_row, s.images.size() / s.pixels_per_image), side, scale,
+                       std::min(per_row, s.images.size() / s.pixels_per_image), tile, scale,
                        strip_label_width + grid_gap, y0, per_row);
     const std::string label = s.label.empty() ? "step " + std::to_string(s.step) : s.label;
     const double room = strip_label_width - 12.0;
     const double size = std::min(12.0, 12.0 * room / canvas.text_width(label, 12.0));
-    canvas.text(label, strip_label_width - 6.0, y0 + tile / 2.0, std::max(7.0, size),
+    canvas.text(label, strip_label_width - 6.0, y0 + tile.height / 2.0, std::max(7.0, size),
                 detail::HAlign::right, detail::VAlign::middle);
   }
   if (!title.empty()) {
@@ -244,14 +322,14 @@ template <std::floating_point T>
 void write_captioned_grid(const std::filesystem::path& path, const T* images, std::size_t count,
                           std::size_t pixels_per_image, const std::vector<std::string>& captions,
                           std::size_t cols, int scale = 3, const std::string& title = {}) {
-  const std::size_t side = detail::image_side(pixels_per_image, path);
   detail::check_scale(scale, path);
+  const detail::Tile square = detail::resolve_tile({}, pixels_per_image, scale, path);
   if (count == 0 || cols == 0 || captions.size() != count) {
     throw std::invalid_argument("nlm::examples: captioned grid '" + path.string() +
                                 "' needs images, one caption per image and at least one column");
   }
   const std::size_t rows = (count + cols - 1) / cols;
-  const int tile = static_cast<int>(side) * scale;
+  const int tile = square.width;
   const int cell_w = std::max(tile, 150), cell_h = tile + caption_height;
   const int band = title.empty() ? 0 : grid_title_height;
   const int width = std::max(static_cast<int>(cols) * cell_w + static_cast<int>(cols + 1) * grid_gap,
@@ -261,7 +339,7 @@ void write_captioned_grid(const std::filesystem::path& path, const T* images, st
   for (std::size_t i = 0; i < count; ++i) {
     const int x0 = grid_gap + static_cast<int>(i % cols) * (cell_w + grid_gap);
     const int y0 = band + grid_gap + static_cast<int>(i / cols) * (cell_h + grid_gap);
-    detail::draw_tiles(canvas, images + i * pixels_per_image, 1, side, scale, x0 + (cell_w - tile) / 2, y0, 1);
+    detail::draw_tiles(canvas, images + i * pixels_per_image, 1, square, scale, x0 + (cell_w - tile) / 2, y0, 1);
     const std::string& c = captions[i];
     const auto nl = c.find('\n');
     const std::string first = c.substr(0, nl), second = nl == std::string::npos ? "" : c.substr(nl + 1);

@@ -106,6 +106,22 @@ class Canvas {
     cairo_stroke(cr());
   }
 
+  /// A line through `count` points point(0) .. point(count − 1), each an {x, y} pair.
+  template <class Point>
+  void polyline(std::size_t count, Point&& point, Colour c, double width) const {
+    if (count == 0) return;
+    colour(c);
+    cairo_set_line_width(cr(), width);
+    cairo_set_line_join(cr(), CAIRO_LINE_JOIN_ROUND);
+    const auto first = point(std::size_t{0});
+    cairo_move_to(cr(), first[0], first[1]);
+    for (std::size_t k = 1; k < count; ++k) {
+      const auto p = point(k);
+      cairo_line_to(cr(), p[0], p[1]);
+    }
+    cairo_stroke(cr());
+  }
+
   void marker(Marker kind, double x, double y, double radius, Colour fill, double alpha = 1.0,
               const Colour* edge = nullptr) const {
     switch (kind) {
