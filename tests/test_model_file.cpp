@@ -4,7 +4,7 @@
 
 #include <cstring>
 #include <fstream>
-#include <functional>
+#include <utility>
 #include <string>
 
 #include <nlm/training/model_file.hpp>
@@ -15,13 +15,9 @@ namespace {
 
 using nlm::test::TempDir;
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "<no exception>";
+template <class Action>
+std::string error_of(Action&& action) {
+  return nlm::test::message_of(std::forward<Action>(action));
 }
 
 template <class S>

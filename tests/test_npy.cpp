@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+#include "npy_bytes.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -119,18 +121,7 @@ xt::xtensor<S, 2> random_matrix(std::size_t rows, std::size_t cols, std::uint64_
     return m;
 }
 
-/// A .npy version 1.0 image with a hand-made header dict, padded as NumPy pads.
-std::string npy_bytes_with_header(const std::string& dict, const std::string& data)
-{
-    std::string header = dict;
-    header.append(63 - (10 + header.size()) % 64, ' ');
-    header += '\n';
-    std::string bytes = "\x93NUMPY\x01";
-    bytes += '\0';
-    bytes += static_cast<char>(header.size() & 0xFF);
-    bytes += static_cast<char>(header.size() >> 8);
-    return bytes + header + data;
-}
+using nlm::test::npy_bytes_with_header;
 
 /// Stream buffer over a string that cannot seek, like a pipe.
 class unseekable_buffer : public std::streambuf

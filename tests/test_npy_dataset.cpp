@@ -8,10 +8,11 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <functional>
+#include <utility>
 #include <string>
 #include <vector>
 
+#include "npy_bytes.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -19,31 +20,21 @@ namespace {
 namespace fs = std::filesystem;
 using namespace nlm::data;
 
-/// Writes a .npy version 1.0 file of dtype `descr` and `shape` holding `values` stored as T.
+/// Writes a .npy file of dtype `descr` and `shape` holding `values` stored as T.
 template <class T>
 void write_npy_of(const fs::path& path, const std::string& descr, const std::string& shape,
                   const std::vector<T>& values) {
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-  header.append(63 - (10 + header.size()) % 64, ' ');
-  header += '\n';
-  std::string bytes = "\x93NUMPY\x01";
-  bytes += '\0';
-  bytes += static_cast<char>(header.size() & 0xFF);
-  bytes += static_cast<char>(header.size() >> 8);
-  bytes += header;
-  bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+  const std::string bytes = nlm::test::npy_bytes_with_header(
+      "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }",
+      std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T)));
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), std::streamsize(bytes.size()));
   REQUIRE(out);
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "<no exception>";
+template <class Action>
+std::string error_of(Action&& action) {
+  return nlm::test::message_of(std::forward<Action>(action));
 }
 
 }  // namespace

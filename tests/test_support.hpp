@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <string>
 #include <unistd.h>
@@ -76,6 +77,17 @@ Matrix<S> toy_data(std::uint64_t seed = 99) {
   TrainingMachine<S> source(small_hyperparameters(seed));
   Matrix<S> d = xt::tanh(source.random_states(23));
   return d;
+}
+
+/// The message of the exception `action` throws, or "<no exception>".
+template <class Action>
+std::string message_of(Action&& action) {
+  try {
+    action();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "<no exception>";
 }
 
 /// A fresh directory removed when the object dies.
