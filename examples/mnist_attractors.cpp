@@ -128,6 +128,7 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) try {
   CLI::App app{"Census of a trained model's fixed points and slow points (nlm)"};
+  nlm::examples::last_option_wins(app);
   Options o;
   o.add_model_options(app);
   app.add_option("--layout", o.layout, "unit layout (default: the model file's, else layout.txt beside the model)");

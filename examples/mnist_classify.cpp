@@ -149,6 +149,7 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) try {
   CLI::App app{"Classify held-out digits with a model's label units (nlm)"};
+  nlm::examples::last_option_wins(app);
   Options o;
   o.gen.steps = 1000;
   o.out = "out/classify";

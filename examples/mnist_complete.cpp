@@ -315,6 +315,7 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) try {
   CLI::App app{"Complete held-out digits with a region hidden (nlm)"};
+  nlm::examples::last_option_wins(app);
   Options o;
   o.gen.steps = 2000;
   o.out = "out/complete";

@@ -256,6 +256,7 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) try {
   CLI::App app{"Sample-quality metrics of generated digits against held-out real ones (nlm)"};
+  nlm::examples::last_option_wins(app);
   Options o;
   int threads = 0;
   app.add_option("--samples", o.samples,

@@ -253,6 +253,7 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) try {
   CLI::App app{"Generate digits from trained NLM couplings (nlm)"};
+  nlm::examples::last_option_wins(app);
   Options o;
   o.add_to(app);
   app.add_option("--sampler", o.sampler,

@@ -261,6 +261,7 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) try {
   CLI::App app{"log Z of an NLM by annealed importance sampling, and held-out log-likelihoods (nlm)"};
+  nlm::examples::last_option_wins(app);
   Options o;
   o.add_to(app);
   app.get_option("--dt")->description("MALA's time step dt of the AIS transitions");

@@ -14,6 +14,7 @@ namespace ex = nlm::examples;
 
 int main(int argc, char** argv) try {
   CLI::App app{"Single-neuron activity of a generating NLM chain (nlm)"};
+  nlm::examples::last_option_wins(app);
   ex::GenerationOptions g;
   g.add_to(app);
   std::vector<std::size_t> neurons{234};

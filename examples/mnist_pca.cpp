@@ -21,6 +21,7 @@ namespace ex = nlm::examples;
 
 int main(int argc, char** argv) try {
   CLI::App app{"PCA trajectory of a generating NLM chain over MNIST digits (nlm)"};
+  nlm::examples::last_option_wins(app);
   ex::GenerationOptions g;
   g.add_to(app);
   ex::DataSource data_source;

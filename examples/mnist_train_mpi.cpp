@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   dist::Communicator comm;
   try {
     CLI::App app{"Train a Neural Langevin Machine on MNIST digits over MPI processes (nlm)"};
+    nlm::examples::last_option_wins(app);
     std::string preset_name = "quick", digits = "1,3,6", out_dir;
     ex::DataSource data_source;
     std::uint64_t checkpoint_every = 500;

@@ -261,6 +261,7 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) try {
   CLI::App app{"Teach a cycle of digits with the time-shifted delta rule and replay it (nlm)"};
+  nlm::examples::last_option_wins(app);
   Options o;
   o.data.add_to(app);
   app.add_option("--digits", o.digits, "the taught order, e.g. 1,2,3")->capture_default_str();

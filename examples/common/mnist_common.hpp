@@ -61,6 +61,13 @@ inline std::vector<data::idx_files> find_mnist(const fs::path& dir) {
                            dir.string());
 }
 
+/// Every program's options: an option given twice takes its last value (a list option keeps
+/// all its values), so a command can be changed by appending to it (`... --steps 20`), as the
+/// test of the docs' commands does. Call before adding options.
+inline void last_option_wins(CLI::App& app) {
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+}
+
 /// A CLI11 check for counts. CLI11 reads "-5" into an unsigned option as 2^64 - 5, so every
 /// count option refuses what is not a whole number >= 0 (> 0 with `positive`); 1e9 is
 /// accepted as 1000000000.

@@ -1,0 +1,84 @@
+# Runs every example command quoted in README.md and docs/examples.md, at a small size, so that
+# a doc cannot quote a program or an option that does not exist.
+#
+# A quoted command is a line of a ```sh block that starts with `build-demo/examples/<program>`
+# or `mpirun -np P build-demo/examples/<program>`; other lines (cmake, bash scripts/...) are not
+# run. Commands run in the order of the docs (README first), from a scratch folder laid out as
+# the repository after the quick start: build-demo/examples (the built programs), data/mnist
+# (the repository's 60 mini digits), my/points.npy and my/points_labels.npy (a user's data).
+# Each program's size options below are appended to its commands; every program takes an
+# option's last value, so they override the docs' full sizes.
+#
+# Invoked by ctest with -DBIN_DIR=<examples dir> -DDATA=<mnist-mini> -DMAKE_DATA=<make_user_data>
+# -DSOURCE=<repository> -DOUT=<scratch> -DMPIEXEC=<mpiexec;flags;-np> (empty without MPI).
+file(REMOVE_RECURSE "${OUT}")
+file(MAKE_DIRECTORY "${OUT}/build-demo" "${OUT}/data")
+file(CREATE_LINK "${BIN_DIR}" "${OUT}/build-demo/examples" SYMBOLIC)
+file(CREATE_LINK "${DATA}" "${OUT}/data/mnist" SYMBOLIC)
+execute_process(COMMAND "${MAKE_DATA}" "${OUT}/my" RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "make_user_data failed (${rc})")
+endif()
+
+set(small_mnist_train --N_image 60 --b_size 10 --N_model 10 --n_t 2 --updates 3 --held-out 4)
+set(small_mnist_train_mpi --N_image 60 --b_size 10 --N_model 10 --n_t 2 --updates 3)
+set(small_mnist_generate --chains 4 --steps 20 --snapshot-start 5 --snapshot-every 5 --replicas 2
+                         --diagnostics-every 2)
+set(small_mnist_evaluate --held-out 20 --classifier-images 30 --pca-components 3)
+set(small_mnist_pca --N_image1 30 --chains 2 --chain 1 --steps 40 --from 10 --every 2)
+set(small_mnist_neuron_trace --chains 2 --chain 0 --steps 40 --from 10)
+set(small_mnist_complete --images 4 --completions 2 --steps 20 --quench 5)
+set(small_mnist_classify --steps 20)
+set(small_mnist_attractors --held-out 3 --starts 6 --data-starts 3 --descent-steps 300)
+set(small_mnist_likelihood --held-out 3 -K 20 --particles 4 --runs 2)
+set(small_sequence_replay --cycles 50 --chains 2 --frames 8 --burn-in 2 --sym-starts 3)
+
+set(count 0)
+foreach(doc IN ITEMS README.md docs/examples.md)
+  file(STRINGS "${SOURCE}/${doc}" lines)
+  set(in_block FALSE)
+  foreach(line IN LISTS lines)
+    if(line MATCHES "^```sh")
+      set(in_block TRUE)
+      continue()
+    elseif(line MATCHES "^```")
+      set(in_block FALSE)
+      continue()
+    endif()
+    if(NOT in_block OR NOT line MATCHES "^(mpirun -np [0-9]+ )?build-demo/examples/([a-z_]+)( |$)")
+      continue()
+    endif()
+    set(program "${CMAKE_MATCH_2}")
+    if(NOT EXISTS "${BIN_DIR}/${program}")
+      if(CMAKE_MATCH_1)
+        message(STATUS "not run (no MPI in this build): ${line}")
+        continue()
+      endif()
+      message(FATAL_ERROR "${doc} quotes ${program}, which is not an example program:\n${line}")
+    endif()
+    if(NOT DEFINED small_${program})
+      message(FATAL_ERROR "doc_commands.cmake has no small size for ${program} (quoted in ${doc})")
+    endif()
+    separate_arguments(command UNIX_COMMAND "${line}")
+    if(CMAKE_MATCH_1)
+      if(MPIEXEC STREQUAL "")
+        message(STATUS "not run (no MPI in this build): ${line}")
+        continue()
+      endif()
+      list(REMOVE_AT command 0 1 2)  # mpirun -np P: this build's launcher on 2 processes
+      set(command ${MPIEXEC} 2 ${command})
+    endif()
+    execute_process(COMMAND ${command} ${small_${program}} WORKING_DIRECTORY "${OUT}"
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "${doc}: the quoted command failed (${rc}):\n${line}\n"
+                          "run as: ${command} ${small_${program}}\n${out}\n${err}")
+    endif()
+    math(EXPR count "${count} + 1")
+    message(STATUS "ran: ${line}")
+  endforeach()
+endforeach()
+if(count LESS 10)
+  message(FATAL_ERROR "only ${count} quoted commands found in README.md and docs/examples.md")
+endif()
+message(STATUS "${count} quoted commands ran")
