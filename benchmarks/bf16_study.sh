@@ -4,13 +4,16 @@
 # its training precision and scored by mnist_evaluate; the upstream J_cupy1.npy generated in
 # both precisions the same way. Prints one table row per run (and writes out/bf16/rows.csv).
 #   bash benchmarks/bf16_study.sh [BUILD_DIR]   # a build with -DNLM_ONEDNN=ON (default build/)
+# NLM_UPSTREAM_J=path/to/J_cupy1.npy adds the upstream rows (the file is checked by
+# scripts/check_upstream_j.sh, which says where to get it); without it they are left out.
 # About 40 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 b=${1:-build}/examples
 data=${NLM_DATA:-data/mnist}
 out=out/bf16
-upstream=../shared/data/upstream/J_cupy1.npy
+upstream=
+[ -n "${NLM_UPSTREAM_J:-}" ] && upstream=$(bash scripts/check_upstream_j.sh "$NLM_UPSTREAM_J")
 mkdir -p "$out"
 rows="$out/rows.csv"
 echo "model,precision,seed,train_s,fd_ratio,aai,inverted,confident,share_1,share_3,share_6,balance_entropy" > "$rows"
@@ -41,8 +44,12 @@ for seed in 0 1 2; do
     score quick "$precision" "$seed" "$train_s" "$dir/J.npy" "$dir/field.npy"
   done
 done
-for precision in fp32 bf16; do
-  mkdir -p "$out/upstream-$precision-s30"
-  score upstream "$precision" 30 0 "$upstream"
-done
+if [ -n "$upstream" ]; then
+  for precision in fp32 bf16; do
+    mkdir -p "$out/upstream-$precision-s30"
+    score upstream "$precision" 30 0 "$upstream"
+  done
+else
+  echo "upstream rows left out (NLM_UPSTREAM_J=path/to/J_cupy1.npy adds them)"
+fi
 echo "wrote $rows"

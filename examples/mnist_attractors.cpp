@@ -131,20 +131,19 @@ int main(int argc, char** argv) try {
   nlm::examples::last_option_wins(app);
   Options o;
   o.add_model_options(app);
-  app.add_option("--layout", o.layout, "unit layout (default: the model file's, else layout.txt beside the model)");
+  ex::add_layout_option(app, o.layout);
   o.data.add_to(app);
-  app.add_option("--digits", o.digits, "digits of the model (default: its label units', else these)")->capture_default_str();
-  app.add_option("--held-out", o.held_out, "held-out digits per class (the data starts come from them)")
-      ->capture_default_str()->transform(ex::count(true));
+  ex::add_digits_option(app, o.digits, "digits of the model (default: its label units', else these)");
+  ex::add_held_out_option(app, o.held_out, "held-out digits per class (the data starts come from them)");
   app.add_option("--starts", o.starts, "starts from noise")->capture_default_str()->transform(ex::count());
   app.add_option("--start-scale", o.start_scale, "SD of the noise starts")->capture_default_str();
   app.add_option("--data-starts", o.data_starts, "starts from held-out digits")->capture_default_str()->transform(ex::count());
   app.add_option("--descent-steps", o.census.descent_steps, "descent steps at most per start")->capture_default_str()
       ->transform(ex::count(true));
   app.add_option("--distance", o.census.distance, "points closer than this (RMS) are one")->capture_default_str();
-  app.add_option("--seed", o.seed, "seed of the noise starts")->capture_default_str()->transform(ex::count());
-  app.add_option("--out", o.out, "output folder")->capture_default_str();
-  app.add_option("--threads", o.threads, "OpenBLAS threads (0: default)")->transform(ex::count());
+  ex::add_seed_option(app, o.seed, "seed of the noise starts");
+  ex::add_output_option(app, o.out);
+  ex::add_threads_option(app, o.threads);
   CLI11_PARSE(app, argc, argv);
   if (o.starts == 0 && o.data_starts == 0) throw std::invalid_argument("--starts and --data-starts are both 0: no starts");
   return run(o);

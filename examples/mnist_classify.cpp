@@ -156,7 +156,7 @@ int main(int argc, char** argv) try {
   o.add_to(app, "Langevin steps (averaged over the second half)");
   app.add_option("--images", o.images, "held-out digits to classify (0: all)")->capture_default_str()->transform(ex::count());
   app.add_flag("--relax", o.relax, "descend at T = 0 instead of sampling");
-  app.add_option("--digits", o.digits, "the digits to classify (default: the label units' digits; others are refused)");
+  ex::add_digits_option(app, o.digits, "the digits to classify (default: the label units' digits; others are refused)");
   CLI11_PARSE(app, argc, argv);
   return run(o);
 } catch (const std::exception& e) {

@@ -320,7 +320,7 @@ int main(int argc, char** argv) try {
   o.gen.steps = 2000;
   o.out = "out/complete";
   o.add_to(app, "Langevin steps (the chain mean averages the second half)");
-  app.add_option("--digits", o.digits, "digits (a model with label units: its classes)")->capture_default_str();
+  ex::add_digits_option(app, o.digits, "digits (a model with label units: its classes)");
   app.add_option("--mask", o.mask, "hidden region: bottom, right, centre or random:F")->capture_default_str();
   app.add_option("--images", o.images, "held-out digits to complete")->capture_default_str()->transform(ex::count(true));
   app.add_option("--completions", o.completions, "chains per digit")->capture_default_str()->transform(ex::count(true));

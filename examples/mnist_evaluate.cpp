@@ -263,9 +263,9 @@ int main(int argc, char** argv) try {
                  "samples as .npy (count x 784, float32 or float64, values in [-1, 1]: "
                  "mnist_generate --samples-npy)")->required();
   o.data.add_to(app);
-  app.add_option("--digits", o.digits, "the digits the NLM was trained on")->capture_default_str();
+  ex::add_digits_option(app, o.digits, "the digits the NLM was trained on");
   o.add_model_options(app);  // optional here: a model adds mean energies at T = 1
-  app.add_option("--held-out", o.held_out, "real digits held out as the reference")->capture_default_str()->transform(ex::count(true));
+  ex::add_held_out_option(app, o.held_out, "real digits held out as the reference");
   app.add_option("--pca-components", o.components, "PCA components of the Frechet distance")->capture_default_str()->transform(ex::count(true));
   app.add_option("--classifier-images", o.classifier_images, "real digits to train the classifier on, at most")->capture_default_str()->transform(ex::count());
   app.add_option("--confidence", o.confidence, "probability a classification must reach to count")->capture_default_str();
@@ -275,10 +275,10 @@ int main(int argc, char** argv) try {
                  "pixels sign-flipped, so noisy samples are not all read as the inkiest digit "
                  "(0: clean digits only)")->capture_default_str();
   app.add_option("--border", o.border, "border width (pixels) of the inverted-background test")->capture_default_str()->transform(ex::count());
-  app.add_option("--seed", o.seed, "seed of the real digits' split")->capture_default_str()->transform(ex::count());
+  ex::add_seed_option(app, o.seed, "seed of the real digits' split");
   app.add_option("--csv", o.csv, "also write the table here as CSV");
   app.add_option("--picture", o.picture, "also draw the first 36 samples here (PNG, 3 rows of 12)");
-  app.add_option("--threads", threads, "OpenBLAS threads (0: default)")->transform(ex::count());
+  ex::add_threads_option(app, threads);
   CLI11_PARSE(app, argc, argv);
   if (!o.field.empty() && o.couplings.empty())
     throw std::invalid_argument("--field needs --couplings (the energy uses both)");

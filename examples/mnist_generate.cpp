@@ -17,9 +17,6 @@
 #include <nlm/nlm.hpp>
 #include <nlm/analysis/mixing.hpp>
 #include <nlm/analysis/pca.hpp>
-#ifdef NLM_HAVE_ONEDNN
-#include <nlm/bf16.hpp>
-#endif
 #include <nlm_examples/picture.hpp>
 
 #include <nlm/analysis/classifier.hpp>
@@ -33,14 +30,13 @@ namespace ex = nlm::examples;
 namespace {
 
 struct Options : ex::GenerationOptions {
-  std::string out = "out/generate", samples_npy, sampler = "em", layout, cls;
+  std::string out = "out/generate", samples_npy, layout, cls;
   ex::DataSource data;
-  std::string precision = "fp32", digits = "1,3,6";
+  ex::SamplingOptions sampling;
+  std::string digits = "1,3,6";
   std::size_t snapshot_start = 10000, snapshot_every = 1500;
   bool diagnostics = false;
   std::size_t diagnostics_every = 10;
-  std::size_t replicas = 8, swap_every = 10;
-  double t_max = 1.5;
 };
 
 /// --diagnostics: every `every` steps of the second half of the run, each chain's energy, its
@@ -106,17 +102,12 @@ struct Diagnostics {
   }
 };
 
-template <class SamplerT, class Backend = nlm::BlasProducts>
+template <class SamplerT, class Backend>
 int run(const Options& o) {
   const ex::fs::path out(o.out);
   ex::require_output_dir(out);
   if (!o.samples_npy.empty()) ex::require_output_file(o.samples_npy);
-  auto generator = [&] {
-    if constexpr (std::is_same_v<SamplerT, nlm::ParallelTempering<nlm::EulerMaruyama>>)
-      return ex::make_generator<SamplerT, Backend>(o, SamplerT(o.replicas, o.t_max, o.swap_every));
-    else
-      return ex::make_generator<SamplerT, Backend>(o);
-  }();
+  auto generator = ex::make_generator<SamplerT, Backend>(o, o.sampling.make_sampler<SamplerT>());
   const nlm::UnitLayout layout = ex::model_layout(o, generator.neurons(), o.layout);
   const auto tiles = ex::TileShape::of(layout.image_shape());
   const std::size_t v = layout.visible;
@@ -256,22 +247,14 @@ int main(int argc, char** argv) try {
   nlm::examples::last_option_wins(app);
   Options o;
   o.add_to(app);
-  app.add_option("--sampler", o.sampler,
-                 "em (Euler-Maruyama, the paper's), mala, or pt (parallel tempering over Euler-Maruyama: the chains "
-                 "are the T replicas; --replicas, --t-max, --swap-every)")
-      ->capture_default_str();
-  app.add_option("--replicas", o.replicas, "pt: replicas on the geometric ladder T..t_max")
-      ->capture_default_str()
-      ->transform(ex::count(true));
-  app.add_option("--t-max", o.t_max, "pt: the top of the temperature ladder")->capture_default_str();
-  app.add_option("--swap-every", o.swap_every, "pt: steps between swap rounds (even and odd pairs alternate)")
-      ->capture_default_str()
-      ->transform(ex::count(true));
+  o.sampling.add_to(app, "--sampler", {"em", "mala", "pt"},
+                   "em (Euler-Maruyama, the paper's), mala, or pt (parallel tempering over Euler-Maruyama: the "
+                   "chains are the T replicas; --replicas, --t-max, --swap-every)");
   app.add_option("--snapshot-start", o.snapshot_start, "first snapshot step")->capture_default_str()->transform(ex::count());
   app.add_option("--snapshot-every", o.snapshot_every, "steps between snapshots")->capture_default_str()->transform(ex::count(true));
-  app.add_option("--out", o.out, "output folder")->capture_default_str();
+  ex::add_output_option(app, o.out);
   app.add_option("--samples-npy", o.samples_npy, "write tanh(x) of every chain's image units here (float32, chains x pixels)");
-  app.add_option("--layout", o.layout, "unit layout (default: the model file's, else layout.txt beside the model)");
+  ex::add_layout_option(app, o.layout);
   app.add_option("--class", o.cls,
                  "clamp the label units to this digit's code (a model from mnist_train --labels; 'all': each "
                  "trained digit, one row per digit); --chains is then per digit");
@@ -282,26 +265,10 @@ int main(int argc, char** argv) try {
                "first two PC projections, and class switches per 10 000 steps (evaluation classifier)");
   app.add_option("--diagnostics-every", o.diagnostics_every, "steps between the diagnostics' records")
       ->capture_default_str()->transform(ex::count(true));
-  app.add_option("--digits", o.digits, "the model's digits (PCA and classifier of --diagnostics; a --labels model's own)")
-      ->capture_default_str();
-  app.add_option("--precision", o.precision, "fp32 or bf16 (bf16 products through oneDNN; a build with -DNLM_ONEDNN=ON)")
-      ->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
+  ex::add_digits_option(app, o.digits, "the model's digits (PCA and classifier of --diagnostics; a --labels model's own)");
   CLI11_PARSE(app, argc, argv);
   if (o.chains == 0) throw std::invalid_argument("--chains must be > 0");
-  if (o.sampler != "em" && o.sampler != "mala" && o.sampler != "pt")
-    throw std::invalid_argument("--sampler: unknown sampler '" + o.sampler + "' (use em, mala or pt)");
-  if (o.sampler == "pt") {
-    if (o.precision == "bf16") throw std::invalid_argument("--sampler pt: with --precision fp32 only");
-    return run<nlm::ParallelTempering<nlm::EulerMaruyama>>(o);
-  }
-  if (o.precision == "bf16") {
-#ifdef NLM_HAVE_ONEDNN
-    return o.sampler == "em" ? run<nlm::EulerMaruyama, nlm::Bf16Products>(o) : run<nlm::Mala, nlm::Bf16Products>(o);
-#else
-    throw std::invalid_argument("--precision bf16: this mnist_generate was built without oneDNN (cmake -DNLM_ONEDNN=ON)");
-#endif
-  }
-  return o.sampler == "em" ? run<nlm::EulerMaruyama>(o) : run<nlm::Mala>(o);
+  return o.sampling.dispatch("mnist_generate", [&]<class SamplerT, class Backend>() { return run<SamplerT, Backend>(o); });
 } catch (const std::exception& e) {
   std::cerr << "mnist_generate: " << e.what() << "\n";
   return 1;

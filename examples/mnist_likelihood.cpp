@@ -267,13 +267,10 @@ int main(int argc, char** argv) try {
   app.get_option("--dt")->description("MALA's time step dt of the AIS transitions");
   app.get_option("--chains")->description("(unused here; see --particles)");
   o.data.add_to(app);
-  app.add_option("--digits", o.digits, "the model's digits (held-out and baseline digits; a label model's own)")
-      ->capture_default_str();
-  app.add_option("--held-out", o.held_out, "held-out digits per class (the model's own count if its layout has one)")
-      ->capture_default_str()
-      ->transform(ex::count(true));
-  app.add_option("--layout", o.layout, "unit layout (default: the model file's, else layout.txt beside the model)");
-  app.add_option("--out", o.out, "output folder")->capture_default_str();
+  ex::add_digits_option(app, o.digits, "the model's digits (held-out and baseline digits; a label model's own)");
+  ex::add_held_out_option(app, o.held_out, "held-out digits per class (the model's own count if its layout has one)");
+  ex::add_layout_option(app, o.layout);
+  ex::add_output_option(app, o.out);
   app.add_option("--particles", o.ais.particles, "AIS particles per run")->capture_default_str()->transform(ex::count(true));
   app.add_option("--runs", o.ais.runs, "independent AIS runs")->capture_default_str()->transform(ex::count(true));
   app.add_option("--temperatures,-K", o.ais.temperatures, "intermediate distributions K")

@@ -18,18 +18,13 @@ int main(int argc, char** argv) try {
   ex::GenerationOptions g;
   g.add_to(app);
   std::vector<std::size_t> neurons{234};
-  std::size_t from = 10000, chain = 35, every = 1;
+  ex::TrajectoryOptions t;  // chain 35 from step 10 000, every step
   std::string out = "out/neuron_trace";
   app.add_option("--neurons", neurons, "neurons to record (comma-separated)")->delimiter(',')->capture_default_str()->transform(ex::count());
-  app.add_option("--chain", chain, "which chain")->capture_default_str()->transform(ex::count());
-  app.add_option("--from", from, "first recorded step")->capture_default_str()->transform(ex::count());
-  app.add_option("--every", every, "record every this many steps")->capture_default_str()->transform(ex::count(true));
-  app.add_option("--out", out, "output folder")->capture_default_str();
+  t.add_to(app, "which chain");
+  ex::add_output_option(app, out);
   CLI11_PARSE(app, argc, argv);
-  if (chain >= g.chains) throw std::invalid_argument("--chain must be < --chains");
-  if (from >= g.steps)
-    throw std::invalid_argument("--from (" + std::to_string(from) + ") must be below --steps (" +
-                                std::to_string(g.steps) + "): nothing would be recorded");
+  t.check(g);
   const ex::fs::path dir(out);
   ex::require_output_dir(dir);
   const std::size_t n = ex::couplings_neurons(g);
@@ -37,7 +32,7 @@ int main(int argc, char** argv) try {
     if (i >= n)
       throw std::invalid_argument("--neurons: " + std::to_string(i) + " is not below N = " + std::to_string(n));
 
-  nlm::NeuronTrace<float> trace(chain, neurons, from, g.steps, every);
+  nlm::NeuronTrace<float> trace(t.chain, neurons, t.from, g.steps, t.every);
   ex::generate(g, trace);
 
   std::vector<std::vector<double>> rows;
@@ -58,7 +53,7 @@ int main(int argc, char** argv) try {
   }
   ex::write_csv(dir / "neuron_trace.csv", header, rows);
   ex::line_plot_panels(dir / "neuron_trace.png", panels,
-                       "single-neuron activity, chain " + std::to_string(chain), "step");
+                       "single-neuron activity, chain " + std::to_string(t.chain), "step");
   std::cout << "wrote " << (dir / "neuron_trace.png").string() << ", "
             << (dir / "neuron_trace.csv").string() << "\n";
   return 0;

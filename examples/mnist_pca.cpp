@@ -26,19 +26,16 @@ int main(int argc, char** argv) try {
   g.add_to(app);
   ex::DataSource data_source;
   std::string digits = "1,3,6", out = "out/pca";
-  std::size_t images = 400, from = 10000, every = 15, chain = 35;
+  std::size_t images = 400;
+  ex::TrajectoryOptions t;
+  t.every = 15;  // the upstream script records every 15th step
   data_source.add_to(app);
-  app.add_option("--digits", digits, "digits of the PCA basis")->capture_default_str();
+  ex::add_digits_option(app, digits, "digits of the PCA basis");
   app.add_option("--N_image1", images, "images for the PCA basis (N_image1)")->capture_default_str()->transform(ex::count(true));
-  app.add_option("--from", from, "first step of the recorded trajectory")->capture_default_str()->transform(ex::count());
-  app.add_option("--every", every, "record every this many steps")->capture_default_str()->transform(ex::count(true));
-  app.add_option("--chain", chain, "which chain to follow (upstream: the last)")->capture_default_str()->transform(ex::count());
-  app.add_option("--out", out, "output folder")->capture_default_str();
+  t.add_to(app, "which chain to follow (upstream: the last)");
+  ex::add_output_option(app, out);
   CLI11_PARSE(app, argc, argv);
-  if (chain >= g.chains) throw std::invalid_argument("--chain must be < --chains");
-  if (from >= g.steps)
-    throw std::invalid_argument("--from (" + std::to_string(from) + ") must be below --steps (" +
-                                std::to_string(g.steps) + "): nothing would be recorded");
+  t.check(g);
   const ex::fs::path dir(out);
   ex::require_output_dir(dir);
 
@@ -51,7 +48,7 @@ int main(int argc, char** argv) try {
     throw std::invalid_argument(g.source() + ": couplings for " + std::to_string(n) +
                                 " neurons, the images have " + std::to_string(data.x.shape(1)) + " pixels");
   const nlm::Pca<float> pca(data.x, 3);
-  nlm::ChainTrajectory<float> trajectory(chain, from, g.steps, every);
+  nlm::ChainTrajectory<float> trajectory(t.chain, t.from, g.steps, t.every);
   ex::generate(g, trajectory);
   const nlm::Matrix<float> states = xt::tanh(trajectory.states());
   const nlm::Matrix<float> projected = pca.transform(states);
@@ -78,7 +75,7 @@ int main(int argc, char** argv) try {
   const auto pts = ex::rows3(points);
   const auto traj = ex::rows3(projected);
   ex::pca_figure(dir / "pca.png", pts, labels, names, traj,
-                 "chain " + std::to_string(chain) + ", steps " + std::to_string(from) + "-" +
+                 "chain " + std::to_string(t.chain) + ", steps " + std::to_string(t.from) + "-" +
                      std::to_string(g.steps) + ", over " + std::to_string(data.count()) +
                      " images (PC variance " +
                      std::to_string(int(100 * (pca.explained_variance_ratio(0) + pca.explained_variance_ratio(1) +
@@ -91,7 +88,7 @@ int main(int argc, char** argv) try {
     if (series[0].size() < 8) break;
     const nlm::MixingSummary m = nlm::mixing_summary(series);
     std::printf("PC%zu along the chain: tau_int %.1f steps, ESS %.1f of %zu records, split-R-hat %.3f\n", k + 1,
-                m.tau * double(every), m.ess, m.draws, m.split_rhat);
+                m.tau * double(t.every), m.ess, m.draws, m.split_rhat);
   }
   std::vector<std::array<double, 3>> centroid(names.size(), {0, 0, 0});
   std::vector<std::size_t> members(names.size(), 0), visits(names.size(), 0);

@@ -1,5 +1,6 @@
-// Sequence learning and replay (the seed fep-attractor-sequence's experiment, with nlm's local
-// rule): a cycle of digits 1 → 2 → 3 → 1 … is taught by the time-shifted delta rule
+// Sequence learning and replay (the sequence experiment of the free-energy attractor network,
+// with nlm's local rule): a cycle of digits 1 → 2 → 3 → 1 … is taught by the time-shifted delta
+// rule
 // ΔJ = k (ξ^{t+1} − Jφ(ξ^t)) φ(ξ^t)ᵀ, one update per presented transition; then the plain
 // recurrent network dx = (−x + Jφ(x)) dt + √(2T) dW runs free from noise.
 //
@@ -7,7 +8,7 @@
 //   sequence_replay --digits 1,2,3 --exemplars 3 --gamma 0.7
 //
 // --exemplars E teaches E images of each digit as one cycle of E·K patterns (1a 2a 3a 1b 2b 3b
-// …); the default is one exemplar per digit, the seed's setting. Frames are read by the
+// …); the default is one exemplar per digit, the FEP network's setting. Frames are read by the
 // evaluation classifier (confidence 0.9); the order accuracy is the fraction of consecutive
 // recognised frames whose digits follow the taught order. Settings: Δt = 1 (the synchronous
 // map) without noise, with noise T and 4T, Δt = 0.1 with noise T (a frame per unit time), and
@@ -147,7 +148,7 @@ int run(const Options& o) {
   hp.neurons = n;
   hp.persistent_chains = 1;
   hp.batch_size = 1;
-  hp.coupling_strength = 0.0;  // J starts at 0, as in the seed
+  hp.coupling_strength = 0.0;  // J starts at 0, as in the FEP network's reference code
   hp.learning_rate = o.rate;
   hp.learn_field = !o.no_field;  // b breaks the symmetry x -> -x, under which -ξ cycles as well as ξ
   hp.seed = o.seed;
@@ -176,7 +177,7 @@ int run(const Options& o) {
     std::printf("fit: largest relative error of J phi(xi^t) + b against xi^(t+1): %.4f\n", worst);
   }
   const double asym = nlm::asymmetry(j);
-  std::printf("asymmetry ||J - J^T|| / ||J||: %.4f (the seed reports 0.98; 0 symmetric, 2 antisymmetric)\n", asym);
+  std::printf("asymmetry ||J - J^T|| / ||J||: %.4f (the FEP network's reference reports 0.98; 0 symmetric, 2 antisymmetric)\n", asym);
 
   // ---- free runs -------------------------------------------------------------------------
   nlm::Matrix<float> start = nlm::Matrix<float>::from_shape({o.chains, n});
@@ -264,23 +265,23 @@ int main(int argc, char** argv) try {
   nlm::examples::last_option_wins(app);
   Options o;
   o.data.add_to(app);
-  app.add_option("--digits", o.digits, "the taught order, e.g. 1,2,3")->capture_default_str();
+  ex::add_digits_option(app, o.digits, "the taught order, e.g. 1,2,3");
   app.add_option("--exemplars", o.exemplars, "images per digit in the cycle")->capture_default_str()->transform(ex::count(true));
   app.add_option("--cycles", o.cycles, "passes round the cycle (one update per transition)")->capture_default_str()
       ->transform(ex::count(true));
   app.add_option("--rate,-k", o.rate, "learning rate k")->capture_default_str();
   app.add_option("--gamma", o.gamma, "the target's weight on the next pattern (1: pure sequence, 0: storage)")
       ->capture_default_str();
-  app.add_flag("--no-field", o.no_field, "learn J only (b = 0, the seed's setting): -xi then cycles as well as xi");
-  app.add_option("--temperature,--T", o.temperature, "noise temperature of the free runs")->capture_default_str();
-  app.add_option("--chains", o.chains, "free-running chains")->capture_default_str()->transform(ex::count(true));
+  app.add_flag("--no-field", o.no_field, "learn J only (b = 0, the FEP network's setting): -xi then cycles as well as xi");
+  ex::add_temperature_option(app, o.temperature, "noise temperature of the free runs");
+  ex::add_chains_option(app, o.chains, "free-running chains");
   app.add_option("--frames", o.frames, "frames per chain (one per unit time)")->capture_default_str()->transform(ex::count(true));
   app.add_option("--burn-in", o.burn_in, "frames of each chain not scored (the transient from noise)")
       ->capture_default_str()->transform(ex::count());
   app.add_option("--sym-starts", o.sym_starts, "noise starts of the J_sym census")->capture_default_str()->transform(ex::count());
-  app.add_option("--seed", o.seed, "seed")->capture_default_str()->transform(ex::count());
-  app.add_option("--out", o.out, "output folder")->capture_default_str();
-  app.add_option("--threads", o.threads, "OpenBLAS threads (0: default)")->transform(ex::count());
+  ex::add_seed_option(app, o.seed, "seed");
+  ex::add_output_option(app, o.out);
+  ex::add_threads_option(app, o.threads);
   CLI11_PARSE(app, argc, argv);
   if (!(o.rate > 0.0)) throw std::invalid_argument("--rate must be > 0");
   if (o.burn_in >= o.frames)

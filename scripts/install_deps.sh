@@ -19,6 +19,7 @@ packages=(
   libdnnl-dev                                   # NLM_ONEDNN: bf16 products through oneDNN
   libbenchmark-dev                              # benchmarks
   libcli11-dev                                  # example command lines
+  doxygen                                       # the API reference (scripts/api_docs.sh)
   libcairo2-dev fonts-dejavu-core               # example pictures (PNG) and their text
   ca-certificates curl gzip                     # scripts/get_mnist.sh
 )

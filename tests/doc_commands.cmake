@@ -3,7 +3,8 @@
 #
 # A quoted command is a line of a ```sh block that starts with `build-demo/examples/<program>`
 # or `mpirun -np P build-demo/examples/<program>`; other lines (cmake, bash scripts/...) are not
-# run. Commands run in the order of the docs (README first), from a scratch folder laid out as
+# run. Commands run in the order of the docs (docs/examples.md first, whose first command trains
+# the quick model the README's commands use), from a scratch folder laid out as
 # the repository after the quick start: build-demo/examples (the built programs), data/mnist
 # (the repository's 60 mini digits), my/points.npy and my/points_labels.npy (a user's data).
 # Each program's size options below are appended to its commands; every program takes an
@@ -21,7 +22,7 @@ if(NOT rc EQUAL 0)
 endif()
 
 set(small_mnist_train --N_image 60 --b_size 10 --N_model 10 --n_t 2 --updates 3 --held-out 4)
-set(small_mnist_train_mpi --N_image 60 --b_size 10 --N_model 10 --n_t 2 --updates 3)
+set(small_mnist_train_mpi --N_image 60 --b_size 10 --N_model 10 --n_t 2 --updates 3 --held-out 4)
 set(small_mnist_generate --chains 4 --steps 20 --snapshot-start 5 --snapshot-every 5 --replicas 2
                          --diagnostics-every 2)
 set(small_mnist_evaluate --held-out 20 --classifier-images 30 --pca-components 3)
@@ -34,7 +35,7 @@ set(small_mnist_likelihood --held-out 3 -K 20 --particles 4 --runs 2)
 set(small_sequence_replay --cycles 50 --chains 2 --frames 8 --burn-in 2 --sym-starts 3)
 
 set(count 0)
-foreach(doc IN ITEMS README.md docs/examples.md)
+foreach(doc IN ITEMS docs/examples.md README.md)
   file(STRINGS "${SOURCE}/${doc}" lines)
   set(in_block FALSE)
   foreach(line IN LISTS lines)

@@ -102,6 +102,21 @@ run(${train_pt} --replicas 3 --updates 3)
 run(${train_pt} --replicas 3 --updates 6 --resume)
 expect_files(train_pt/J.npy train_pt/checkpoint.nlm)
 expect_error("ParallelTempering<EulerMaruyama>(replicas=3" ${train_pt} --replicas 4 --updates 8 --resume)
+# One sampler layer (examples/common/options.hpp): parallel tempering's defaults are the same in
+# training and generation, and its refusal of bf16 is the same sentence in both.
+foreach(program mnist_train mnist_generate)
+  execute_process(COMMAND "${BIN_DIR}/${program}" --help OUTPUT_VARIABLE help RESULT_VARIABLE rc)
+  string(REGEX MATCH "--replicas[^\n]*=4[ \n]" replicas_default "${help}")
+  string(REGEX MATCH "--t-max[^\n]*=1\\.5[ \n]" t_max_default "${help}")
+  string(REGEX MATCH "--swap-every[^\n]*=10[ \n]" swap_default "${help}")
+  if(NOT rc EQUAL 0 OR replicas_default STREQUAL "" OR t_max_default STREQUAL "" OR swap_default STREQUAL "")
+    message(FATAL_ERROR "${program} --help: parallel tempering's defaults are not 4 replicas, t-max 1.5, "
+                        "swap every 10:\n${help}")
+  endif()
+endforeach()
+expect_error("pt (parallel tempering): with --precision fp32 only" ${train_pt} --precision bf16 --updates 1)
+expect_error("pt (parallel tempering): with --precision fp32 only" "${BIN_DIR}/mnist_generate"
+             --couplings "${OUT}/quick/J.npy" --sampler pt --precision bf16 --out "${OUT}/gen_pt")
 
 set(J "${OUT}/train/J.npy")
 run("${BIN_DIR}/mnist_generate" --couplings "${J}" --chains 4 --steps 20 --snapshot-start 5

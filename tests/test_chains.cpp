@@ -103,6 +103,38 @@ TEST_CASE("a clamp or temperatures of the wrong size are refused with both sizes
   CHECK_FALSE(chains.clamped());
 }
 
+// A shared mask over different images (completion) and per-chain masks over shared values:
+// each chain holds its own values where its mask says, and nothing else is touched.
+TEST_CASE("a clamp's mask and values each have one row per chain or one shared row") {
+  OrnsteinUhlenbeck model;
+  Matrix<double> x = Matrix<double>::from_shape({3, 2});
+  x.fill(0.0);
+  {
+    nlm::Chains<double> chains(x);
+    const xt::xtensor<std::uint8_t, 2> shared_mask = {{0, 1}};
+    const Matrix<double> per_chain = {{9.0, 0.1}, {9.0, 0.2}, {9.0, 0.3}};
+    chains.clamp(shared_mask, per_chain);
+    nlm::EulerMaruyama(0.1).advance(model, chains, 20);
+    for (std::size_t c = 0; c < 3; ++c) {
+      CHECK(chains.states()(c, 1) == per_chain(c, 1));
+      CHECK(chains.states()(c, 0) != 9.0);  // unclamped: moved by the dynamics, not set
+    }
+  }
+  {
+    nlm::Chains<double> chains(x);
+    const xt::xtensor<std::uint8_t, 2> per_chain_mask = {{1, 0}, {0, 1}, {1, 1}};
+    const Matrix<double> shared_values = {{0.5, -0.5}};
+    chains.clamp(per_chain_mask, shared_values);
+    nlm::EulerMaruyama(0.1).advance(model, chains, 20);
+    CHECK(chains.states()(0, 0) == 0.5);
+    CHECK(chains.states()(1, 1) == -0.5);
+    CHECK(chains.states()(2, 0) == 0.5);
+    CHECK(chains.states()(2, 1) == -0.5);
+    CHECK(chains.states()(0, 1) != -0.5);
+    CHECK(chains.states()(1, 0) != 0.5);
+  }
+}
+
 TEST_CASE("chain restarts: probability 1 redraws every chain from the stream, 0 none (one draw each)") {
   nlm::Chains<double> chains(Matrix<double>::from_shape({3, 4}));
   chains.states().fill(5.0);

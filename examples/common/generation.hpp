@@ -10,6 +10,7 @@
 #include <nlm/nlm.hpp>
 
 #include "mnist_common.hpp"
+#include "options.hpp"
 
 namespace nlm::examples {
 
@@ -76,20 +77,47 @@ inline LoadedModel load_model(const ModelFiles& m) {
   return out;
 }
 
+/// The generation group: the model, the chains and their dynamics (Δt, T, steps, seed) and
+/// the BLAS threads.
 struct GenerationOptions : ModelFiles {
   std::size_t chains = 36, steps = 25000;
   std::uint64_t seed = 30;
   double dt = 0.01, temperature = 1.0;
   int threads = 0;
 
+  /// The model, --chains and the dynamics.
   void add_to(CLI::App& app) {
     add_model_options(app);
-    app.add_option("--chains", chains, "independent chains")->capture_default_str()->transform(count(true));
-    app.add_option("--steps", steps, "Langevin steps")->capture_default_str()->transform(count(true));
-    app.add_option("--seed", seed, "seed")->capture_default_str()->transform(count());
+    add_chains_option(app, chains);
+    add_dynamics(app);
+  }
+  /// --steps, --dt, --temperature, --seed and --threads.
+  void add_dynamics(CLI::App& app, const std::string& steps_help = "Langevin steps",
+                    const std::string& seed_help = "seed") {
+    app.add_option("--steps", steps, steps_help)->capture_default_str()->transform(count(true));
     app.add_option("--dt", dt, "time step dt")->capture_default_str();
-    app.add_option("--temperature,--T", temperature, "temperature T")->capture_default_str();
-    app.add_option("--threads", threads, "OpenBLAS threads (0: default)")->transform(count());
+    add_temperature_option(app, temperature);
+    add_seed_option(app, seed, seed_help);
+    add_threads_option(app, threads);
+  }
+};
+
+/// The recording of one chain's trajectory (mnist_pca, mnist_neuron_trace): which chain, from
+/// which step, every how many steps. A program sets its defaults before `add_to`.
+struct TrajectoryOptions {
+  std::size_t chain = 35, from = 10000, every = 1;
+
+  void add_to(CLI::App& app, const std::string& chain_help = "which chain to follow") {
+    app.add_option("--chain", chain, chain_help)->capture_default_str()->transform(count());
+    app.add_option("--from", from, "first recorded step")->capture_default_str()->transform(count());
+    app.add_option("--every", every, "record every this many steps")->capture_default_str()->transform(count(true));
+  }
+  /// Throws unless the chain exists and some step is recorded in a run of `g`.
+  void check(const GenerationOptions& g) const {
+    if (chain >= g.chains) throw std::invalid_argument("--chain must be < --chains");
+    if (from >= g.steps)
+      throw std::invalid_argument("--from (" + std::to_string(from) + ") must be below --steps (" +
+                                  std::to_string(g.steps) + "): nothing would be recorded");
   }
 };
 

@@ -76,17 +76,11 @@ struct ClampedRunOptions {
 
   void add_to(CLI::App& app, const std::string& steps_help) {
     gen.add_model_options(app);
-    app.add_option("--layout", layout, "unit layout (default: the model file's, else layout.txt beside the model)");
+    add_layout_option(app, layout);
     data.add_to(app);
-    app.add_option("--held-out", held_out,
-                   "held-out digits per class, the last of each (a model trained with --held-out: its count)")
-        ->capture_default_str()->transform(count(true));
-    app.add_option("--steps", gen.steps, steps_help)->capture_default_str()->transform(count(true));
-    app.add_option("--dt", gen.dt, "time step dt")->capture_default_str();
-    app.add_option("--temperature,--T", gen.temperature, "temperature T")->capture_default_str();
-    app.add_option("--seed", gen.seed, "seed")->capture_default_str()->transform(count());
-    app.add_option("--out", out, "output folder")->capture_default_str();
-    app.add_option("--threads", gen.threads, "OpenBLAS threads (0: default)")->transform(count());
+    add_held_out_option(app, held_out, "held-out digits per class, the last of each (a model trained with --held-out: its count)");
+    gen.add_dynamics(app, steps_help);
+    add_output_option(app, out);
   }
 };
 

@@ -53,15 +53,13 @@ class Chains {
   ForceWorkspace<S>& workspace() noexcept { return workspace_; }
 
   // ---- clamp ---------------------------------------------------------------------------
-  /// Holds the coordinates where `mask` is non-zero at `values`. `mask` and `values` have one
-  /// row per chain, or a single row shared by all chains; the states are set to the values at
+  /// Holds the coordinates where `mask` is non-zero at `values`. `mask` and `values` each have
+  /// one row per chain or a single row shared by all chains (one mask over different images:
+  /// a shared mask row with a row of values per chain); the states are set to the values at
   /// once. Samplers leave clamped coordinates exactly where they are.
   void clamp(const xt::xtensor<std::uint8_t, 2>& mask, const Matrix<S>& values) {
     check_rows(mask.shape(0), mask.shape(1), "clamp mask");
     check_rows(values.shape(0), values.shape(1), "clamp values");
-    if (values.shape(0) != mask.shape(0))
-      throw std::invalid_argument("Chains::clamp: the clamp values have " + std::to_string(values.shape(0)) +
-                                  " rows, the mask has " + std::to_string(mask.shape(0)));
     mask_ = mask;
     values_ = values;
     apply_clamp();

@@ -13,9 +13,9 @@
 namespace nlm {
 
 /// After `machine.evaluate(X, ws)` on a B×N batch:
-/// `phi = φ(X)`, `dphi = φ'(X)`, `residual = R = φ(X) Jᵀ − X` (row form of `h − x`),
+/// `phi = φ(X)`, `dphi = φ′(X)`, `residual = R = φ(X) Jᵀ − X` (row form of `h − x`),
 /// `feedback = G = R J` (row form of `Jᵀ (h − x)`), and, when requested,
-/// `energy(b) = ½ ‖R_b‖²`. The force is then `F = R − φ'(X) ⊙ G`.
+/// `energy(b) = ½ ‖R_b‖²`. The force is then `F = R − φ′(X) ⊙ G`.
 template <Scalar S>
 struct ForceWorkspace {
   Matrix<S> phi;

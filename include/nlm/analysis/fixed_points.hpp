@@ -233,7 +233,8 @@ inline std::size_t merge_point(std::vector<CriticalPoint>& points, const double*
 /// `net` is a `RecurrentNetwork` (recurrent_network.hpp) or anything with its `parameters()`,
 /// `activation()`, `field()`, `neurons()`, `activation_type` and `parameters_type`; its
 /// activation must serve double as well. The descent follows the force of the
-/// `LangevinModel` on the same J, b and φ.
+/// `LangevinModel` on the same J, b and φ at T = 0: `net`'s temperature and noise play no
+/// part (fixed points of x = Jφ(x) + b do not depend on them).
 template <class Net>
 FixedPointCensus find_fixed_points(const Net& net, const Matrix<typename Net::scalar_type>& starts,
                                    const FixedPointOptions& options = {}) {

@@ -511,6 +511,7 @@ void read_any_elements(std::istream& in, const std::string& name, const npy_head
 }  // namespace detail
 
 /// Reads a .npy header from `in`, leaving the stream at the first data byte.
+/// @param in the stream, at the start of the file.
 /// @param name_for_errors what messages call the source, usually the file's path.
 /// @throws npy_error for anything but a float, integer or bool C-order array in format 1.0–3.0.
 inline npy_header read_npy_header(std::istream& in, const std::string& name_for_errors)
