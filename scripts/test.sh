@@ -2,7 +2,8 @@
 # Installs the dependencies, builds everything with warnings on and runs the whole test suite,
 # twice: on Debian's default OpenBLAS (the pthread build) and on its OpenMP build, whose
 # products follow OpenMP's thread count (docs/reliability.md, "Reproducibility").
-#   scripts/test.sh              # Release build in build/, with nlm/distributed (MPI) and bf16 (oneDNN)
+#   scripts/test.sh              # Release build in build/, with nlm/distributed (MPI), bf16 (oneDNN)
+#                                # and the Python module (import nlm; its pytest suite)
 #   scripts/test.sh --sanitize   # AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/:
 #                                # the suite, the examples' smoke tests, MPI and oneDNN (the pthread
 #                                # build only; the allocation check, which counts malloc, is left out)
@@ -10,8 +11,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build=build
-# MPI: the nlm/distributed tests run under mpirun -np 2; oneDNN: the bf16 backend's tests
-flags=(-DCMAKE_BUILD_TYPE=Release -DNLM_MPI=ON -DNLM_ONEDNN=ON)
+# MPI: the nlm/distributed tests run under mpirun -np 2; oneDNN: the bf16 backend's tests;
+# Python: the module and python_tests
+flags=(-DCMAKE_BUILD_TYPE=Release -DNLM_MPI=ON -DNLM_ONEDNN=ON -DNLM_PYTHON=ON)
 case "${1:-}" in
   "") ;;
   --sanitize) build=build-asan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNLM_SANITIZE=ON -DNLM_MPI=ON

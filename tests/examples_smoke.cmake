@@ -316,6 +316,13 @@ if(NOT rc EQUAL 0 OR at EQUAL -1 OR at2 EQUAL -1)
   message(FATAL_ERROR "mnist_train on a .npy (${rc}) did not say what it read and trained on:\n${out}\n${err}")
 endif()
 expect_files(user/model/model.nlm user/model/J.npy user/model/layout.txt user/model/checkpoint.nlm)
+# Without --digits a labelled .npy trains on every class its labels hold, not MNIST's 1,3,6.
+execute_process(COMMAND ${user_train} --data-labels "${OUT}/user/points_labels.npy" --labels
+                --out "${OUT}/user/all" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(FIND "${out}" "training on 240 samples of classes 0,1,2: N=42" at)
+if(NOT rc EQUAL 0 OR at EQUAL -1)
+  message(FATAL_ERROR "mnist_train on a labelled .npy without --digits (${rc}) did not take all its classes:\n${out}\n${err}")
+endif()
 execute_process(COMMAND "${BIN_DIR}/mnist_generate" --model "${OUT}/user/model/model.nlm" --chains 4 --steps 20
                 --snapshot-start 5 --snapshot-every 5 --out "${OUT}/user/gen"
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)

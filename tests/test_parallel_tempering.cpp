@@ -611,6 +611,18 @@ TEST_CASE("the caller's restarted states and clamp reach the replicas") {
     CHECK(pt.replica_states()(r * cols + 1, 0) == -3.0);
     CHECK(pt.replica_states()(r * cols + 2, 0) == 0.5);
   }
+  // One shared mask row over a row of values per chain (completion of different images):
+  // every replica of chain c is held at chain c's own value.
+  xt::xtensor<std::uint8_t, 2> shared = xt::zeros<std::uint8_t>({std::size_t(1), n});
+  shared(0, 2) = 1;
+  Matrix<double> own = filled(cols, n, 0.0);
+  for (std::size_t c = 0; c < cols; ++c) own(c, 2) = double(c) + 10.0;
+  x.clamp(shared, own);
+  pt.advance(flat, x, 1);
+  for (std::size_t r = 0; r < 3; ++r)
+    for (std::size_t c = 0; c < cols; ++c) CHECK(pt.replica_states()(r * cols + c, 2) == double(c) + 10.0);
+  x.clamp(mask, values);
+  pt.advance(flat, x, 1);
   x.unclamp();
   x.states()(1, 0) = 2.0;
   pt.advance(flat, x, 1);

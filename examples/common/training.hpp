@@ -4,6 +4,7 @@
 // from it, and the files a finished run writes.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -20,6 +21,24 @@
 #include "presets.hpp"
 
 namespace nlm::examples {
+
+/// The classes a labels .npy holds, in increasing order, as --digits text ("0,1,7"); labels
+/// outside 0-9 are refused (the class codes and --digits are single digits).
+inline std::string classes_in(const std::string& labels_path) {
+  const Vector<float> labels = io::load_npy_vector<float>(labels_path);
+  std::array<bool, 10> present{};
+  for (const float v : labels) {
+    if (!(v >= 0.0f && v <= 9.0f && v == float(int(v))))
+      throw std::invalid_argument(labels_path + ": label " + std::to_string(v) +
+                                  " is not a whole number 0-9 (the training programs' classes are digits)");
+    present[std::size_t(v)] = true;
+  }
+  std::string s;
+  for (std::size_t c = 0; c < 10; ++c)
+    if (present[c]) s += (s.empty() ? "" : ",") + std::to_string(c);
+  if (s.empty()) throw std::invalid_argument(labels_path + ": no labels");
+  return s;
+}
 
 /// The training programs' command line, registered on construction (the object must outlive
 /// parsing). `out_suffix` is appended to the default output folder out/<preset>.
@@ -38,7 +57,8 @@ class TrainingCommandLine {
   TrainingCommandLine(CLI::App& app, std::string out_suffix) : out_suffix_(std::move(out_suffix)) {
     app.add_option("--preset", preset_name, "quick or paper")->capture_default_str();
     data.add_to(app);
-    add_digits_option(app, digits, "digits (classes) to learn, comma-separated (labelled data only)");
+    add_digits_option(app, digits,
+                      "digits (classes) to learn, comma-separated (labelled data; a labelled .npy: all its classes)");
     add_output_option(app, out_dir, "output folder (default out/<preset>" + out_suffix_ + ")");
     preset_ = std::make_unique<PresetOptions>(app);
     app.add_option("--checkpoint-every", checkpoint_every, "updates between checkpoints (0: only at the end)")
@@ -74,6 +94,9 @@ class TrainingCommandLine {
                                   " needs --labels");
     Preset p = preset_->resolve(app, preset_name);
     if (out_dir.empty()) out_dir = "out/" + preset_name + out_suffix_;
+    // A user's labelled .npy data: every class its labels hold, unless --digits chooses (the
+    // default 1,3,6 is MNIST's experiment, not theirs).
+    if (data.is_npy() && !data.labels.empty() && app.count("--digits") == 0) digits = classes_in(data.labels);
     p.hp.step_rule = step_rule == "adam" ? Hyperparameters::StepRule::adam : Hyperparameters::StepRule::plain;
     return p;
   }

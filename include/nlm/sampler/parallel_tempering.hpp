@@ -369,22 +369,23 @@ class ParallelTempering {
     reps.set_temperatures(std::move(t));
   }
 
-  /// The caller's clamp on every replica: its mask row c on rows r·C + c, at the caller's
-  /// states (which hold the clamped values), or the shared row when the caller has one.
+  /// The caller's clamp on every replica: its mask row c on rows r·C + c (or the shared row
+  /// when the caller has one), at the values of the caller's chain c (its states hold them),
+  /// so each replica of chain c is held where chain c is.
   void carry_clamp(const Chains<S>& chains, Replicas& rep, std::size_t cols, std::size_t n) const {
     if (!chains.clamped()) {
       if (rep.chains.clamped()) rep.chains.unclamp();
       return;
     }
     const bool shared = cols == 1 || chains.clamp_row(1) == chains.clamp_row(0);
-    const std::size_t mask_rows = shared ? 1 : replicas_ * cols;
+    const std::size_t rows = replicas_ * cols, mask_rows = shared ? 1 : rows;
     if (rep.mask.shape(0) != mask_rows || rep.mask.shape(1) != n)
       rep.mask = xt::xtensor<std::uint8_t, 2>::from_shape({mask_rows, n});
-    detail::ensure_shape(rep.values, mask_rows, n);
+    detail::ensure_shape(rep.values, rows, n);
     const S* caller = chains.states().data();
-    for (std::size_t i = 0; i < mask_rows; ++i) {
+    for (std::size_t i = 0; i < rows; ++i) {
       const std::size_t c = i % cols;
-      std::copy_n(chains.clamp_row(c), n, rep.mask.data() + i * n);
+      if (i < mask_rows) std::copy_n(chains.clamp_row(c), n, rep.mask.data() + i * n);
       std::copy_n(caller + c * n, n, rep.values.data() + i * n);
     }
     rep.chains.clamp(rep.mask, rep.values);

@@ -1,0 +1,352 @@
+"""Tests of the Python module: each asserts a property that fails if the binding is wrong."""
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+import nlm
+
+SCRATCH = pathlib.Path(os.environ.get("NLM_TEST_SCRATCH", "/tmp/nlm-python-tests"))
+
+
+def scratch(name):
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    p = SCRATCH / name
+    if p.exists():
+        p.unlink()
+    return str(p)
+
+
+def random_model(n=6, seed=1, dtype="float64"):
+    rng = np.random.default_rng(seed)
+    J = rng.normal(0, 0.5, (n, n))
+    b = rng.normal(0, 0.3, n)
+    return nlm.Model(J, b, T=1.0, seed=3, dtype=dtype), J, b
+
+
+def test_version_is_the_headers():
+    assert nlm.__version__ == "0.2.0"
+
+
+def test_energy_is_half_the_squared_residual():
+    model, J, b = random_model()
+    x = np.random.default_rng(2).normal(0, 1, (5, 6))
+    r = x - np.tanh(x) @ J.T - b
+    expected = 0.5 * np.sum(r * r, axis=1)
+    np.testing.assert_allclose(model.energy(x), expected, rtol=1e-12)
+
+
+def test_force_is_minus_the_gradient_by_central_differences():
+    # Central differences with h = 1e-5 have truncation error O(h^2 E''') ~ 1e-10 and rounding
+    # error ~ 1e-16 |E| / h ~ 1e-11 for these O(1) energies: 1e-7 absolute is ample.
+    model, _, _ = random_model()
+    x = np.random.default_rng(4).normal(0, 1, (3, 6))
+    f = model.force(x)
+    h = 1e-5
+    for i in range(6):
+        e = np.zeros(6)
+        e[i] = h
+        grad = (model.energy(x + e) - model.energy(x - e)) / (2 * h)
+        np.testing.assert_allclose(f[:, i], -grad, atol=1e-7)
+
+
+def test_float32_model_agrees_with_float64_to_single_precision():
+    m64, J, b = random_model()
+    m32 = nlm.Model(J.astype(np.float32), b.astype(np.float32))
+    x = np.random.default_rng(5).normal(0, 1, (4, 6))
+    assert m32.energy(x).dtype == np.float32
+    np.testing.assert_allclose(m32.energy(x), m64.energy(x), rtol=1e-5)
+
+
+def test_euler_maruyama_stationary_variance_of_the_quadratic_energy():
+    # J = 0, b = 0: E = x^2 / 2 per unit, and Euler-Maruyama is the AR(1) map
+    # x' = (1 - dt) x + sqrt(2 T dt) xi, whose stationary variance is exactly 2T / (2 - dt).
+    # From N(0, 1) starts the distance to it after k steps shrinks as (1 - dt)^(2k): 0.9^600.
+    # n = 20 000 chains x 2 units are independent, so the sample variance has relative
+    # standard error sqrt(2 / (n - 1)) = 0.0071; we allow 4 of them.
+    T, dt, n = 1.5, 0.1, 20000
+    model = nlm.Model(np.zeros((2, 2)), T=T, seed=7)
+    x = model.sample(n, steps=300, dt=dt, seed=8)
+    exact = 2 * T / (2 - dt)
+    var = x.var(axis=0, ddof=1)
+    assert np.all(np.abs(var / exact - 1) < 4 * np.sqrt(2 / (n - 1))), (var, exact)
+    assert np.all(np.abs(x.mean(axis=0)) < 4 * np.sqrt(exact / n))
+
+
+def test_the_same_seed_gives_the_same_bits_and_another_seed_other_bits():
+    model, _, _ = random_model(dtype="float32")
+    a = model.sample(8, steps=50, seed=11)
+    model2, _, _ = random_model(dtype="float32")
+    b = model2.sample(8, steps=50, seed=11)
+    np.testing.assert_array_equal(a, b)
+    c = model2.sample(8, steps=50, seed=12)
+    assert not np.array_equal(a, c)
+
+
+def test_clamped_units_keep_their_values_with_a_shared_mask_row():
+    model, _, _ = random_model()
+    values = np.zeros((4, 6))
+    values[:, 0] = [0.1, 0.2, 0.3, 0.4]
+    mask = np.zeros((1, 6))
+    mask[0, 0] = 1
+    for sampler in ("em", "mala", "pt"):
+        x = model.sample(4, steps=40, sampler=sampler, seed=2, clamp_mask=mask, clamp_values=values, replicas=2)
+        np.testing.assert_array_equal(x[:, 0], values[:, 0])
+        assert np.all(x[:, 1:] != 0)
+
+
+def test_sample_info_reports_mala_acceptance_and_pt_swap_rates():
+    model, _, _ = random_model()
+    _, info = model.sample(16, steps=100, sampler="mala", dt=0.01, info=True)
+    assert 0.5 < info["acceptance_rate"] <= 1.0  # dt = 0.01 on an O(1) energy: nearly all accepted
+    _, info = model.sample(16, steps=100, sampler="pt", replicas=3, t_max=1.5, swap_every=5, info=True)
+    assert len(info["swap_rates"]) == 2 and all(0 <= r <= 1 for r in info["swap_rates"])
+
+
+def test_bad_arguments_raise_with_sentences():
+    model, _, _ = random_model()
+    with pytest.raises(ValueError, match="expected 6 columns"):
+        model.energy(np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="2-D array"):
+        model.energy(np.zeros(6))
+    with pytest.raises(TypeError, match="real numbers"):
+        model.energy(np.array([["a"] * 6]))
+    with pytest.raises(ValueError, match="must be > 0"):
+        model.sample(-3, steps=10)
+    with pytest.raises(ValueError, match="choose 'em', 'mala' or 'pt'"):
+        model.sample(2, steps=10, sampler="hmc")
+    with pytest.raises(ValueError, match="give both"):
+        model.sample(2, steps=10, clamp_mask=np.ones((1, 6)))
+    with pytest.raises(ValueError, match="temperature"):
+        nlm.Model(np.zeros((2, 2)), T=-1.0)
+    with pytest.raises(ValueError, match="compiled types"):
+        nlm.Model(np.zeros((2, 2)), dtype="float16")
+    with pytest.raises(TypeError, match="unknown hyperparameter 'neuron'.*neurons"):
+        nlm.Machine(neuron=4)
+    with pytest.raises(ValueError, match="batch_size"):
+        nlm.Machine(neurons=4, batch_size=0)
+    with pytest.raises(ValueError, match="not a model phase"):
+        nlm.Machine(neurons=4, sampler="mala")
+    with pytest.raises(FileNotFoundError):
+        nlm.read_model(scratch("missing.nlm"))
+
+
+def patterns(n=8, count=200, seed=0):
+    """count samples of n units: two noisy prototypes, in [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    protos = np.sign(rng.normal(size=(2, n)))
+    x = protos[rng.integers(0, 2, count)] * 0.8 + rng.normal(0, 0.1, (count, n))
+    return np.clip(x, -1, 1).astype(np.float32)
+
+
+def small_machine(**kw):
+    hp = dict(neurons=8, batch_size=20, persistent_chains=20, langevin_steps=3, learning_rate=1e-2, seed=5,
+              learn_field=True)
+    hp.update(kw)
+    return nlm.Machine(**hp)
+
+
+def test_training_lowers_the_data_energy_and_records_a_curve():
+    data = patterns()
+    m = small_machine()
+    m.fit_field(data)
+    before = m.energy(data).mean()
+    assert m.train(data, epochs=30) == 300  # 200 samples / 20 per batch = 10 updates per epoch
+    assert m.energy(data).mean() < before
+    curve = m.curve
+    assert curve.shape == (30, 3) and curve[-1, 1] == 300
+    assert m.hyperparameters["neurons"] == 8 and m.hyperparameters["step_rule"] == "plain"
+
+
+def test_callback_sees_every_kth_update_and_can_stop():
+    data = patterns()
+    m = small_machine()
+    seen = []
+
+    def cb(updates, signal):
+        seen.append(updates)
+        return updates >= 30
+
+    assert m.train(data, updates=100, callback=cb, every=10) == 30
+    assert seen == [10, 20, 30]
+
+
+def test_a_resumed_run_ends_with_the_uninterrupted_runs_bits():
+    data = patterns()
+    whole = small_machine()
+    whole.train(data, updates=30)
+    path = scratch("resume.nlm")
+    first = small_machine()
+    first.train(data, updates=20, checkpoint=path, checkpoint_every=10)
+    again = small_machine()
+    assert again.resume(path) == 20
+    again.train(data, updates=10)
+    np.testing.assert_array_equal(again.J, whole.J)
+    np.testing.assert_array_equal(again.b, whole.b)
+    np.testing.assert_array_equal(again.persistent_chains, whole.persistent_chains)
+
+
+def test_parallel_tempering_model_phase_resumes_bit_for_bit():
+    data = patterns()
+    whole = small_machine(sampler="pt", replicas=3, t_max=1.5)
+    whole.train(data, updates=12)
+    path = scratch("resume_pt.nlm")
+    first = small_machine(sampler="pt", replicas=3, t_max=1.5)
+    first.train(data, updates=6, checkpoint=path)
+    again = small_machine(sampler="pt", replicas=3, t_max=1.5)
+    again.resume(path)
+    again.train(data, updates=6)
+    np.testing.assert_array_equal(again.J, whole.J)
+
+
+def test_a_checkpoint_of_another_configuration_is_refused():
+    data = patterns()
+    path = scratch("refuse.nlm")
+    small_machine().train(data, updates=5, checkpoint=path)
+    with pytest.raises(Exception, match="learning_rate"):
+        small_machine(learning_rate=2e-2).resume(path)
+
+
+def test_model_file_round_trip_and_the_model_of_a_machine():
+    data = patterns()
+    m = small_machine()
+    m.train(data, updates=10)
+    path = scratch("model.nlm")
+    m.save_model(path)
+    saved = nlm.read_model(path)
+    assert saved["kind"].startswith("model file") and saved["updates"] == 10 and saved["neurons"] == 8
+    np.testing.assert_array_equal(saved["J"], m.J.astype(np.float64))
+    np.testing.assert_array_equal(saved["b"], m.b.astype(np.float64))
+    model = nlm.Model(m.J, m.b)
+    np.testing.assert_allclose(model.energy(data), m.energy(data), rtol=1e-6)
+
+
+def test_training_releases_the_gil():
+    # With the GIL held by the training thread, the loop below could not run until training
+    # ended; released, it runs thousands of times meanwhile.
+    import threading
+
+    data = patterns()
+    m = small_machine()
+    t = threading.Thread(target=lambda: m.train(data, updates=3000))
+    t.start()
+    spins = 0
+    while t.is_alive():
+        spins += 1
+    t.join()
+    assert m.updates == 3000
+    assert spins > 1000, spins
+
+
+def test_ctrl_c_saves_the_checkpoint_and_raises_keyboard_interrupt():
+    import signal
+    import subprocess
+    import sys
+
+    path = scratch("interrupted.nlm")
+    script = f"""
+import sys, numpy as np, nlm
+rng = np.random.default_rng(0)
+data = np.clip(np.sign(rng.normal(size=(200, 8))) * 0.8, -1, 1)
+m = nlm.Machine(neurons=8, batch_size=20, persistent_chains=20, langevin_steps=3, learning_rate=1e-2)
+def started(updates, signal):
+    if updates == 10:
+        print("started", flush=True)
+m.train(data, updates=10**9, checkpoint={path!r}, checkpoint_every=0, callback=started, every=10)
+"""
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "started"
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode != 0
+    assert "KeyboardInterrupt" in err, err
+    saved = nlm.read_model(path)  # written on the interrupt, complete (atomic)
+    assert saved["updates"] >= 10
+    again = small_machine(learn_field=False, seed=0)
+    assert again.resume(path) == saved["updates"]
+
+
+def doc_blocks(path):
+    """The ```python blocks of a doc in the repository."""
+    text = (pathlib.Path(__file__).resolve().parents[2] / path).read_text()
+    blocks, inside = [], None
+    for line in text.splitlines():
+        if inside is None and line.startswith("```python"):
+            inside = []
+        elif inside is not None and line.startswith("```"):
+            blocks.append("\n".join(inside))
+            inside = None
+        elif inside is not None:
+            inside.append(line)
+    return blocks
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/python.md"])
+def test_the_docs_python_runs_at_a_small_size(doc, monkeypatch):
+    # Each quoted block runs with `data` given, its long runs shortened: a doc cannot quote a
+    # name or an argument the module lacks.
+    import re
+
+    blocks = doc_blocks(doc)
+    assert blocks, f"{doc} quotes no Python"
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(SCRATCH)
+    for code in blocks:
+        code = "\n".join(l for l in code.splitlines() if not l.startswith("data = ..."))
+        code = re.sub(r"updates=\d+", "updates=20", code)
+        code = re.sub(r"steps=\d+", "steps=20", code)
+        code = code.replace("progress=True", "progress=False")
+        exec(compile(code, doc, "exec"), {"data": patterns(16, 300)})
+
+
+def test_ais_log_z_of_a_gaussian_energy_is_its_closed_form():
+    # J = 0: E = |x - b|^2 / 2, so Z = (2 pi T)^(N/2) exactly. AIS is unbiased in Z and reports
+    # its standard error; 5 of them (plus 0.01 for the path's bias in log) bound the error.
+    N, T = 3, 1.3
+    model = nlm.Model(np.zeros((N, N)), np.array([0.5, -0.2, 0.1]), T=T, seed=1, dtype="float64")
+    z = model.log_z(temperatures=200, particles=32, runs=2, time_step=0.05, base_sd=1.0, seed=4)
+    exact = N / 2 * np.log(2 * np.pi * T)
+    assert abs(z["log_z"] - exact) < 5 * z["standard_error"] + 0.01, (z["log_z"], exact, z["standard_error"])
+    assert len(z["run_log_z"]) == 2 and z["log_weights"].shape == (64,)
+
+
+def test_fixed_points_of_an_uncoupled_network_are_its_field():
+    # J = 0: f(x) = -x + b has the single fixed point x* = b, with A = -I (all eigenvalues -1).
+    b = np.array([0.4, -0.3, 0.2, 0.0])
+    model = nlm.Model(np.zeros((4, 4)), b, dtype="float64")
+    starts = np.random.default_rng(3).normal(0, 1, (10, 4))
+    c = model.fixed_points(starts)
+    fp = c["fixed_points"]
+    assert c["starts"] == 10 and c["not_converged"] == 0 and len(c["slow_points"]["energy"]) == 0
+    assert fp["states"].shape == (1, 4) and fp["basin"] == [1.0] and fp["stable"] == [True]
+    np.testing.assert_allclose(fp["states"][0], b, atol=1e-8)
+    np.testing.assert_allclose(fp["eigenvalues"][0], -np.ones(4), atol=1e-10)
+    assert list(c["outcome"]) == [0] * 10
+
+
+def test_asymmetry_and_the_symmetric_split():
+    rng = np.random.default_rng(6)
+    A = rng.normal(size=(5, 5))
+    sym, anti = nlm.split_symmetric(A)
+    np.testing.assert_allclose(sym + anti, A, atol=1e-15)
+    np.testing.assert_array_equal(sym, sym.T)
+    np.testing.assert_array_equal(anti, -anti.T)
+    assert nlm.asymmetry(sym) == 0.0
+    assert abs(nlm.asymmetry(anti) - 2.0) < 1e-12
+
+
+def test_mixing_summary_of_independent_draws():
+    # Independent N(0, 1) draws: tau_int = 1, ESS = all draws, split-R-hat = 1. With 4 x 2000
+    # draws, R-hat's spread about 1 is ~ 1/sqrt(2000) and tau's estimate is within ~0.1 of 1.
+    x = np.random.default_rng(9).normal(size=(4, 2000))
+    m = nlm.mixing_summary(x)
+    assert abs(m["split_rhat"] - 1) < 0.02
+    assert 0.8 < m["tau"] < 1.2
+    assert 0.8 * 8000 < m["ess"] < 1.25 * 8000
+    # An AR(1) chain with coefficient 0.9 has tau_int = (1 + 0.9) / (1 - 0.9) = 19.
+    y = np.zeros((4, 20000))
+    e = np.random.default_rng(10).normal(size=(4, 20000))
+    for t in range(1, 20000):
+        y[:, t] = 0.9 * y[:, t - 1] + e[:, t]
+    assert 15 < nlm.mixing_summary(y)["tau"] < 23
