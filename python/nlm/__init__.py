@@ -10,7 +10,17 @@
 and, for the machine, by the model phase's sampler ('em' or 'pt'). Arrays are copied in (any
 real dtype, converted) and out. docs/python.md has the whole API.
 """
-import numpy as _np
+import sys as _sys
+
+_BUILT_FOR = "@Python3_EXECUTABLE@"  # the interpreter CMake built the module for
+try:
+    import numpy as _np
+    from . import _nlm  # noqa: F401
+except ImportError as _e:
+    raise ImportError(
+        f"nlm was built for {_BUILT_FOR}, whose NumPy it needs; this is {_sys.executable}. Run it with "
+        f"{_BUILT_FOR}, or rebuild with cmake -DPython3_EXECUTABLE={_sys.executable} (with NumPy installed "
+        f"for that interpreter): {_e}") from _e
 
 from ._nlm import (Machine32, Machine64, MachinePt32, MachinePt64, Model32, Model64, NumericalError,
                    __version__, asymmetry, hyperparameter_keys, mixing_summary, read_model, split_symmetric)
