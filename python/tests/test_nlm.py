@@ -350,3 +350,42 @@ def test_mixing_summary_of_independent_draws():
     for t in range(1, 20000):
         y[:, t] = 0.9 * y[:, t - 1] + e[:, t]
     assert 15 < nlm.mixing_summary(y)["tau"] < 23
+
+
+@pytest.mark.skipif("NLM_EXAMPLES_DIR" not in os.environ, reason="the example programs are not built (NLM_BUILD_EXAMPLES)")
+def test_a_checkpoint_crosses_python_to_cpp_and_back_bit_for_bit():
+    # Python trains 10 updates and saves a checkpoint; the C++ program mnist_train resumes it to
+    # 20 on the same data (a float32 .npy in [-1, 1], which it keeps as is); Python resumes that
+    # to 30. The uninterrupted 30-update run in Python must end with the same bits.
+    import subprocess
+
+    data = patterns(count=200)
+    folder = SCRATCH / "crossing"
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "data.npy", data)
+    # mnist_train's quick preset with the sizes below: field learned, 1 % chain restarts.
+    hp = dict(neurons=8, batch_size=20, persistent_chains=20, langevin_steps=3, learning_rate=1e-2, seed=5,
+              learn_field=True, chain_restart=0.01)
+
+    def machine():
+        m = nlm.Machine(**hp)
+        m.fit_field(data)
+        return m
+
+    whole = machine()
+    whole.train(data, updates=30)
+    first = machine()
+    checkpoint = folder / "checkpoint.nlm"
+    first.train(data, updates=10, checkpoint=str(checkpoint))
+    program = pathlib.Path(os.environ["NLM_EXAMPLES_DIR"]) / "mnist_train"
+    run = subprocess.run([str(program), "--data", str(folder / "data.npy"), "--preset", "quick", "--updates", "20",
+                          "--b_size", "20", "--N_model", "20", "--n_t", "3", "--k", "1e-2", "--seed", "5",
+                          "--anneal", "0", "--out", str(folder), "--resume"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "resumed from" in run.stdout and "at update 10" in run.stdout, run.stdout
+    last = machine()
+    assert last.resume(str(checkpoint)) == 20
+    last.train(data, updates=10)
+    np.testing.assert_array_equal(last.J, whole.J)
+    np.testing.assert_array_equal(last.b, whole.b)
+    np.testing.assert_array_equal(last.persistent_chains, whole.persistent_chains)
