@@ -22,10 +22,11 @@ except ImportError as _e:
         f"{_BUILT_FOR}, or rebuild with cmake -DPython3_EXECUTABLE={_sys.executable} (with NumPy installed "
         f"for that interpreter): {_e}") from _e
 
-from ._nlm import (Machine32, Machine64, MachinePt32, MachinePt64, Model32, Model64, NumericalError,
+from ._nlm import (Machine32, Machine64, MachinePt32, MachinePt64, Model32, Model64, Network32, Network64,
+                   NumericalError,
                    __version__, asymmetry, hyperparameter_keys, mixing_summary, read_model, split_symmetric)
 
-__all__ = ["Model", "Machine", "read_model", "hyperparameter_keys", "asymmetry", "split_symmetric",
+__all__ = ["Model", "Network", "Machine", "read_model", "hyperparameter_keys", "asymmetry", "split_symmetric",
            "mixing_summary", "NumericalError", "__version__"]
 
 _DTYPES = {"float32": _np.float32, "float64": _np.float64}
@@ -44,6 +45,13 @@ def Model(J, b=None, T=1.0, seed=0, dtype=None):
     """A model on couplings J (N, N) and field b (N,) or None at temperature T: energy, force,
     sample. dtype: 'float32' or 'float64' (default: float64 when J is float64, else float32)."""
     cls = {"float32": Model32, "float64": Model64}[_dtype_name(dtype, J)]
+    return cls(J, b, T, seed)
+
+
+def Network(J, b=None, T=0.0, seed=0, dtype=None):
+    """The plain recurrent network dx = (-x + J tanh(x) + b) dt + sqrt(2T) dW (no Onsager term):
+    drift, run (dt = 1: the synchronous map). dtype as for Model."""
+    cls = {"float32": Network32, "float64": Network64}[_dtype_name(dtype, J)]
     return cls(J, b, T, seed)
 
 

@@ -305,6 +305,50 @@ outcome (per start: index of its fixed point, -1 - index of its slow point, or a
 mark when neither). T and the noise play no part.)");
 }
 
+template <class S>
+using Network = nlm::RecurrentNetwork<nlm::Tanh, nlm::GaussianNoise, S>;
+
+template <class S>
+void bind_network(py::module_& m, const char* name) {
+  py::class_<Network<S>>(m, name, R"(The plain recurrent network dx = (-x + J tanh(x) + b) dt + sqrt(2T) dW: the NLM's
+couplings without the Onsager term, so its drift is not a gradient and it can circulate
+(sequences). Euler-Maruyama with dt = 1 is the synchronous map x <- J tanh(x) + b + noise.)")
+      .def(py::init([](const py::object& J, const py::object& b, double T, std::uint64_t seed) {
+             nlm::Matrix<S> j = to_matrix<S>(J, "J");
+             nlm::Vector<S> field = b.is_none() ? nlm::Vector<S>() : to_vector<S>(b, "b", j.shape(0));
+             Network<S> net(std::move(j), std::move(field), T);
+             net.noise().seed(nlm::detail::derive_seed(seed, std::uint64_t(nlm::Stream::noise)));
+             return net;
+           }),
+           py::arg("J"), py::arg("b") = py::none(), py::arg("T") = 0.0, py::arg("seed") = 0)
+      .def_property_readonly("neurons", &Network<S>::neurons)
+      .def("drift", [](const Network<S>& n, const py::object& x) {
+             return to_numpy(n.drift(to_matrix<S>(x, "x", n.neurons())));
+           }, py::arg("x"), "f(x) = -x + J tanh(x) + b at every row of x")
+      .def("run",
+           [](Network<S>& n, const py::object& x, std::size_t steps, double dt, std::uint64_t seed,
+              std::size_t every) -> py::object {
+             nlm::Chains<S> chains(starting_states<S>(x, n.neurons(), seed));
+             std::vector<nlm::Matrix<S>> frames;
+             {
+               py::gil_scoped_release release;
+               nlm::EulerMaruyama(dt).advance(n, chains, steps, [&](std::size_t step, const nlm::Matrix<S>& states) {
+                 if (every != 0 && step % every == 0) frames.push_back(states);
+               });
+             }
+             py::array_t<S> out = to_numpy(chains.states());
+             if (every == 0) return out;
+             py::array_t<S> f({frames.size(), chains.size(), n.neurons()});
+             for (std::size_t i = 0; i < frames.size(); ++i)
+               std::copy_n(frames[i].data(), frames[i].size(), f.mutable_data() + i * frames[i].size());
+             return py::make_tuple(out, f);
+           },
+           py::arg("x"), py::arg("steps"), py::arg("dt") = 1.0, py::arg("seed") = 0, py::arg("every") = 0,
+           R"(Runs the network by Euler-Maruyama for `steps` steps from x (B, N) or a number of N(0, I)
+starts; returns the final states, and with every=K also the states after every K-th step as an
+array (frames, B, N).)");
+}
+
 /// A Python callable called every `every` updates with (updates, signal_mean_square); a true
 /// result stops training.
 struct PythonCallback {
@@ -469,6 +513,27 @@ returning True. progress: a text bar on stderr. Returns the updates made in all.
       .def("save_model", [](const L& l, const std::string& path) {
              nlm::save_model(path, l.machine, nlm::image_layout(l.machine.neurons()));
            }, py::arg("path"), "writes model.nlm (J, b, hyperparameters, policies), which every nlm program reads")
+      .def("set_field", [](L& l, const py::object& b) { l.machine.set_field(to_vector<S>(b, "b", l.machine.neurons())); },
+           py::arg("b"), "sets b (N values); with learn_field=True the rule learns it from there")
+      .def("set_couplings", [](L& l, const py::object& J) {
+             l.machine.set_couplings(to_matrix<S>(J, "J", l.machine.neurons()));
+           }, py::arg("J"), "sets J (N, N)")
+      .def("learn_sequence",
+           [](L& l, const py::object& patterns, std::size_t cycles, double next_weight) {
+             const nlm::Matrix<S> p = to_matrix<S>(patterns, "patterns", l.machine.neurons());
+             nlm::TrainingState s;
+             {
+               py::gil_scoped_release release;
+               s = nlm::learn_sequence(l.machine, p, nlm::TrainingOptions::for_epochs(cycles),
+                                       nlm::SequenceOptions{next_weight});
+             }
+             return s.updates;
+           },
+           py::arg("patterns"), py::arg("cycles"), py::arg("next_weight") = 1.0,
+           R"(Teaches the cycle patterns[0] -> patterns[1] -> ... -> patterns[0] by the time-shifted
+delta rule dJ = k (y - J tanh(x_t) - b) tanh(x_t)^T with y = next_weight x_{t+1} +
+(1 - next_weight) x_t, one update per transition, `cycles` times round; returns the updates.
+The plain network nlm.Network(machine.J, machine.b) then replays it.)")
       .def("sample", [](L& l, const py::object& x, std::size_t steps, std::uint64_t seed) {
              nlm::Matrix<S> states = starting_states<S>(x, l.machine.neurons(), seed);
              {
@@ -498,6 +563,8 @@ PYBIND11_MODULE(_nlm, m) {
   });
   bind_model<float>(m, "Model32");
   bind_model<double>(m, "Model64");
+  bind_network<float>(m, "Network32");
+  bind_network<double>(m, "Network64");
   bind_machine<float, nlm::EulerMaruyama>(m, "Machine32");
   bind_machine<double, nlm::EulerMaruyama>(m, "Machine64");
   bind_machine<float, nlm::ParallelTempering<nlm::EulerMaruyama, float>>(m, "MachinePt32");
