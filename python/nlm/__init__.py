@@ -23,10 +23,10 @@ except ImportError as _e:
         f"for that interpreter): {_e}") from _e
 
 from ._nlm import (Machine32, Machine64, MachinePt32, MachinePt64, Model32, Model64, Network32, Network64,
-                   NumericalError,
+                   NumericalError, UnitLayout, parse_layout,
                    __version__, asymmetry, hyperparameter_keys, mixing_summary, read_model, split_symmetric)
 
-__all__ = ["Model", "Network", "Machine", "read_model", "hyperparameter_keys", "asymmetry", "split_symmetric",
+__all__ = ["Model", "Network", "Machine", "UnitLayout", "parse_layout", "read_model", "hyperparameter_keys", "asymmetry", "split_symmetric",
            "mixing_summary", "NumericalError", "__version__"]
 
 _DTYPES = {"float32": _np.float32, "float64": _np.float64}

@@ -305,6 +305,86 @@ outcome (per start: index of its fixed point, -1 - index of its slow point, or a
 mark when neither). T and the noise play no part.)");
 }
 
+/// Class labels (whole numbers 0-255) from a 1-D array.
+inline std::vector<std::uint8_t> to_classes(const py::handle& h, const char* what) {
+  const nlm::Vector<double> v = to_vector<double>(h, what);
+  std::vector<std::uint8_t> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!(v(i) >= 0 && v(i) <= 255 && v(i) == double(int(v(i)))))
+      throw py::value_error(std::string(what) + ": " + std::to_string(v(i)) + " is not a whole number 0-255");
+    out[i] = std::uint8_t(v(i));
+  }
+  return out;
+}
+
+inline py::array_t<std::uint8_t> mask_to_numpy(const xt::xtensor<std::uint8_t, 2>& m) {
+  py::array_t<std::uint8_t> a({m.shape(0), m.shape(1)});
+  std::copy_n(m.data(), m.size(), a.mutable_data());
+  return a;
+}
+
+inline void bind_layout(py::module_& m) {
+  using nlm::UnitLayout;
+  py::class_<UnitLayout>(m, "UnitLayout", R"(Which units of a model are image (visible), label and latent units:
+[visible][len(classes) * units_per_class label units][latent]. A label unit's data value is
++label_scale for its class and -label_scale for the others.)")
+      .def(py::init([](std::size_t visible, const std::vector<int>& classes, std::size_t units_per_class,
+                       double label_scale, std::size_t latent) {
+             UnitLayout l;
+             l.visible = visible;
+             for (const int c : classes) {
+               if (c < 0 || c > 255) throw py::value_error("classes: " + std::to_string(c) + " is not 0-255");
+               l.classes.push_back(std::uint8_t(c));
+             }
+             l.units_per_class = units_per_class;
+             l.label_scale = label_scale;
+             l.latent = latent;
+             l.validate();
+             return l;
+           }),
+           py::arg("visible"), py::arg("classes") = std::vector<int>{}, py::arg("units_per_class") = 1,
+           py::arg("label_scale") = 1.0, py::arg("latent") = 0)
+      .def_readonly("visible", &UnitLayout::visible)
+      .def_property_readonly("classes", [](const UnitLayout& l) { return std::vector<int>(l.classes.begin(), l.classes.end()); })
+      .def_readonly("units_per_class", &UnitLayout::units_per_class)
+      .def_readonly("label_scale", &UnitLayout::label_scale)
+      .def_readonly("latent", &UnitLayout::latent)
+      .def_property_readonly("neurons", &UnitLayout::neurons)
+      .def_property_readonly("labels", &UnitLayout::labels, "label units in all")
+      .def_property_readonly("first_label", &UnitLayout::first_label)
+      .def_property_readonly("first_latent", &UnitLayout::first_latent)
+      .def("data_rows", [](const UnitLayout& l, const py::object& images, const py::object& labels) {
+             const std::vector<std::uint8_t> classes = labels.is_none() ? std::vector<std::uint8_t>{}
+                                                                        : to_classes(labels, "labels");
+             return to_numpy(l.data_rows(to_matrix<double>(images, "images", l.visible), classes));
+           }, py::arg("images"), py::arg("labels") = py::none(),
+           "the training rows: each image, its label code, the latent units at 0 (float64)")
+      .def("label_clamp", [](const UnitLayout& l, const py::object& wanted) {
+             const nlm::Clamp<double> c = l.label_clamp<double>(to_classes(wanted, "wanted"));
+             return py::make_tuple(mask_to_numpy(c.mask), to_numpy(c.values));
+           }, py::arg("wanted"),
+           "(mask, values) holding each chain's label units at its class's code: Model.sample(clamp_mask=..., "
+           "clamp_values=...) then generates that class")
+      .def("image_clamp", [](const UnitLayout& l, const py::object& images, const py::object& observed) {
+             const nlm::Matrix<double> o = to_matrix<double>(observed, "observed", l.visible);
+             xt::xtensor<std::uint8_t, 2> mask = xt::xtensor<std::uint8_t, 2>::from_shape({o.shape(0), o.shape(1)});
+             for (std::size_t i = 0; i < o.size(); ++i) mask.data()[i] = o.data()[i] != 0.0;
+             const nlm::Clamp<double> c = l.image_clamp(to_matrix<double>(images, "images", l.visible), mask);
+             return py::make_tuple(mask_to_numpy(c.mask), to_numpy(c.values));
+           }, py::arg("images"), py::arg("observed"),
+           "(mask, values) holding each chain's image units where `observed` (one row per image or one for all) is "
+           "non-zero: completion, or classification with every pixel observed")
+      .def("predict", [](const UnitLayout& l, const py::object& label_values) {
+             const std::vector<std::uint8_t> p = l.predict(to_matrix<double>(label_values, "label_values", l.labels()));
+             py::array_t<std::uint8_t> a(py::ssize_t(p.size()));
+             std::copy(p.begin(), p.end(), a.mutable_data());
+             return a;
+           }, py::arg("label_values"), "for each row of (time-averaged) label units, the class whose units sum highest")
+      .def("text", [](const UnitLayout& l) { return nlm::layout_text(l); }, "the layout as layout.txt holds it");
+  m.def("parse_layout", [](const std::string& text) { return nlm::parse_layout(text, "parse_layout"); },
+        py::arg("text"), "a UnitLayout from the text of layout.txt");
+}
+
 template <class S>
 using Network = nlm::RecurrentNetwork<nlm::Tanh, nlm::GaussianNoise, S>;
 
@@ -510,9 +590,12 @@ returning True. progress: a text bar on stderr. Returns the updates made in all.
            "the same way; refuses one that would not resume exactly")
       .def("save_checkpoint", [](const L& l, const std::string& path) { nlm::save_checkpoint(path, l.machine, l.state); },
            py::arg("path"), "writes a checkpoint (atomically): what `resume` and the C++ library read")
-      .def("save_model", [](const L& l, const std::string& path) {
-             nlm::save_model(path, l.machine, nlm::image_layout(l.machine.neurons()));
-           }, py::arg("path"), "writes model.nlm (J, b, hyperparameters, policies), which every nlm program reads")
+      .def("save_model", [](const L& l, const std::string& path, const py::object& layout) {
+             nlm::save_model(path, l.machine,
+                             layout.is_none() ? nlm::image_layout(l.machine.neurons()) : layout.cast<nlm::UnitLayout>());
+           }, py::arg("path"), py::arg("layout") = py::none(),
+           "writes model.nlm (J, b, the unit layout: all units visible unless `layout` says otherwise, hyperparameters, "
+           "policies), which every nlm program reads")
       .def("set_field", [](L& l, const py::object& b) { l.machine.set_field(to_vector<S>(b, "b", l.machine.neurons())); },
            py::arg("b"), "sets b (N values); with learn_field=True the rule learns it from there")
       .def("set_couplings", [](L& l, const py::object& J) {
@@ -563,6 +646,7 @@ PYBIND11_MODULE(_nlm, m) {
   });
   bind_model<float>(m, "Model32");
   bind_model<double>(m, "Model64");
+  bind_layout(m);
   bind_network<float>(m, "Network32");
   bind_network<double>(m, "Network64");
   bind_machine<float, nlm::EulerMaruyama>(m, "Machine32");
@@ -599,6 +683,7 @@ PYBIND11_MODULE(_nlm, m) {
     d["b"] = to_numpy(s.field);
     d["updates"] = s.updates;
     d["neurons"] = s.neurons();
+    d["layout"] = s.layout ? py::cast(*s.layout) : py::none();
     return d;
   }, py::arg("path"), "reads a model file or checkpoint: a dict with kind, J, b (float64), updates, neurons");
 }

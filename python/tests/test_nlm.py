@@ -425,3 +425,45 @@ def test_a_taught_cycle_is_replayed_by_the_plain_network():
     visited = [int(np.argmax(xi @ np.sign(f[0]))) for f in frames]
     assert visited == [1, 2, 0, 1, 2, 0], visited
     assert all(np.array_equal(np.sign(frames[t][0]), xi[(t + 1) % 3]) for t in range(6))
+
+
+def test_unit_layout_codes_clamps_and_predictions():
+    layout = nlm.UnitLayout(4, classes=[1, 3], units_per_class=2, label_scale=0.5, latent=1)
+    assert (layout.neurons, layout.labels, layout.first_label, layout.first_latent) == (9, 4, 4, 8)
+    images = np.arange(8, dtype=float).reshape(2, 4) / 10
+    rows = layout.data_rows(images, [3, 1])
+    np.testing.assert_array_equal(rows[:, :4], images)
+    np.testing.assert_array_equal(rows[0, 4:8], [-0.5, -0.5, 0.5, 0.5])  # class 3: the second pair is +a
+    np.testing.assert_array_equal(rows[1, 4:8], [0.5, 0.5, -0.5, -0.5])
+    np.testing.assert_array_equal(rows[:, 8], [0, 0])  # latent units start at 0
+    mask, values = layout.label_clamp([1, 3, 3])
+    assert mask.dtype == np.uint8 and mask.shape == (3, 9)
+    np.testing.assert_array_equal(mask[:, 4:8], 1)
+    np.testing.assert_array_equal(mask[:, :4], 0)
+    np.testing.assert_array_equal(values[2, 4:8], [-0.5, -0.5, 0.5, 0.5])
+    mask, values = layout.image_clamp(images, np.array([[1, 0, 1, 0]]))
+    np.testing.assert_array_equal(mask[:, :4], [[1, 0, 1, 0]] * 2)
+    np.testing.assert_array_equal(values[:, :4], images)
+    assert list(layout.predict(np.array([[0.1, 0.2, 0.9, -1.0], [1, 1, 0, 0]]))) == [1, 1]
+    assert list(layout.predict(np.array([[0, 0, 0.5, 0.6]]))) == [3]
+    assert nlm.parse_layout(layout.text()).text() == layout.text()
+    with pytest.raises(ValueError, match="no label units"):
+        nlm.UnitLayout(4).label_clamp([1])
+    with pytest.raises(ValueError, match="not a whole number"):
+        layout.data_rows(images, [1.5, 3])
+
+
+def test_class_conditional_sampling_holds_the_label_code_and_the_layout_travels_in_the_model_file():
+    layout = nlm.UnitLayout(8, classes=[0, 1], units_per_class=3)
+    data = patterns(8, 200)
+    labels = (data[:, 0] > 0).astype(np.uint8)
+    m = small_machine(neurons=layout.neurons)
+    m.train(layout.data_rows(data, labels), updates=20)
+    path = scratch("labels_model.nlm")
+    m.save_model(path, layout=layout)
+    saved = nlm.read_model(path)
+    assert saved["layout"].text() == layout.text()
+    model = nlm.Model(saved["J"], saved["b"], dtype="float32")
+    mask, values = layout.label_clamp([0, 1])
+    x = model.sample(2, steps=50, clamp_mask=mask, clamp_values=values, seed=3)
+    np.testing.assert_array_equal(x[:, layout.first_label:layout.first_latent], values[:, 8:14].astype(np.float32))
