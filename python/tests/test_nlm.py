@@ -467,3 +467,22 @@ def test_class_conditional_sampling_holds_the_label_code_and_the_layout_travels_
     mask, values = layout.label_clamp([0, 1])
     x = model.sample(2, steps=50, clamp_mask=mask, clamp_values=values, seed=3)
     np.testing.assert_array_equal(x[:, layout.first_label:layout.first_latent], values[:, 8:14].astype(np.float32))
+
+
+def test_adam_steps_resume_bit_for_bit_with_their_moments():
+    # Adam's moments are part of the checkpoint: a resumed run equals the uninterrupted one.
+    data = patterns()
+    whole = small_machine(step_rule="adam", learning_rate=1e-3)
+    whole.train(data, updates=20)
+    assert whole.hyperparameters["step_rule"] == "adam"
+    path = scratch("adam.nlm")
+    small_machine(step_rule="adam", learning_rate=1e-3).train(data, updates=10, checkpoint=path)
+    again = small_machine(step_rule="adam", learning_rate=1e-3)
+    again.resume(path)
+    again.train(data, updates=10)
+    np.testing.assert_array_equal(again.J, whole.J)
+    plain = small_machine(learning_rate=1e-3)
+    plain.train(data, updates=20)
+    assert not np.array_equal(plain.J, whole.J)
+    with pytest.raises(ValueError, match="step rule"):
+        small_machine(step_rule="sgd")
