@@ -1,6 +1,7 @@
 // The options the example programs share, each registered in one place: the sampler and the
-// precision of the products (with the one run-time → type dispatch over them), the BLAS
-// threads and the output folder. The data (DataSource, mnist_common.hpp), the model
+// precision of the products (with the one run-time → type dispatch over them), and one
+// registration function each for --threads, --out, --digits, --layout, --held-out, --seed,
+// --chains and --temperature. The data (DataSource, mnist_common.hpp), the model
 // (ModelFiles) and the generation dynamics (GenerationOptions, generation.hpp) and the training
 // hyperparameters (PresetOptions, presets.hpp) are the other groups.
 #pragma once
