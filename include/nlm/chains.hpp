@@ -9,6 +9,7 @@
 /// scale √(2 T_c Δt) (and MALA its own acceptance test).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -41,8 +42,12 @@ class Chains {
   const Matrix<S>& states() const noexcept { return states_; }
   /// Replaces the states; a clamp or temperatures of another number of chains are dropped,
   /// clamped coordinates are set to their values again.
+  /// States of the same shape are copied into the existing buffer (its memory stays put).
   void set_states(Matrix<S> x) {
-    states_ = std::move(x);
+    if (x.shape() == states_.shape())
+      std::copy_n(x.data(), x.size(), states_.data());
+    else
+      states_ = std::move(x);
     fit_extras();
   }
   /// Exchanges the states with `x` without copying (used to advance a caller's matrix).

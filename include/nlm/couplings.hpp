@@ -7,6 +7,7 @@
 /// stale.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -79,7 +80,9 @@ class Couplings {
   void set(Matrix<S> j) {
     detail::require_shape(j, neurons(), neurons(), owner_, "couplings");
     detail::require_finite(j, owner_, "couplings contain");
-    j_ = std::move(j);
+    // Into the existing buffer: J's memory stays where it is for the couplings' lifetime (the
+    // Python module's read-only views of J rely on it).
+    std::copy_n(j.data(), j.size(), j_.data());
     backend_.refresh(j_);
   }
   /// Sets b and turns it on.
@@ -88,7 +91,10 @@ class Couplings {
       throw std::invalid_argument(std::string(owner_) + ": field must have " + std::to_string(neurons()) +
                                   " values, got " + std::to_string(b.shape(0)));
     detail::require_finite(b, owner_, "field contains", "index");
-    b_ = std::move(b);
+    if (b_.size() == b.size())
+      std::copy_n(b.data(), b.size(), b_.data());  // b's memory stays put, as J's
+    else
+      b_ = std::move(b);
     use_field_ = true;
   }
 

@@ -7,8 +7,9 @@
     model = nlm.Model(machine.J, machine.b)   # the model alone: energy, force, sample
 
 `Model` and `Machine` choose the compiled class by dtype (float32, the default, or float64)
-and, for the machine, by the model phase's sampler ('em' or 'pt'). Arrays are copied in (any
-real dtype, converted) and out. docs/python.md has the whole API.
+(or precision='bf16') and, for the machine, by the model phase's sampler ('em' or 'pt'). Arrays
+are copied in (any real dtype, converted); results are new arrays, except J, b and the
+persistent chains, which are read-only views. docs/python.md has the whole API.
 """
 import sys as _sys
 
@@ -22,12 +23,25 @@ except ImportError as _e:
         f"{_BUILT_FOR}, or rebuild with cmake -DPython3_EXECUTABLE={_sys.executable} (with NumPy installed "
         f"for that interpreter): {_e}") from _e
 
-from ._nlm import (Machine32, Machine64, MachinePt32, MachinePt64, Model32, Model64, Network32, Network64,
-                   NumericalError, UnitLayout, parse_layout,
-                   __version__, asymmetry, hyperparameter_keys, mixing_summary, read_model, split_symmetric)
+from ._nlm import (Classifier, Machine32, Machine64, MachinePt32, MachinePt64, Model32, Model64, Network32, Network64,
+                   NumericalError, UnitLayout, UpdateStatistics, __version__, adversarial_accuracy, asymmetry,
+                   fit_power_law, frechet_distance, has_bf16, hyperparameter_keys, inverted_fraction, load_idx,
+                   mixing_summary, moment_errors, parse_layout, pca_frechet_distance, read_model, split_symmetric)
 
-__all__ = ["Model", "Network", "Machine", "UnitLayout", "parse_layout", "read_model", "hyperparameter_keys", "asymmetry", "split_symmetric",
-           "mixing_summary", "NumericalError", "__version__"]
+__all__ = ["Model", "Network", "Machine", "UnitLayout", "parse_layout", "read_model", "load_idx", "hyperparameter_keys",
+           "asymmetry", "split_symmetric", "mixing_summary", "UpdateStatistics", "fit_power_law", "frechet_distance",
+           "pca_frechet_distance", "adversarial_accuracy", "moment_errors", "inverted_fraction", "Classifier",
+           "NumericalError", "has_bf16", "__version__"]
+
+_PRECISIONS = ("float32", "float64", "bf16")
+
+
+def _bf16_class(name):
+    if not has_bf16:
+        raise ValueError("precision: 'bf16' needs oneDNN, and this nlm was built without it "
+                         "(cmake -DNLM_ONEDNN=ON with libdnnl-dev installed)")
+    from . import _nlm
+    return getattr(_nlm, name)
 
 _DTYPES = {"float32": _np.float32, "float64": _np.float64}
 
@@ -41,10 +55,24 @@ def _dtype_name(dtype, like=None):
     return name
 
 
-def Model(J, b=None, T=1.0, seed=0, dtype=None):
+def _precision(precision, dtype, like=None):
+    if precision is None:
+        return _dtype_name(dtype, like)
+    if precision not in _PRECISIONS:
+        raise ValueError(f"precision: {precision!r} is not one of the compiled precisions (choose 'float32', "
+                         f"'float64' or 'bf16')")
+    if dtype is not None and precision != "bf16" and _dtype_name(dtype) != precision:
+        raise ValueError(f"precision {precision!r} and dtype {_dtype_name(dtype)!r} disagree: give one of them")
+    return precision
+
+
+def Model(J, b=None, T=1.0, seed=0, dtype=None, precision=None):
     """A model on couplings J (N, N) and field b (N,) or None at temperature T: energy, force,
-    sample. dtype: 'float32' or 'float64' (default: float64 when J is float64, else float32)."""
-    cls = {"float32": Model32, "float64": Model64}[_dtype_name(dtype, J)]
+    sample, log_z, conditional_log_z, fixed_points. dtype: 'float32' or 'float64' (default:
+    float64 when J is float64, else float32); precision='bf16': float32 with the two products
+    of each step in bfloat16 (oneDNN; nlm.has_bf16 says whether it was built)."""
+    p = _precision(precision, dtype, J)
+    cls = _bf16_class("ModelBf16") if p == "bf16" else {"float32": Model32, "float64": Model64}[p]
     return cls(J, b, T, seed)
 
 
@@ -55,16 +83,22 @@ def Network(J, b=None, T=0.0, seed=0, dtype=None):
     return cls(J, b, T, seed)
 
 
-def Machine(*, dtype="float32", sampler="em", weight_decay=2e-6, replicas=4, t_max=1.5, swap_every=10,
-            **hyperparameters):
+def Machine(*, dtype=None, sampler="em", precision=None, weight_decay=2e-6, replicas=4, t_max=1.5,
+            swap_every=10, **hyperparameters):
     """A learning machine (tanh, Gaussian noise, weight decay). Keyword arguments: the
     hyperparameters by name (nlm.hyperparameter_keys(): neurons, time_step, temperature,
     langevin_steps, learning_rate, batch_size, persistent_chains, seed, learn_field, ...),
     weight_decay (lambda), dtype ('float32' or 'float64') and sampler, the model phase: 'em'
-    (Euler-Maruyama, the paper's) or 'pt' (parallel tempering: replicas, t_max, swap_every)."""
-    classes = {("float32", "em"): Machine32, ("float64", "em"): Machine64,
-               ("float32", "pt"): MachinePt32, ("float64", "pt"): MachinePt64}
-    key = (_dtype_name(dtype), sampler)
-    if key not in classes:
+    (Euler-Maruyama, the paper's) or 'pt' (parallel tempering: replicas, t_max, swap_every).
+    precision='bf16': float32 with bf16 products (oneDNN), model phase 'em' only."""
+    if sampler not in ("em", "pt"):
         raise ValueError(f"sampler: {sampler!r} is not a model phase (choose 'em' or 'pt')")
-    return classes[key](weight_decay, replicas, t_max, swap_every, **hyperparameters)
+    p = _precision(precision, dtype)
+    if p == "bf16":
+        if sampler != "em":
+            raise ValueError("precision 'bf16' is compiled with the model phase 'em' only")
+        cls = _bf16_class("MachineBf16")
+    else:
+        cls = {("float32", "em"): Machine32, ("float64", "em"): Machine64,
+               ("float32", "pt"): MachinePt32, ("float64", "pt"): MachinePt64}[(p, sampler)]
+    return cls(weight_decay, replicas, t_max, swap_every, **hyperparameters)

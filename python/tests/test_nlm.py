@@ -486,3 +486,186 @@ def test_adam_steps_resume_bit_for_bit_with_their_moments():
     assert not np.array_equal(plain.J, whole.J)
     with pytest.raises(ValueError, match="step rule"):
         small_machine(step_rule="sgd")
+
+
+# ---- views -------------------------------------------------------------------------------
+
+def test_j_b_and_the_chains_are_read_only_views_that_outlive_their_machine():
+    import gc
+    machine = small_machine(dtype="float64")
+    J, b, x = machine.J, machine.b, machine.persistent_chains
+    for view in (J, b, x):
+        assert not view.flags.writeable and not view.flags.owndata
+        with pytest.raises(ValueError, match="read-only"):
+            view[0] = 1.0
+    assert np.shares_memory(J, machine.J) and np.shares_memory(x, machine.persistent_chains)
+    before = np.array(J)
+    machine.train(patterns(), updates=5)
+    assert not np.array_equal(J, before)           # the view follows training ...
+    np.testing.assert_array_equal(J, machine.J)    # ... and is the machine's J
+    new_j = np.random.default_rng(1).normal(0, 0.1, (8, 8))
+    machine.set_couplings(new_j)                   # a setter writes into the same buffer
+    np.testing.assert_array_equal(J, new_j)
+    path = scratch("views.nlm")
+    machine.save_checkpoint(path)
+    other = small_machine(dtype="float64")
+    other_j = other.J
+    other.resume(path)                             # so does a checkpoint's load
+    np.testing.assert_array_equal(other_j, new_j)
+    snapshot = np.array(J)
+    del machine, other
+    gc.collect()
+    np.testing.assert_array_equal(J, snapshot)     # the view keeps its machine alive
+    model = nlm.Model(new_j, np.arange(8.0), dtype="float64")
+    np.testing.assert_array_equal(model.J, new_j)
+    np.testing.assert_array_equal(model.b, np.arange(8.0))
+    assert not model.J.flags.writeable
+
+
+# ---- conditional AIS, update statistics, power laws ------------------------------------
+
+def test_conditional_log_z_of_a_gaussian_energy_is_its_closed_form():
+    # J = 0: E = |x - b|^2 / 2. Clamping units C at v leaves Z(v) = exp(-|v_C - b_C|^2 / (2T))
+    # (2 pi T)^((N - |C|)/2) exactly. As for log Z: within 5 standard errors plus 0.01.
+    N, T = 4, 0.8
+    b = np.array([0.5, -0.2, 0.1, 0.3])
+    model = nlm.Model(np.zeros((N, N)), b, T=T, seed=1, dtype="float64")
+    mask = np.array([[1, 0, 1, 0]])
+    values = np.array([[0.0, 0.0, 0.0, 0.0], [1.0, 0.0, -1.0, 0.0], [0.5, 0.0, 0.1, 0.0]])
+    z = model.conditional_log_z(mask, values, temperatures=200, particles=32, runs=2, time_step=0.05, seed=2)
+    held = mask[0] == 1
+    exact = [-np.sum((v[held] - b[held]) ** 2) / (2 * T) + (N - held.sum()) / 2 * np.log(2 * np.pi * T)
+             for v in values]
+    assert z["log_z"].shape == (3,) and len(z["conditions"]) == 3
+    for got, want, se in zip(z["log_z"], exact, z["standard_error"]):
+        assert abs(got - want) < 5 * se + 0.01, (got, want, se)
+    with pytest.raises(ValueError, match="clamp_mask: expected 4 columns"):
+        model.conditional_log_z(np.ones((1, 3)), values)
+
+
+def test_update_statistics_histogram_the_applied_steps():
+    # One update of a float64 machine: |J_before - J_after| is the step (weight decay does not
+    # constrain J), to ~1e-17 absolute, far from any bin edge's tie; so NumPy's histogram of
+    # it over the recorded edges must equal the recorded counts.
+    machine = small_machine(dtype="float64")
+    stats = nlm.UpdateStatistics(record_signal=True)
+    before = np.array(machine.J)
+    machine.train(patterns(), updates=1, statistics=stats)
+    step = np.abs(before - machine.J).ravel()
+    (w,) = stats.step_windows()
+    assert (w["first"], w["end"], w["updates"], w["values_per_update"]) == (1, 10, 1, 64)
+    assert w["total"] == 64 and w["zeros"] == np.sum(step == 0)
+    counts, _ = np.histogram(step[step > 0], bins=w["edges"])
+    np.testing.assert_array_equal(w["counts"], counts)
+    assert len(stats.signal_windows()) == 1
+    machine.train(patterns(), updates=10, statistics=stats)   # updates 2..11: windows [1,10) and [10,100)
+    assert [(v["first"], v["updates"]) for v in stats.step_windows()] == [(1, 9), (10, 2)]
+    d = SCRATCH / "update_stats"
+    stats.save(str(d))
+    csv = (d / "steps_windows.csv").read_text().splitlines()
+    assert csv[1].startswith("steps_1-10,1,10,9,64,")
+    np.testing.assert_array_equal(np.load(d / "steps_1-10_xbins.npy"), stats.step_windows()[0]["edges"])
+
+
+def test_power_law_fit_recovers_a_pareto_exponent():
+    # Pareto with p(x) ~ x^-2.5 above 1: the MLE has standard error (alpha - 1)/sqrt(n_tail);
+    # 4 of them bound the error (the x_min choice adds little for a pure power law).
+    x = np.random.default_rng(3).pareto(1.5, 5000) + 1.0
+    f = nlm.fit_power_law(x, bootstrap=0)
+    assert abs(f["alpha"] - 2.5) < 4 * f["alpha_se"], f
+    assert f["n"] == 5000 and f["n_tail"] >= 50 and f["xmin"] >= 1.0
+
+
+# ---- sample-quality metrics --------------------------------------------------------------
+
+def test_frechet_distance_and_moment_errors_against_numpy():
+    rng = np.random.default_rng(7)
+    a = rng.normal(0, 1, (400, 5))
+    b = rng.normal(0.3, 1, (300, 5)) @ rng.normal(0, 0.7, (5, 5))
+    ma, mb = a.mean(0), b.mean(0)
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)   # both divided by n - 1, as nlm's
+    w, v = np.linalg.eigh(ca)
+    root = v @ np.diag(np.sqrt(w)) @ v.T
+    cross = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(root @ cb @ root), 0, None)))
+    expected = np.sum((ma - mb) ** 2) + np.trace(ca) + np.trace(cb) - 2 * cross
+    assert nlm.frechet_distance(a, b) == pytest.approx(expected, rel=1e-9)
+    e = nlm.moment_errors(b, a)
+    assert e["mean_rms"] == pytest.approx(np.sqrt(np.mean((mb - ma) ** 2)), rel=1e-12)
+    assert e["covariance_rms"] == pytest.approx(np.sqrt(np.mean((cb - ca) ** 2)), rel=1e-12)
+    assert e["covariance_relative"] == pytest.approx(np.linalg.norm(cb - ca) / np.linalg.norm(ca), rel=1e-12)
+    assert nlm.pca_frechet_distance(a, a, components=3) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_adversarial_accuracy_inverted_backgrounds_and_the_classifier():
+    rng = np.random.default_rng(8)
+    real = rng.normal(0, 1, (50, 4))
+    assert nlm.adversarial_accuracy(real, real)["value"] == 0.0     # copies: every nearest is a copy
+    far = nlm.adversarial_accuracy(real, real + 100.0)                 # apart: every nearest is its own kind
+    assert (far["value"], far["real"], far["synthetic"], far["count"]) == (1.0, 1.0, 1.0, 50)
+    dark, light = -np.ones((4, 4)), -np.ones((4, 4))
+    light[0, :] = light[-1, :] = light[:, 0] = light[:, -1] = 1.0      # a light 1-pixel frame
+    assert nlm.inverted_fraction(np.stack([dark.ravel(), light.ravel()]), border=1) == 0.5
+    with pytest.raises(ValueError, match="square"):
+        nlm.inverted_fraction(np.zeros((2, 5)))
+    labels = np.repeat([3, 7], 100)
+    x = rng.normal(0, 0.3, (200, 6)) + np.where(labels[:, None] == 3, 2.0, -2.0)
+    c = nlm.Classifier(x, labels)
+    assert c.classes == [3, 7] and c.accuracy(x, labels) == 1.0
+    np.testing.assert_array_equal(c.predict(x[[0, 150]]), [3, 7])
+    a = c.assign(x)
+    assert a["confident_fraction"] == 1.0 and a["class_fractions"] == [0.5, 0.5] and a["balance_entropy"] == 1.0
+    np.testing.assert_allclose(c.probabilities(x).sum(1), 1.0, rtol=1e-12)
+
+
+# ---- IDX ---------------------------------------------------------------------------------
+
+def test_idx_images_and_labels_plain_and_gzipped():
+    import gzip
+    import struct
+    images = np.random.default_rng(9).integers(0, 256, (3, 4, 5), dtype=np.uint8)
+    labels = np.array([7, 0, 255], dtype=np.uint8)
+    img = struct.pack(">IIII", 0x803, 3, 4, 5) + images.tobytes()
+    lab = struct.pack(">II", 0x801, 3) + labels.tobytes()
+    for name, data in (("i.idx", img), ("l.idx", lab)):
+        pathlib.Path(scratch(name)).write_bytes(data)
+        pathlib.Path(scratch(name + ".gz")).write_bytes(gzip.compress(data))
+    for suffix in ("", ".gz"):
+        got = nlm.load_idx(str(SCRATCH / ("i.idx" + suffix)))
+        assert got.dtype == np.uint8 and got.shape == (3, 4, 5)
+        np.testing.assert_array_equal(got, images)
+        np.testing.assert_array_equal(nlm.load_idx(str(SCRATCH / ("l.idx" + suffix))), labels)
+    pathlib.Path(scratch("bad.idx")).write_bytes(struct.pack(">II", 0x802, 1) + b"\0")
+    with pytest.raises(ValueError, match="bad magic number 0x00000802"):
+        nlm.load_idx(str(SCRATCH / "bad.idx"))
+    pathlib.Path(scratch("short.idx")).write_bytes(img[:-1])
+    with pytest.raises(ValueError, match="short.idx"):
+        nlm.load_idx(str(SCRATCH / "short.idx"))
+    with pytest.raises(FileNotFoundError):
+        nlm.load_idx(scratch("missing.idx"))
+
+
+# ---- bf16 --------------------------------------------------------------------------------
+
+@pytest.mark.skipif(not nlm.has_bf16, reason="built without oneDNN")
+def test_bf16_products_agree_to_bf16_rounding_and_share_the_float32_checkpoint():
+    # Each product rounds J and tanh(x) to bf16 (relative error <= 2^-9 each) and accumulates
+    # in float32: the drive h = J tanh(x) of 6 terms errs by <= 2^-8 sum|J||tanh x| ~ 1e-2 of
+    # the O(1) residual, so the energy (a square of it) agrees within 3e-2 relative.
+    _, J, b = random_model()
+    m32 = nlm.Model(J, b, dtype="float32")
+    m16 = nlm.Model(J, b, precision="bf16")
+    assert (m16.precision, m32.precision) == ("bf16", "float32")
+    x = np.random.default_rng(5).normal(0, 1, (8, 6)).astype(np.float32)
+    np.testing.assert_allclose(m16.energy(x), m32.energy(x), rtol=3e-2, atol=1e-3)
+    machine = small_machine(precision="bf16")
+    assert machine.precision == "bf16"
+    machine.train(patterns(), updates=20)
+    path = scratch("bf16.nlm")
+    machine.save_checkpoint(path)
+    fp32 = small_machine()
+    fp32.resume(path)                         # J is float32 in both: the checkpoint loads as is
+    np.testing.assert_array_equal(fp32.J, machine.J)
+    with pytest.raises(ValueError, match="model phase 'em' only"):
+        nlm.Machine(neurons=4, precision="bf16", sampler="pt")
+    with pytest.raises(ValueError, match="compiled precisions"):
+        nlm.Model(J, b, precision="fp16")
