@@ -21,6 +21,7 @@ packages=(
   libcli11-dev                                  # example command lines
   doxygen                                       # the API reference (scripts/api_docs.sh)
   python3-dev python3-pybind11 python3-numpy python3-pytest  # NLM_PYTHON: import nlm, its tests
+  python3-matplotlib                            # examples/python: their pictures
   libcairo2-dev fonts-dejavu-core               # example pictures (PNG) and their text
   ca-certificates curl gzip                     # scripts/get_mnist.sh
 )

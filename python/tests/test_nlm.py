@@ -669,3 +669,53 @@ def test_bf16_products_agree_to_bf16_rounding_and_share_the_float32_checkpoint()
         nlm.Machine(neurons=4, precision="bf16", sampler="pt")
     with pytest.raises(ValueError, match="compiled precisions"):
         nlm.Model(J, b, precision="fp16")
+
+
+# ---- examples/python at a small size -----------------------------------------------------
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples" / "python"
+SHARED = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data"
+MNIST = f"{SHARED / 'mnist10k-images-idx3-ubyte.gz'},{SHARED / 'mnist10k-labels-idx1-ubyte.gz'}"
+
+
+def run_example(name, *args):
+    """Runs examples/python/<name> as a user does (a new interpreter) and returns its stdout,
+    whose last line is the example's summary line."""
+    import subprocess
+    import sys
+    env = dict(os.environ, MPLBACKEND="Agg")
+    r = subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True, text=True, env=env,
+                       timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+needs_mnist = pytest.mark.skipif(not (SHARED / "mnist10k-images-idx3-ubyte.gz").exists(),
+                                 reason="../shared/data (the test MNIST digits) is not beside the clone")
+
+
+@needs_mnist
+def test_python_examples_run_and_end_with_their_summary_lines():
+    pytest.importorskip("matplotlib")
+    quick = SCRATCH / "ex_quick"
+    out = run_example("mnist_quick.py", "--data", MNIST, "--images", "300", "--held-out", "30", "--updates", "20",
+                      "--chains", "6", "--steps", "50", "--out", str(quick))
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("mnist_quick: 20 updates in ") and "6 samples, confidently classified" in last, out
+    assert (quick / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert nlm.read_model(str(quick / "checkpoint.nlm"))["updates"] == 20
+
+    cond = SCRATCH / "ex_conditional"
+    out = run_example("conditional_generation.py", "--data", MNIST, "--digits", "1,3", "--images", "200",
+                      "--held-out", "30", "--label-units", "2", "--updates", "10", "--per-class", "3", "--steps", "30",
+                      "--out", str(cond))
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("conditional_generation: recognised as requested "), out
+    layout = nlm.read_model(str(cond / "model.nlm"))["layout"]
+    assert (layout.classes, layout.units_per_class, layout.neurons) == ([1, 3], 2, 788)
+
+    out = run_example("fixed_point_census.py", "--model", str(quick / "model.nlm"), "--data", MNIST,
+                      "--held-out", "30", "--starts", "2", "--data-starts", "1", "--descent-steps", "50",
+                      "--out", str(SCRATCH / "ex_census"))
+    assert out.strip().splitlines()[-1].startswith("fixed_point_census: "), out
+    assert "from 3 starts" in out.strip().splitlines()[-1]
