@@ -3,15 +3,23 @@
 # threads, 5 repetitions each, writing JSON to build-bench/results/ and printing the Markdown
 # tables of docs/performance.md (medians). Arguments go to nlm_benchmarks, e.g.
 #   benchmarks/run_benchmarks.sh --benchmark_filter='TrainingUpdate'
-# THREADS="1" limits the thread counts; REPETITIONS=3 shortens the run.
+# THREADS="1" limits the thread counts; REPETITIONS=3 shortens the run. Where pybind11 and NumPy
+# are installed (scripts/install_deps.sh) it also builds the Python module and measures the
+# Python layer's cost (benchmarks/peer/nlm_python_peer.py) at the same thread counts.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build=${NLM_BENCH_BUILD:-build-bench}
 python=${PYTHON:-python3}
+module_python=/usr/bin/python3  # the interpreter the module is built for (Debian's NumPy)
+python_module=OFF
+if "$module_python" -c "import pybind11, numpy" 2>/dev/null; then python_module=ON; fi
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DNLM_NATIVE=ON -DNLM_BUILD_BENCHMARKS=ON \
-      -DNLM_BUILD_TESTS=OFF -DNLM_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$build" --target nlm_benchmarks nlm_alloc_check -j"$(nproc)" >/dev/null
+      -DNLM_BUILD_TESTS=OFF -DNLM_BUILD_EXAMPLES=OFF -DNLM_PYTHON=$python_module \
+      -DPython3_EXECUTABLE="$module_python" >/dev/null
+targets=(nlm_benchmarks nlm_alloc_check)
+if [ "$python_module" = ON ]; then targets+=(nlm_python); fi
+cmake --build "$build" --target "${targets[@]}" -j"$(nproc)" >/dev/null
 mkdir -p "$build/results"
 for t in ${THREADS:-1 2}; do
   OPENBLAS_NUM_THREADS=$t "$build/benchmarks/nlm_benchmarks" \
@@ -19,3 +27,18 @@ for t in ${THREADS:-1 2}; do
     --benchmark_out="$build/results/bench_t$t.json" --benchmark_out_format=json "$@" >&2
   "$python" benchmarks/tables.py "$build/results/bench_t$t.json"
 done
+if [ "$python_module" = ON ]; then
+  echo
+  echo "| threads (OpenMP = OpenBLAS) | update from Python (ms) | the C++ call (ms) | Python layer | generation step from Python (µs) | the C++ call (µs) | Python layer |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|"
+  for t in ${THREADS:-1 2}; do
+    OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$module_python" benchmarks/peer/nlm_python_peer.py \
+      --module-dir "$build/python" > "$build/results/python_t$t.json"
+    "$module_python" - "$build/results/python_t$t.json" "$t" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"| {sys.argv[2]} | {r['update_ms']:.1f} | {r['update_cpp_ms']:.1f} | {r['update_overhead']:+.2%} | "
+      f"{r['generation_us']:.1f} | {r['generation_cpp_us']:.1f} | {r['generation_overhead']:+.2%} |")
+PY
+  done
+fi

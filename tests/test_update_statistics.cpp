@@ -178,4 +178,15 @@ TEST_CASE("every applied step lands in its window: counts sum to updates x coupl
         double(w[0].updates * hp.neurons * hp.neurons));
 }
 
+TEST_CASE("bad UpdateStatistics options are refused when constructed, naming the option") {
+  nlm::UpdateStatisticsOptions o;
+  o.per_octave = 0;
+  CHECK_THROWS_WITH_AS(nlm::UpdateStatistics{o}, "UpdateStatistics: per_octave must be in [1, 64], got 0",
+                       std::invalid_argument);
+  o.per_octave = 4;
+  o.sample_capacity = 0;
+  CHECK_THROWS_WITH_AS(nlm::UpdateStatistics{o},
+                       "UpdateStatistics: samples_per_update and sample_capacity must be > 0", std::invalid_argument);
+}
+
 TEST_SUITE_END();

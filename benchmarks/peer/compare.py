@@ -17,7 +17,11 @@ turn, so the machine's background load is shared among the tools; each figure is
 over rounds, and each tool is reported at its fastest setting (said in the table). Any
 OPENBLAS_CORETYPE in the environment applies to all three tools.
 
-Usually started by run_peer.sh, which builds the nlm driver first.
+With --nlm-python DIR, nlm_python_peer.py also runs nlm through `import nlm` at nlm's settings:
+the row nlm-python, and the Python layer's cost measured inside its process (each Python call
+interleaved with the same call timed in C++).
+
+Usually started by run_peer.sh, which builds the nlm driver (and the Python module) first.
 """
 import argparse
 import json
@@ -37,6 +41,7 @@ BF16_UPDATE_BOUND = 0.55        # bf16 update ≤ 0.55 × the fp32 sgemm bound o
 BF16_VS_TORCH_FP32 = 3.5        # ≥ 3.5 × faster than PyTorch float32 per update
 BF16_VS_TORCH_BF16 = 2.0        # ≥ 2 × faster than PyTorch bf16 (tensors or autocast, the faster)
 BF16_GENERATION_VS_TORCH = 1.8  # generation step on 36 chains ≥ 1.8 × faster than PyTorch float32
+PYTHON_OVERHEAD = 0.02          # import nlm (#33): a Python-called update ≤ 2 % over the C++ call
 
 
 OPENMP_OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
@@ -78,6 +83,8 @@ def main():
     p.add_argument("--nlm", required=True, help="path of the nlm_peer driver")
     p.add_argument("--nlm-old", help="another nlm_peer driver (say, built before a refactor), run "
                    "at nlm's settings in the same rounds and compared with --nlm")
+    p.add_argument("--nlm-python", metavar="DIR", help="also nlm from Python (the nlm package in DIR, e.g. "
+                   "build-bench/python) at nlm's settings: the row nlm-python and the Python layer's cost")
     p.add_argument("--python", default=sys.executable, help="interpreter with torch and numpy")
     p.add_argument("--nlm-settings", default="1,2,1x2,2@passive,2@omp",
                    help="OpenMP x OpenBLAS threads (and variants) tried for nlm")
@@ -113,6 +120,9 @@ def main():
         tools["nlm-old"] = lambda s: [a.nlm_old, "--threads", str(parse_setting(s)[1]), "--updates",
                                       str(a.updates)]
         settings["nlm-old"] = settings["nlm"]
+    if a.nlm_python:
+        tools["nlm-python"] = peer("nlm_python_peer.py", "--module-dir", a.nlm_python)
+        settings["nlm-python"] = settings["nlm"]
     if not a.no_numpy:
         tools["numpy"] = peer("numpy_peer.py")
         settings["numpy"] = a.numpy_settings.split(",")
@@ -187,6 +197,11 @@ def main():
         b16_u, b16_ut = best("nlm-bf16", "update_ms")
         b16_g, b16_gt = best("nlm-bf16", "generation_us")
         print(f"| nlm-bf16 | {b16_u:.1f} | {label('nlm', b16_ut)} | {b16_g:.1f} | {label('nlm', b16_gt)} |")
+    if a.nlm_python:
+        py_u, py_ut = best("nlm-python", "update_ms")
+        py_g, py_gt = best("nlm-python", "generation_us")
+        print(f"| nlm-python | {py_u:.1f} | {label('nlm', py_ut)} | {py_g:.1f} | {label('nlm', py_gt)} |")
+        print(f"| nlm-python / nlm | {py_u / nlm_u:.3f} | | {py_g / nlm_g:.3f} | |")
     if a.nlm_old:
         old_u, old_ut = best("nlm-old", "update_ms")
         old_g, old_gt = best("nlm-old", "generation_us")
@@ -194,6 +209,8 @@ def main():
         print(f"| nlm / nlm-old | {nlm_u / old_u:.3f} | | {nlm_g / old_g:.3f} | |")
     for tool, (u, g) in peers.items():
         print(f"| nlm speed-up vs {tool} | {u / nlm_u:.2f}× | | {g / nlm_g:.2f}× | |")
+        if a.nlm_python:
+            print(f"| nlm-python speed-up vs {tool} | {u / py_u:.2f}× | | {g / py_g:.2f}× | |")
     print(f"| bare sgemm at nlm's setting | {bare_u:.1f} | {label('nlm', nlm_ut)} | {bare_g:.1f} | "
           f"{label('nlm', nlm_gt)} |")
     print(f"| fraction of the sgemm bound (bare / nlm) | {bare_u / nlm_u:.3f} | | "
@@ -219,6 +236,13 @@ def main():
         fastest_g = min(med("nlm", t, "generation_bare_us") for t in settings["nlm"])
         print(f"ceiling: PyTorch / fastest bare sgemm = {peers['torch'][0] / fastest_u:.2f} x per "
               f"update, {peers['torch'][1] / fastest_g:.2f} x per generation step")
+    if a.nlm_python:
+        # The same process's Python call against the same call timed in C++ (nlm_python_peer.py):
+        # the median over rounds of each setting's median overhead, at the fastest setting.
+        ou = med("nlm-python", py_ut, "update_overhead")
+        og = med("nlm-python", py_gt, "generation_overhead")
+        print(f"target: the Python layer costs <= {PYTHON_OVERHEAD:.0%} of the paper's update: {ou:+.2%} "
+              f"-> {verdict(ou <= PYTHON_OVERHEAD)} (generation step on 36 chains: {og:+.2%})")
     if a.bf16:
         # The float32 sgemm bound: the fastest bare sgemm of the 24 products measured in this run
         # (in nlm's and nlm-bf16's processes, at every setting).

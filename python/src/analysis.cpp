@@ -308,7 +308,7 @@ the classes, and how balanced they are.)")
   // ---- files ----------------------------------------------------------------------------
   m.def("read_model", [](const std::string& path) {
     require_file(path);
-    nlm::SavedModel<double> s = nlm::read_model<double>(path);
+    nlm::SavedModel<double> s = reading_file([&] { return nlm::read_model<double>(path); });
     py::dict d;
     d["kind"] = s.kind;
     d["J"] = to_numpy(s.couplings);

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -151,12 +152,36 @@ nlm::Matrix<S> starting_states(const py::object& x, std::size_t neurons, std::ui
   return to_matrix<S>(x, "x (the starting states)", neurons);
 }
 
-/// FileNotFoundError (an OSError) for a file that is not there, before C++ tries to open it.
+/// FileNotFoundError or IsADirectoryError (OSErrors) for a path that is not a file, before C++
+/// tries to read it.
 inline void require_file(const std::string& path) {
   if (!std::filesystem::exists(path)) {
     errno = ENOENT;
     PyErr_SetFromErrnoWithFilename(PyExc_FileNotFoundError, path.c_str());
     throw py::error_already_set();
+  }
+  if (std::filesystem::is_directory(path)) {
+    errno = EISDIR;
+    PyErr_SetFromErrnoWithFilename(PyExc_IsADirectoryError, path.c_str());
+    throw py::error_already_set();
+  }
+}
+
+/// Runs `read` (which reads the file at a path require_file accepted) with what is wrong in the
+/// file's contents as ValueError (the library throws std::runtime_error for a damaged or
+/// mismatched model file or checkpoint), keeping nlm's own error types.
+template <class F>
+auto reading_file(F&& read) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const nlm::numerical_error&) {
+    throw;
+  } catch (const nlm::interrupted&) {
+    throw;
+  } catch (const py::error_already_set&) {
+    throw;
+  } catch (const std::runtime_error& e) {
+    throw py::value_error(e.what());
   }
 }
 

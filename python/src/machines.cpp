@@ -1,6 +1,7 @@
 // nlm's Python module, its learners: Machine, the NLM that learns (LangevinMachine with tanh,
 // Gaussian noise and weight decay), with the model phase 'em' (Euler-Maruyama) or 'pt'
 // (parallel tempering), in float32 and float64, and with bf16 products where oneDNN is built.
+#include <chrono>
 #include <iostream>
 #include <string>
 #include <type_traits>
@@ -189,7 +190,7 @@ the magnitudes of the steps (and the learning signal) of these updates. Returns 
 in all.)")
       .def("resume", [](L& l, const std::string& checkpoint) {
              require_file(checkpoint);
-             l.state = nlm::load_checkpoint(checkpoint, l.machine);
+             l.state = reading_file([&] { return nlm::load_checkpoint(checkpoint, l.machine); });
              return l.state.updates;
            }, py::arg("checkpoint"),
            "loads J, b, the chains, the streams and the training state from a checkpoint of a machine configured "
@@ -223,6 +224,40 @@ in all.)")
 delta rule dJ = k (y - J tanh(x_t) - b) tanh(x_t)^T with y = next_weight x_{t+1} +
 (1 - next_weight) x_t, one update per transition, `cycles` times round; returns the updates.
 The plain network nlm.Network(machine.J, machine.b) then replays it.)")
+      .def("update", [](L& l, const py::object& batch) {
+             const nlm::Matrix<S> b = to_matrix<S>(batch, "batch", l.machine.neurons());
+             py::gil_scoped_release release;
+             return l.machine.update(b);
+           }, py::arg("batch"),
+           R"(One update of the local rule on `batch` (rows of data, N columns): the data phase on the
+batch, the model phase on the persistent chains, the step. The C++ LangevinMachine::update: it
+does not count in `updates` or the curve (train() is the training loop, with its checkpoints).
+Returns mean((M - D)^2).)")
+      .def("_timed_updates", [](L& l, const py::object& batch, std::size_t count) {
+             const nlm::Matrix<S> b = to_matrix<S>(batch, "batch", l.machine.neurons());
+             std::vector<double> seconds(count);
+             py::gil_scoped_release release;
+             for (double& t : seconds) {
+               const auto t0 = std::chrono::steady_clock::now();
+               l.machine.update(b);
+               t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+             }
+             return seconds;
+           }, py::arg("batch"), py::arg("count"),
+           "benchmarks: `count` updates as update() makes them, each timed in C++ (seconds), for the Python "
+           "layer's cost (benchmarks/peer/nlm_python_peer.py)")
+      .def("_timed_sample", [](L& l, const py::object& x, std::size_t steps, std::size_t blocks) {
+             nlm::Matrix<S> states = to_matrix<S>(x, "x", l.machine.neurons());
+             std::vector<double> seconds(blocks);
+             py::gil_scoped_release release;
+             for (double& t : seconds) {
+               const auto t0 = std::chrono::steady_clock::now();
+               l.machine.sample(states, steps);
+               t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+             }
+             return seconds;
+           }, py::arg("x"), py::arg("steps"), py::arg("blocks"),
+           "benchmarks: `blocks` calls of `steps` sampler steps on x, each timed in C++ (seconds)")
       .def("sample", [](L& l, const py::object& x, std::size_t steps, std::uint64_t seed) {
              nlm::Matrix<S> states = starting_states<S>(x, l.machine.neurons(), seed);
              {

@@ -132,6 +132,51 @@ def test_bad_arguments_raise_with_sentences():
         nlm.read_model(scratch("missing.nlm"))
 
 
+def test_no_crash_on_nans_negative_counts_wrong_types_and_bad_files():
+    # Each bad argument is an exception with a sentence, never a crash or a silent NaN.
+    model, J, b = random_model()
+    bad_j = J.copy()
+    bad_j[1, 2] = np.nan
+    with pytest.raises(nlm.NumericalError, match="couplings contain a non-finite value at flat index 8"):
+        nlm.Model(bad_j, b)
+    with pytest.raises(TypeError):
+        model.sample(2, steps=-5)                       # a count cannot be negative
+    with pytest.raises(ValueError, match="neurons must be >= 0, got -4"):
+        nlm.Machine(neurons=-4)
+    with pytest.raises(ValueError, match="must be > 0"):
+        model.sample(0, steps=5)
+    with pytest.raises(TypeError, match="real numbers"):
+        model.energy(np.zeros((2, 6), dtype=complex))
+    with pytest.raises(ValueError, match="expected a 1-D array of 6 values"):
+        nlm.Model(J, b[:4])
+    machine = small_machine()
+    data = patterns()
+    data[3, 4] = np.nan
+    with pytest.raises(ValueError, match="not finite|NaN|non-finite"):
+        machine.train(data, updates=2)
+    f = open(scratch("closed.txt"), "w")
+    f.close()
+    with pytest.raises(TypeError):
+        nlm.read_model(f)                               # a file object, not a path
+    with pytest.raises(IsADirectoryError):
+        nlm.read_model(str(SCRATCH))
+    with pytest.raises(IsADirectoryError):
+        nlm.load_idx(str(SCRATCH))
+    pathlib.Path(scratch("text.nlm")).write_text("not a model")
+    with pytest.raises(ValueError, match="text.nlm"):
+        nlm.read_model(str(SCRATCH / "text.nlm"))
+    with pytest.raises(ValueError, match="text.nlm"):
+        nlm.load_idx(str(SCRATCH / "text.nlm"))
+    with pytest.raises(ValueError, match="per_octave"):
+        nlm.UpdateStatistics(per_octave=0)
+    with pytest.raises(ValueError, match="2 classes"):
+        nlm.Classifier(np.zeros((4, 3)), [1, 1, 1, 1])
+    with pytest.raises(ValueError, match="labels: 300"):
+        nlm.Classifier(np.zeros((2, 3)), [1, 300])
+    with pytest.raises(ValueError, match="class 3 has two"):
+        nlm.UnitLayout(visible=4, classes=[3, 3])
+
+
 def patterns(n=8, count=200, seed=0):
     """count samples of n units: two noisy prototypes, in [-1, 1]."""
     rng = np.random.default_rng(seed)
@@ -204,7 +249,7 @@ def test_a_checkpoint_of_another_configuration_is_refused():
     data = patterns()
     path = scratch("refuse.nlm")
     small_machine().train(data, updates=5, checkpoint=path)
-    with pytest.raises(Exception, match="learning_rate"):
+    with pytest.raises(ValueError, match="learning_rate"):
         small_machine(learning_rate=2e-2).resume(path)
 
 
@@ -694,28 +739,50 @@ needs_mnist = pytest.mark.skipif(not (SHARED / "mnist10k-images-idx3-ubyte.gz").
                                  reason="../shared/data (the test MNIST digits) is not beside the clone")
 
 
+def quoted_example_commands():
+    """The `python3 examples/python/<name>.py ...` lines of the docs' ```sh blocks, in order."""
+    import shlex
+    root = EXAMPLES.parents[1]
+    commands = []
+    for doc in ("docs/examples.md", "docs/python.md", "README.md"):
+        in_block = False
+        for line in (root / doc).read_text().splitlines():
+            if line.startswith("```"):
+                in_block = line.startswith("```sh")
+                continue
+            if in_block and line.startswith("python3 examples/python/"):
+                commands.append((doc, shlex.split(line)[1:]))
+    return commands
+
+
+# Appended to each quoted command (argparse takes an option's last value): small sizes, the
+# test digits, scratch outputs; the census reads the quick example's model.
+SMALL = {
+    "mnist_quick.py": ["--images", "300", "--held-out", "30", "--updates", "20", "--chains", "6", "--steps", "50"],
+    "conditional_generation.py": ["--digits", "1,3", "--images", "200", "--held-out", "30", "--label-units", "2",
+                                  "--updates", "10", "--per-class", "3", "--steps", "30"],
+    "fixed_point_census.py": ["--held-out", "30", "--starts", "2", "--data-starts", "1", "--descent-steps", "50"],
+}
+
+
 @needs_mnist
-def test_python_examples_run_and_end_with_their_summary_lines():
+def test_python_examples_quoted_in_the_docs_run_and_end_with_their_summary_lines():
     pytest.importorskip("matplotlib")
-    quick = SCRATCH / "ex_quick"
-    out = run_example("mnist_quick.py", "--data", MNIST, "--images", "300", "--held-out", "30", "--updates", "20",
-                      "--chains", "6", "--steps", "50", "--out", str(quick))
-    last = out.strip().splitlines()[-1]
-    assert last.startswith("mnist_quick: 20 updates in ") and "6 samples, confidently classified" in last, out
+    commands = quoted_example_commands()
+    assert {pathlib.Path(c[0]).name for _, c in commands} == set(SMALL), commands  # each example is quoted
+    outs = {name: SCRATCH / ("ex_" + name[:-3]) for name in SMALL}
+    for doc, (script, *args) in commands:
+        name = pathlib.Path(script).name
+        extra = ["--data", MNIST, "--out", str(outs[name]), *SMALL[name]]
+        if name == "fixed_point_census.py":
+            extra += ["--model", str(outs["mnist_quick.py"] / "model.nlm")]
+        out = run_example(name, *args, *extra)
+        last = out.strip().splitlines()[-1]
+        assert last.startswith(name[:-3] + ": "), (doc, args, out)
+        assert {"mnist_quick.py": "20 updates in ", "conditional_generation.py": "recognised as requested ",
+                "fixed_point_census.py": "from 3 starts"}[name] in last, last
+    quick = outs["mnist_quick.py"]
     assert (quick / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert nlm.read_model(str(quick / "checkpoint.nlm"))["updates"] == 20
-
-    cond = SCRATCH / "ex_conditional"
-    out = run_example("conditional_generation.py", "--data", MNIST, "--digits", "1,3", "--images", "200",
-                      "--held-out", "30", "--label-units", "2", "--updates", "10", "--per-class", "3", "--steps", "30",
-                      "--out", str(cond))
-    last = out.strip().splitlines()[-1]
-    assert last.startswith("conditional_generation: recognised as requested "), out
-    layout = nlm.read_model(str(cond / "model.nlm"))["layout"]
+    layout = nlm.read_model(str(outs["conditional_generation.py"] / "model.nlm"))["layout"]
     assert (layout.classes, layout.units_per_class, layout.neurons) == ([1, 3], 2, 788)
-
-    out = run_example("fixed_point_census.py", "--model", str(quick / "model.nlm"), "--data", MNIST,
-                      "--held-out", "30", "--starts", "2", "--data-starts", "1", "--descent-steps", "50",
-                      "--out", str(SCRATCH / "ex_census"))
-    assert out.strip().splitlines()[-1].startswith("fixed_point_census: "), out
-    assert "from 3 starts" in out.strip().splitlines()[-1]

@@ -51,6 +51,8 @@ class UpdateStatistics {
   explicit UpdateStatistics(UpdateStatisticsOptions o = {}) : o_(o), rng_(o.seed) {
     if (o.samples_per_update == 0 || o.sample_capacity == 0)
       throw std::invalid_argument("UpdateStatistics: samples_per_update and sample_capacity must be > 0");
+    if (o.per_octave < 1 || o.per_octave > 64)  // here, not at the first update's histogram
+      throw std::invalid_argument("UpdateStatistics: per_octave must be in [1, 64], got " + std::to_string(o.per_octave));
   }
 
   template <class M, class Signal>
