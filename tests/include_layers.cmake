@@ -9,17 +9,18 @@
 #               data loading (data/)
 #   state       couplings, chains, unit layouts, step rules: the state the parts act on
 #   dynamics    samplers (what advances chains of any model)
-#   model       the models: their common part, the NLM energy model, the plain recurrent drift
+#   model       the models: their common part, the NLM energy model, the plain recurrent drift,
+#               the free-energy attractor network (attractor/; its unit distribution is a part)
 #   learner     the learner, and the analyses of a model
 #   training    the training loop, its state, callbacks and checkpoints
 #   extensions  data parallelism over MPI
 #   umbrella    the headers users include
 set(NLM_LAYERS base parts state dynamics model learner training extensions umbrella)
 set(NLM_LAYER_base "^(types|errors|version)\\.hpp$;^detail/")
-set(NLM_LAYER_parts "^(hyperparameters|observers|data_moments|force_workspace)\\.hpp$;^io/;^activation/;^noise/;^regularizer/;^backend/;^data/")
+set(NLM_LAYER_parts "^(hyperparameters|observers|data_moments|force_workspace)\\.hpp$;^io/;^activation/;^noise/;^regularizer/;^backend/;^data/;^attractor/continuous_bernoulli\\.hpp$")
 set(NLM_LAYER_state "^(couplings|chains|elementwise|unit_layout)\\.hpp$;^learning/")
 set(NLM_LAYER_dynamics "^sampler/")
-set(NLM_LAYER_model "^(network_model|langevin_model|recurrent_network)\\.hpp$")
+set(NLM_LAYER_model "^(network_model|langevin_model|recurrent_network)\\.hpp$;^attractor/attractor_network\\.hpp$")
 set(NLM_LAYER_learner "^langevin_machine\\.hpp$;^analysis/")
 set(NLM_LAYER_training "^training/")
 set(NLM_LAYER_extensions "^distributed/")

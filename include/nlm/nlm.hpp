@@ -32,6 +32,7 @@
 #include "langevin_model.hpp"
 #include "langevin_machine.hpp"
 #include "recurrent_network.hpp"
+#include "attractor/attractor_network.hpp"
 #include "unit_layout.hpp"
 #include "observers.hpp"
 #include "analysis/pca.hpp"

@@ -1,0 +1,210 @@
+// The free-energy attractor network's units and dynamics: the continuous Bernoulli on [−1, 1]
+// (its mean L, variance L', log-normaliser and inverse-CDF sampler) against closed forms,
+// quadrature and a KS bound, and the synchronous update against a hand computation.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include <nlm/attractor/attractor_network.hpp>
+
+using nlm::Matrix;
+using nlm::Vector;
+
+namespace {
+
+long double langevin_direct(long double t) { return 1.0L / std::tanh(t) - 1.0L / t; }
+
+/// ∫_{-1}^{1} e^{θσ} dσ by composite Simpson with `m` (even) intervals.
+double simpson_normalizer(double theta, int m) {
+  const double h = 2.0 / m;
+  double s = std::exp(-theta) + std::exp(theta);
+  for (int k = 1; k < m; ++k) s += (k % 2 ? 4.0 : 2.0) * std::exp(theta * (-1.0 + k * h));
+  return s * h / 3.0;
+}
+
+}  // namespace
+
+TEST_SUITE("attractor") {
+
+TEST_CASE("the Langevin function L(θ) = coth θ − 1/θ to double rounding, series and direct branches alike") {
+  // Reference: coth θ − 1/θ in long double (64-bit mantissa). Its cancellation costs
+  // (1/θ)/L(θ) ≈ 3/θ² ulps of long double: below 1e−15 relative for θ ≥ 0.02. Below that the
+  // series θ/3 − θ³/45 + 2θ⁵/945 in long double, whose truncation (θ⁶/1575 relative) is below
+  // 1e−18 for θ ≤ 1e−3. The double result must be within 8 ulps (1.8e−15) of either.
+  for (double t = 0.02; t < 600; t *= 1.07) {
+    for (const double s : {t, -t}) {
+      const long double ref = langevin_direct(s);
+      CHECK(std::fabs(double((nlm::langevin_function(s) - ref) / ref)) < 1.8e-15);
+    }
+  }
+  for (double t = 1e-9; t <= 1e-3; t *= 3) {
+    const long double lt = t, ref = lt / 3 - lt * lt * lt / 45 + 2 * std::pow(lt, 5.0L) / 945;
+    CHECK(std::fabs(double((nlm::langevin_function(t) - ref) / ref)) < 1.8e-15);
+  }
+  CHECK(nlm::langevin_function(0.0) == 0.0);
+  CHECK(nlm::langevin_function(500.0) == doctest::Approx(1.0 - 1.0 / 500).epsilon(1e-15));
+  CHECK(nlm::langevin_function(-1e6) == doctest::Approx(-1.0 + 1e-6).epsilon(1e-15));
+  // float: the double result rounded once.
+  for (const float t : {0.0f, 1e-6f, 0.05f, 0.19f, 0.21f, 1.0f, 30.0f, -400.0f})
+    CHECK(nlm::langevin_function(t) == float(nlm::langevin_function(double(t))));
+}
+
+TEST_CASE("L'(θ) is the derivative of L and ln Z(θ) the log of ∫ e^{θσ} dσ over [−1, 1]") {
+  // Central differences of L with h = 1e−5: truncation h²|L'''|/6 < 1e−11, rounding
+  // 1e−16/h = 1e−11: 1e−9 absolute is ample.
+  for (const double t : {0.0, 1e-4, 0.1, 0.19, 0.2, 0.21, 0.5, 1.0, 3.0, 39.0, 41.0, 300.0, -2.0}) {
+    const double h = 1e-5;
+    const double fd = (nlm::langevin_function(t + h) - nlm::langevin_function(t - h)) / (2 * h);
+    CHECK(nlm::langevin_derivative(t) == doctest::Approx(fd).epsilon(0).scale(1).epsilon(1e-9));
+  }
+  CHECK(nlm::langevin_derivative(0.0) == doctest::Approx(1.0 / 3).epsilon(1e-16));
+  CHECK(nlm::langevin_derivative(1e4) == doctest::Approx(1e-8).epsilon(1e-15));
+  // Simpson with 20 000 intervals: error ≤ h⁴ θ⁴ e^{|θ|}·2/180 relative to ∫ ≥ e^{|θ|}/|θ|·(1 − e^{−2|θ|}),
+  // below 1e−13 for |θ| ≤ 20.
+  for (const double t : {0.0, 1e-3, 0.1, 0.2, 0.3, 1.0, 5.0, -7.0, 20.0}) {
+    CHECK(nlm::continuous_bernoulli_log_normalizer(t) ==
+          doctest::Approx(std::log(simpson_normalizer(t, 20000))).epsilon(1e-12));
+  }
+  // Far out only the closed form is left: ln(2 sinh θ/θ) = θ − ln θ + log1p(−e^{−2θ}).
+  CHECK(nlm::continuous_bernoulli_log_normalizer(800.0) == doctest::Approx(800.0 - std::log(800.0)).epsilon(1e-15));
+  CHECK(std::isfinite(nlm::continuous_bernoulli_log_normalizer(-1e5)));
+}
+
+TEST_CASE("the sampler inverts the CDF without overflow, uniform at θ = 0") {
+  // F(σ) = (e^{θσ} − e^{−θ}) / (e^{θ} − e^{−θ}) = expm1(θ(σ + 1)) / expm1(2θ), evaluated in long
+  // double in the second form (the first cancels for small θ). F(σ(u)) = u up to rounding: the
+  // draw's absolute error is a few ulps (δσ ≈ 4e−16) and F' = θ e^{θσ}/(2 sinh θ) ≤ |θ| + 1, so
+  // |F(σ(u)) − u| < 1e−13 for |θ| ≤ 30.
+  for (const double t : {-30.0, -3.0, -0.2, -1e-7, 1e-7, 0.2, 1.0, 3.0, 30.0}) {
+    for (double u = 1e-6; u <= 1.0; u += 0.0625) {
+      const long double lt = t, s = nlm::continuous_bernoulli_sample(t, u);
+      const long double f = std::expm1(lt * (s + 1)) / std::expm1(2 * lt);
+      CHECK(std::fabs(double(f - u)) < 1e-13);
+    }
+  }
+  for (double u = 0.0625; u <= 1.0; u += 0.0625) CHECK(nlm::continuous_bernoulli_sample(0.0, u) == 2 * u - 1);
+  // |θ| in the hundreds and beyond: σ = 1 + ln(u)/θ (up to e^{−2θ}), finite, in [−1, 1], a tiny u
+  // kept (u = 1e−300 at θ = 500 is σ = 1 − 690.8/500, not −1); θ < 0 mirrors it with 1 − u (where 1 − u is exact).
+  for (const double t : {500.0, 1e4}) {
+    for (const double u : {1e-300, 1e-9, 0.3, 1.0}) {
+      const double s = nlm::continuous_bernoulli_sample(t, u);
+      CHECK(s == doctest::Approx(std::max(-1.0, 1.0 + std::log(u) / t)).epsilon(1e-14));
+      if (u >= 0.3) CHECK(nlm::continuous_bernoulli_sample(-t, 1.0 - u) == doctest::Approx(-s).epsilon(1e-14));
+    }
+  }
+  CHECK(nlm::continuous_bernoulli_sample(500.0f, 1e-30f) >= -1.0f);
+}
+
+TEST_CASE_TEMPLATE("sampled units follow the continuous Bernoulli: mean, and the KS distance to the CDF", S, float, double) {
+  // J = 0, b = θ/β: every unit draws from p(σ) ∝ e^{θσ} independently. With n = 40 000 draws the
+  // mean's standard error is sqrt(L'(θ)/n); 5 of them bound it (a false failure has probability
+  // 6e−7 per θ). The KS distance of n draws from their own CDF exceeds 1.95/sqrt(n) with
+  // probability 0.001.
+  const std::size_t chains = 100, n = 400;
+  for (const double theta : {0.0, 0.7, -2.5, 12.0}) {
+    Vector<S> b = Vector<S>::from_shape({n});
+    b.fill(S(theta / 0.5));
+    nlm::AttractorNetwork<S> net(Matrix<S>(xt::zeros<S>({n, n})), b, /*beta=*/0.5, /*seed=*/7);
+    nlm::Chains<S> c(Matrix<S>(xt::zeros<S>({chains, n})));
+    net.step(c, nlm::UpdateMode::sampled);
+    std::vector<double> draws(c.states().begin(), c.states().end());
+    double mean = 0;
+    for (const double v : draws) mean += v;
+    mean /= double(draws.size());
+    const double se = std::sqrt(nlm::langevin_derivative(theta) / double(draws.size()));
+    CHECK(std::fabs(mean - nlm::langevin_function(theta)) < 5 * se);
+    std::sort(draws.begin(), draws.end());
+    double d = 0;
+    for (std::size_t k = 0; k < draws.size(); ++k) {
+      const double s = draws[k];
+      const double f = theta == 0 ? (s + 1) / 2
+                                  : std::expm1(theta * (s + 1)) / std::expm1(2 * theta);  // F(σ)
+      d = std::max({d, std::fabs(f - double(k) / draws.size()), std::fabs(f - double(k + 1) / draws.size())});
+    }
+    CHECK(d < 1.95 / std::sqrt(double(draws.size())));
+  }
+}
+
+TEST_CASE("the update is synchronous, deterministic mode is L(β(b + Jσ)), clamps and per-chain β hold") {
+  // Two units coupled both ways, b = 0: from (1, −1) a synchronous update gives
+  // (L(−β), L(β)); unit by unit it would give (L(−β), L(β L(−β))).
+  Matrix<double> j = {{0.0, 1.0}, {1.0, 0.0}};
+  nlm::AttractorNetwork<double> pair(j, Vector<double>(), 3.0);
+  nlm::Chains<double> c(Matrix<double>({{1.0, -1.0}}));
+  pair.step(c, nlm::UpdateMode::deterministic);
+  CHECK(c.states()(0, 0) == doctest::Approx(nlm::langevin_function(-3.0)).epsilon(1e-15));
+  CHECK(c.states()(0, 1) == doctest::Approx(nlm::langevin_function(3.0)).epsilon(1e-15));
+
+  // A random J and b: every chain's new state is L(β_c (b + J σ)) by hand, β_c = 1/T_c.
+  const std::size_t n = 7;
+  nlm::detail::Xoshiro256 engine(5);
+  Matrix<double> jr = Matrix<double>::from_shape({n, n}), x = Matrix<double>::from_shape({3, n});
+  Vector<double> b = Vector<double>::from_shape({n});
+  nlm::detail::fill_normal<double>(engine, std::span<double>(jr.data(), jr.size()));
+  nlm::detail::fill_normal<double>(engine, std::span<double>(b.data(), b.size()));
+  nlm::detail::fill_uniform<double>(engine, std::span<double>(x.data(), x.size()));
+  nlm::AttractorNetwork<double> net(jr, b, 0.8);
+  nlm::Chains<double> chains(x);
+  chains.set_temperatures(Vector<double>({1.25, 0.5, 2.0}));  // β_c = 0.8, 2, 0.5
+  xt::xtensor<std::uint8_t, 2> mask = xt::zeros<std::uint8_t>({std::size_t(1), n});
+  mask(0, 2) = 1;
+  chains.clamp(mask, Matrix<double>(xt::ones<double>({std::size_t(1), n}) * 0.25));
+  const Matrix<double> before = chains.states();
+  net.step(chains, nlm::UpdateMode::deterministic);
+  for (std::size_t r = 0; r < 3; ++r) {
+    const double beta = 1.0 / chains.temperatures()(r);
+    for (std::size_t i = 0; i < n; ++i) {
+      double h = b(i);
+      for (std::size_t k = 0; k < n; ++k) h += jr(i, k) * before(r, k);
+      const double expected = i == 2 ? 0.25 : nlm::langevin_function(beta * h);
+      CHECK(chains.states()(r, i) == doctest::Approx(expected).epsilon(1e-13));
+    }
+  }
+  // A deterministic step draws nothing; a sampled one reserves rows × N uniforms.
+  CHECK(net.noise_state()[1] == 0);
+  net.step(chains, nlm::UpdateMode::sampled);
+  CHECK(net.noise_state()[1] == 3 * n);
+  CHECK(chains.states()(1, 2) == 0.25);
+}
+
+TEST_CASE("sampled runs resume bit for bit from the noise state and do not depend on the thread count") {
+  const std::size_t n = 300;
+  nlm::detail::Xoshiro256 engine(9);
+  Matrix<float> j = Matrix<float>::from_shape({n, n});
+  nlm::detail::fill_normal<float>(engine, std::span<float>(j.data(), j.size()));
+  j *= 0.05f;
+  nlm::AttractorNetwork<float> net(j, Vector<float>(), 1.0, 3);
+  nlm::Chains<float> a(Matrix<float>(xt::zeros<float>({std::size_t(400), n})));
+  net.run(a, 2, nlm::UpdateMode::sampled);
+  const auto saved_noise = net.noise_state();
+  nlm::Chains<float> b(a.states());
+  nlm::set_threads(1);
+  net.run(a, 3, nlm::UpdateMode::sampled);
+  nlm::AttractorNetwork<float> other(j, Vector<float>(), 1.0, 99);
+  other.set_noise_state(saved_noise);
+  nlm::set_threads(2);
+  other.run(b, 3, nlm::UpdateMode::sampled);
+  nlm::set_threads(0);
+  CHECK(a.states() == b.states());
+}
+
+TEST_CASE("bad arguments are refused with a sentence") {
+  CHECK_THROWS_WITH_AS(nlm::AttractorNetwork<float>(4, 0.0),
+                       "AttractorNetwork: beta (the inverse temperature) must be finite and > 0, got 0.000000",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(nlm::AttractorNetwork<float>(4, std::nan("")),
+                       "AttractorNetwork: beta (the inverse temperature) must be finite and > 0, got nan",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(nlm::AttractorNetwork<float>(0, 1.0), "AttractorNetwork: the number of units must be > 0",
+                       std::invalid_argument);
+  nlm::AttractorNetwork<float> net(3, 1.0);
+  Matrix<float> h;
+  CHECK_THROWS_WITH_AS(net.inputs(Matrix<float>(xt::zeros<float>({2, 4})), h),
+                       "AttractorNetwork: states of 4 units, the network has 3", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(net.set_noise_state(std::vector<std::uint64_t>{1}),
+                       "AttractorNetwork: expected 2 noise state words (key, counter), got 1", std::invalid_argument);
+}
+
+}  // TEST_SUITE
