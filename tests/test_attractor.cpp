@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include <nlm/attractor/attractor_network.hpp>
+#include <nlm/nlm.hpp>
 
 using nlm::Matrix;
 using nlm::Vector;
@@ -205,6 +205,134 @@ TEST_CASE("bad arguments are refused with a sentence") {
                        "AttractorNetwork: states of 4 units, the network has 3", std::invalid_argument);
   CHECK_THROWS_WITH_AS(net.set_noise_state(std::vector<std::uint64_t>{1}),
                        "AttractorNetwork: expected 2 noise state words (key, counter), got 1", std::invalid_argument);
+}
+
+
+
+namespace {
+nlm::AttractorHyperparameters small_hp(std::size_t n, std::size_t chains = 1) {
+  nlm::AttractorHyperparameters hp;
+  hp.neurons = n;
+  hp.chains = chains;
+  hp.beta = 0.7;
+  hp.learning_rate = 0.05;
+  hp.mode = nlm::UpdateMode::deterministic;
+  return hp;
+}
+}  // namespace
+
+TEST_CASE("one update is the rule computed by hand: L(h) with h = J sigma_old, the mean over chains, J_ii = 0") {
+  for (const bool field_in_rule : {false, true}) {
+    nlm::AttractorHyperparameters hp = small_hp(3, 2);
+    hp.field_in_rule = field_in_rule;
+    nlm::AttractorLearner<double> learner(hp);
+    const Matrix<double> j = {{0.0, 0.4, -0.3}, {0.2, 0.0, 0.5}, {-0.6, 0.1, 0.0}};
+    const Vector<double> b = {0.3, -0.2, 0.8};
+    const Matrix<double> old = {{0.5, -0.4, 0.1}, {-0.2, 0.9, -0.7}};
+    learner.set_couplings(j);
+    learner.set_field(b);
+    learner.chains().set_states(old);
+    learner.update();
+    // By hand: σ_new = L(β(b + J σ_old)) (deterministic mode), then
+    // J_ij += η mean_c (σ_ci σ_cj − L(h_ci) σ_cj), h = J σ_old (+ b with field_in_rule), i ≠ j.
+    double sigma[2][3], lh[2][3];
+    for (int c = 0; c < 2; ++c)
+      for (int i = 0; i < 3; ++i) {
+        double h = 0;
+        for (int k = 0; k < 3; ++k) h += j(i, k) * old(c, k);
+        sigma[c][i] = nlm::langevin_function(0.7 * (b(i) + h));
+        lh[c][i] = nlm::langevin_function(field_in_rule ? b(i) + h : h);
+      }
+    for (int i = 0; i < 3; ++i)
+      for (int k = 0; k < 3; ++k) {
+        double expected = 0;
+        if (i != k) {
+          double d = 0;
+          for (int c = 0; c < 2; ++c) d += sigma[c][i] * sigma[c][k] - lh[c][i] * sigma[c][k];
+          expected = j(i, k) + 0.05 * d / 2;
+        }
+        CHECK(learner.couplings()(i, k) == doctest::Approx(expected).epsilon(1e-14));
+      }
+    for (int c = 0; c < 2; ++c)
+      for (int i = 0; i < 3; ++i) CHECK(learner.states()(c, i) == doctest::Approx(sigma[c][i]).epsilon(1e-15));
+    CHECK(learner.updates() == 1);
+  }
+}
+
+TEST_CASE("the free energy is the reference's complexity minus accuracy") {
+  nlm::AttractorLearner<double> learner(small_hp(3));
+  const Matrix<double> j = {{0.0, 0.4, -0.3}, {0.2, 0.0, 0.5}, {-0.6, 0.1, 0.0}};
+  const Vector<double> b = {0.3, -0.2, 0.8};
+  learner.set_couplings(j);
+  learner.set_field(b);
+  learner.chains().set_states(Matrix<double>({{0.5, -0.4, 0.1}}));
+  const nlm::FreeEnergy f = learner.free_energy().front();
+  // The reference's formulas as written: b_q = b + Jσ; accuracy = b·L(b_q) + L(b_q)ᵀ J L(b_q);
+  // complexity = Σ ln(b_q/sinh b_q) + b_q L(b_q) − ln(b/sinh b) − b L(b_q).
+  const double s[3] = {0.5, -0.4, 0.1};
+  double bq[3], l[3], accuracy = 0, complexity = 0;
+  for (int i = 0; i < 3; ++i) {
+    bq[i] = b(i);
+    for (int k = 0; k < 3; ++k) bq[i] += j(i, k) * s[k];
+    l[i] = 1 / std::tanh(bq[i]) - 1 / bq[i];
+  }
+  for (int i = 0; i < 3; ++i) {
+    double jl = 0;
+    for (int k = 0; k < 3; ++k) jl += j(i, k) * l[k];
+    accuracy += b(i) * l[i] + l[i] * jl;
+    complexity += std::log(bq[i] / std::sinh(bq[i])) + bq[i] * l[i] - std::log(b(i) / std::sinh(b(i))) - b(i) * l[i];
+  }
+  CHECK(f.accuracy == doctest::Approx(accuracy).epsilon(1e-12));
+  CHECK(f.complexity == doctest::Approx(complexity).epsilon(1e-12));
+  CHECK(f.free_energy == doctest::Approx(complexity - accuracy).epsilon(1e-12));
+  // b = 0 and b_q = 0 need no guard: both terms vanish there.
+  nlm::AttractorLearner<double> zero(small_hp(3));
+  CHECK(zero.free_energy().front().free_energy == 0.0);
+}
+
+TEST_CASE("presentations: patterns in order as b = s xi, steps each, the callbacks and statistics of the seam") {
+  nlm::AttractorHyperparameters hp = small_hp(4);
+  hp.mode = nlm::UpdateMode::sampled;
+  nlm::AttractorLearner<float> learner(hp);
+  const Matrix<float> patterns = {{1, -1, 1, -1}, {1, 1, -1, -1}, {-1, 1, 1, -1}};
+  struct Recorder {
+    std::vector<float> first_b;
+    void on_update(const nlm::AttractorLearner<float>& l, const nlm::TrainingState&) { first_b.push_back(l.field()(1)); }
+  } recorder;
+  nlm::UpdateStatistics stats;
+  nlm::PresentationOptions present;
+  present.evidence = 2.5;
+  present.steps_per_presentation = 2;
+  const nlm::TrainingState s =
+      nlm::learn_presentations(learner, patterns, nlm::TrainingOptions::for_epochs(2), present, recorder, stats);
+  CHECK(s.updates == 12);
+  CHECK(s.epoch == 2);
+  const std::vector<float> expected = {-2.5f, -2.5f, 2.5f, 2.5f, 2.5f, 2.5f, -2.5f, -2.5f, 2.5f, 2.5f, 2.5f, 2.5f};
+  CHECK(recorder.first_b == expected);
+  std::uint64_t total = 0;
+  for (const auto& w : stats.step_windows()) total += w.histogram.total();
+  CHECK(total == 12 * 16);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(learner.couplings()(i, i) == 0.0f);
+}
+
+TEST_CASE("bad settings and patterns are refused with a sentence") {
+  nlm::AttractorHyperparameters hp = small_hp(4);
+  hp.beta = 0;
+  CHECK_THROWS_WITH_AS(nlm::AttractorLearner<float>{hp}, "AttractorLearner: beta must be finite and > 0, got 0.000000",
+                       std::invalid_argument);
+  hp = small_hp(0);
+  CHECK_THROWS_WITH_AS(nlm::AttractorLearner<float>{hp}, "AttractorLearner: neurons must be > 0", std::invalid_argument);
+  hp = small_hp(std::size_t(1) << 62);
+  CHECK_THROWS_WITH_AS(nlm::AttractorLearner<float>{hp},
+                       "AttractorLearner: neurons = 4611686018427387904: the N x N couplings overflow the address space",
+                       std::invalid_argument);
+  nlm::AttractorLearner<float> learner(small_hp(4));
+  Matrix<float> bad = {{1, 0, 0, std::nanf("")}};
+  CHECK_THROWS_WITH_AS(nlm::learn_presentations(learner, bad, nlm::TrainingOptions::for_epochs(1)),
+                       "learn_presentations: pattern 0 has a non-finite value at unit 3", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(nlm::learn_presentations(learner, Matrix<float>({{1, 0, 0}}), nlm::TrainingOptions::for_epochs(1)),
+                       "learn_presentations: the patterns have 3 columns, the network has 4 units", std::invalid_argument);
+  CHECK(learner.updates() == 0);
 }
 
 }  // TEST_SUITE

@@ -54,3 +54,5 @@
 #include "training/train.hpp"
 #include "training/callbacks.hpp"
 #include "training/sequence.hpp"
+#include "attractor/attractor_learner.hpp"
+#include "attractor/presentations.hpp"
