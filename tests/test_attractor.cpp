@@ -9,6 +9,8 @@
 
 #include <nlm/nlm.hpp>
 
+#include "test_support.hpp"
+
 using nlm::Matrix;
 using nlm::Vector;
 
@@ -333,6 +335,62 @@ TEST_CASE("bad settings and patterns are refused with a sentence") {
   CHECK_THROWS_WITH_AS(nlm::learn_presentations(learner, Matrix<float>({{1, 0, 0}}), nlm::TrainingOptions::for_epochs(1)),
                        "learn_presentations: the patterns have 3 columns, the network has 4 units", std::invalid_argument);
   CHECK(learner.updates() == 0);
+}
+
+TEST_CASE_TEMPLATE("a checkpoint mid-presentation resumes bit for bit; the other family's loader names the file", S, float,
+                   double) {
+  for (const auto rule : {nlm::LearningParameters::StepRule::plain, nlm::LearningParameters::StepRule::adam}) {
+    nlm::AttractorHyperparameters hp = small_hp(6, 2);
+    hp.mode = nlm::UpdateMode::sampled;
+    hp.step_rule = rule;
+    hp.seed = 4;
+    const Matrix<S> patterns = {{1, -1, 1, -1, 1, 1}, {1, 1, -1, -1, 1, -1}, {-1, 1, 1, -1, -1, 1}};
+    nlm::PresentationOptions present;
+    present.evidence = 3;
+    present.steps_per_presentation = 3;
+    present.random_order = true;
+    nlm::TrainingOptions all = nlm::TrainingOptions::for_epochs(100);
+    all.max_updates = 20;
+    nlm::TrainingOptions first = all;
+    first.max_updates = 8;  // stops inside a presentation (8 = 2 * 3 + 2)
+    nlm::test::TempDir dir;
+    nlm::AttractorLearner<S> straight(hp);
+    nlm::learn_presentations(straight, patterns, all, present);
+    nlm::AttractorLearner<S> a(hp);
+    const nlm::TrainingState s = nlm::learn_presentations(a, patterns, first, present);
+    nlm::save_attractor_checkpoint(dir / "run.nlm", a, s);
+    hp.seed = 99;  // another seed: the checkpoint's streams replace it
+    nlm::AttractorLearner<S> b(hp);
+    const nlm::TrainingState loaded = nlm::load_attractor_checkpoint(dir / "run.nlm", b);
+    CHECK(b.updates() == 8);
+    nlm::learn_presentations(b, patterns, all, present, loaded);
+    CHECK(b.couplings() == straight.couplings());
+    CHECK(b.states() == straight.states());
+    CHECK(b.field() == straight.field());
+    // Refusals: another beta; the NLM's loader on this file, this loader on an NLM checkpoint.
+    hp.beta = 0.9;
+    nlm::AttractorLearner<S> other(hp);
+    const std::string f = (dir / "run.nlm").string();
+    CHECK_THROWS_WITH_AS(nlm::load_attractor_checkpoint(f, other),
+                         (f + ": the checkpoint was written with beta = 0.69999999999999996, the learner has "
+                              "0.90000000000000002").c_str(),
+                         std::invalid_argument);
+    CHECK(other.couplings() == Matrix<S>(xt::zeros<S>({6, 6})));  // unchanged
+    nlm::Hyperparameters nh;
+    nh.neurons = 6;
+    nh.persistent_chains = 2;
+    nlm::LangevinMachine<nlm::Tanh, nlm::GaussianNoise, nlm::WeightDecay, nlm::EulerMaruyama, S> nlm_machine(nh);
+    CHECK_THROWS_WITH_AS(nlm::load_checkpoint(f, nlm_machine),
+                         (f + ": a checkpoint of the free-energy attractor network (AttractorLearner), not of a "
+                              "LangevinMachine: load it with nlm::load_attractor_checkpoint").c_str(),
+                         std::runtime_error);
+    nlm::save_checkpoint(dir / "nlm.nlm", nlm_machine, nlm::initial_training_state(nlm_machine));
+    const std::string g = (dir / "nlm.nlm").string();
+    CHECK_THROWS_WITH_AS(nlm::load_attractor_checkpoint(g, b),
+                         (g + ": a checkpoint of a Neural Langevin Machine (LangevinMachine), not of the attractor "
+                              "network: load it with nlm::load_checkpoint").c_str(),
+                         std::runtime_error);
+  }
 }
 
 }  // TEST_SUITE

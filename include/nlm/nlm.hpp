@@ -56,3 +56,4 @@
 #include "training/sequence.hpp"
 #include "attractor/attractor_learner.hpp"
 #include "attractor/presentations.hpp"
+#include "attractor/attractor_checkpoint.hpp"

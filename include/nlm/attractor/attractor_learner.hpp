@@ -172,6 +172,9 @@ class AttractorLearner {
     rate_scale_ = s;
   }
   std::uint64_t updates() const noexcept { return updates_; }
+  void set_updates(std::uint64_t n) noexcept { updates_ = n; }
+  StepRuleT& step_rule() noexcept { return step_rule_; }
+  const StepRuleT& step_rule() const noexcept { return step_rule_; }
 
   /// The free energy of each chain's state under the current b and J.
   std::vector<FreeEnergy> free_energy() const { return free_energy_of(model_, chains_.states()); }

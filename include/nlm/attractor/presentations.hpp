@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -64,19 +65,24 @@ TrainingState learn_presentations(Learner& learner, const Matrix<typename Learne
     state.batches_per_epoch = per_epoch;
     state.data_images = k;
     state.data_checksum = checksum;
-    state.order.assign(1, 0);  // the pattern being presented
+    state.order.resize(k);
+    std::iota(state.order.begin(), state.order.end(), std::uint32_t{0});
   }
   const std::uint64_t by_epochs =
       options.epochs >= std::uint64_t(-1) / per_epoch ? ~std::uint64_t{0} : std::uint64_t(options.epochs) * per_epoch;
   state.planned_updates = options.max_updates == 0 ? by_epochs : std::min<std::uint64_t>(by_epochs, options.max_updates);
 
   Vector<S> b = Vector<S>::from_shape({n});
+  // The pattern being presented is order[0]; order stays a permutation of the K patterns (the
+  // training state's invariant, checked when a checkpoint is read).
   const auto present_pattern = [&](std::size_t p) {
-    state.order[0] = std::uint32_t(p);
+    std::iota(state.order.begin(), state.order.end(), std::uint32_t{0});
+    std::swap(state.order[0], state.order[p]);
     for (std::size_t i = 0; i < n; ++i) b(i) = S(present.evidence) * patterns(p, i);
     learner.set_field(b);
   };
-  if (state.batch % steps != 0) present_pattern(state.order.at(0) % k);  // resumed mid-presentation
+  if (state.order.size() != k) throw std::invalid_argument(std::string(who) + ": the state's order is not of these patterns");
+  if (state.batch % steps != 0) present_pattern(state.order[0]);  // resumed mid-presentation
   detail::SignalGuard guard(options.handle_signals);
   (detail::call_on_begin(callbacks, learner, state), ...);
   while (state.updates < state.planned_updates && state.epoch < options.epochs) {
