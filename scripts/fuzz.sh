@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the .npy, IDX and checkpoint readers with clang's libFuzzer (AddressSanitizer and
+# Fuzzes the .npy, IDX, checkpoint and UCI digits readers with clang's libFuzzer (AddressSanitizer and
 # UndefinedBehaviorSanitizer on), each for SECONDS (default 600), one after another.
-#   scripts/fuzz.sh [SECONDS] [READER...]     readers: npy idx checkpoint (default all three)
+#   scripts/fuzz.sh [SECONDS] [READER...]     readers: npy idx checkpoint digits (default all four)
 # Each reader's corpus grows in build-fuzz/corpus/<reader> (seeded from tests/fuzz/corpus/);
 # an input that crashes a reader is written to tests/fuzz/crashes/<reader>/, where ctest's
 # fuzz_regression_<reader> replays it from then on. Prints each run's count and rate.
@@ -10,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-600}"
 shift || true
 readers=("$@")
-[ ${#readers[@]} -gt 0 ] || readers=(npy idx checkpoint)
+[ ${#readers[@]} -gt 0 ] || readers=(npy idx checkpoint digits)
 
 bash scripts/install_deps.sh --fuzz
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNLM_FUZZ=ON \

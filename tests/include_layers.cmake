@@ -21,7 +21,7 @@ set(NLM_LAYER_parts "^(hyperparameters|observers|data_moments|force_workspace)\\
 set(NLM_LAYER_state "^(couplings|chains|elementwise|unit_layout)\\.hpp$;^learning/")
 set(NLM_LAYER_dynamics "^sampler/")
 set(NLM_LAYER_model "^(network_model|langevin_model|recurrent_network)\\.hpp$;^attractor/attractor_network\\.hpp$")
-set(NLM_LAYER_learner "^langevin_machine\\.hpp$;^analysis/;^attractor/attractor_learner\\.hpp$")
+set(NLM_LAYER_learner "^langevin_machine\\.hpp$;^analysis/;^attractor/attractor_learner\\.hpp$;^attractor/attractor_census\\.hpp$")
 set(NLM_LAYER_training "^training/;^attractor/presentations\\.hpp$;^attractor/attractor_checkpoint\\.hpp$")
 set(NLM_LAYER_extensions "^distributed/")
 set(NLM_LAYER_umbrella "^(nlm|bf16|distributed)\\.hpp$")

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <vector>
 
@@ -390,6 +391,44 @@ TEST_CASE_TEMPLATE("a checkpoint mid-presentation resumes bit for bit; the other
                          (g + ": a checkpoint of a Neural Langevin Machine (LangevinMachine), not of the attractor "
                               "network: load it with nlm::load_checkpoint").c_str(),
                          std::runtime_error);
+  }
+}
+
+TEST_CASE("the census of sigma = L(beta (J sigma + b)) from the stored patterns finds them and says where each start ended") {
+  // Hebbian couplings J = (1/N) sum_k xi^k xi^kT (zero diagonal) of three orthogonal patterns
+  // (rows of a Sylvester-Hadamard matrix, N = 32) at beta = 4: sigma = m xi^k is an exact fixed
+  // point with m = L(4 m (N - 1)/N) ~ 0.7 (no crosstalk). Each start (0.5 xi^k) must end at a
+  // fixed point that correlates with its own pattern above 0.99, stable, and satisfies the map to
+  // 1e-8. (Random +-1 patterns of this size overlap enough to merge into one mixture state.)
+  const std::size_t n = 32, k = 3;
+  Matrix<double> xi = Matrix<double>::from_shape({k, n});
+  for (std::size_t p = 0; p < k; ++p)
+    for (std::size_t i = 0; i < n; ++i) xi(p, i) = (std::popcount((p + 1) & i) % 2) ? -1.0 : 1.0;
+  Matrix<double> j = xt::zeros<double>({n, n});
+  for (std::size_t p = 0; p < k; ++p)
+    for (std::size_t a = 0; a < n; ++a)
+      for (std::size_t c = 0; c < n; ++c)
+        if (a != c) j(a, c) += xi(p, a) * xi(p, c) / double(n);
+  const nlm::AttractorNetwork<double> net(j, Vector<double>(), 4.0);
+  const Matrix<double> starts = 0.5 * xi;
+  const nlm::FixedPointCensus census = nlm::attractor_census(net, starts);
+  const Matrix<double> sigma = nlm::attractor_states(census.fixed_points, n);
+  REQUIRE(census.outcome.size() == k);
+  for (std::size_t p = 0; p < k; ++p) {
+    REQUIRE(census.outcome[p] >= 0);
+    const std::size_t f = std::size_t(census.outcome[p]);
+    double dot = 0, norm = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      dot += sigma(f, i) * xi(p, i);
+      norm += sigma(f, i) * sigma(f, i);
+    }
+    CHECK(dot / std::sqrt(norm * double(n)) > 0.99);
+    CHECK(census.fixed_points[f].stable);
+    for (std::size_t i = 0; i < n; ++i) {
+      double h = 0;
+      for (std::size_t c = 0; c < n; ++c) h += j(i, c) * sigma(f, c);
+      CHECK(std::fabs(sigma(f, i) - nlm::langevin_function(4.0 * h)) < 1e-8);
+    }
   }
 }
 

@@ -28,7 +28,7 @@ def main(argv=None):
     p.add_argument("--data", default="data/mnist", help="MNIST directory (scripts/get_mnist.sh), default %(default)s")
     p.add_argument("--digits", default="1,3,6", help="digits (classes) to learn, default %(default)s")
     p.add_argument("--images", type=int, default=18000, help="training images (at most), default %(default)s")
-    p.add_argument("--held-out", type=int, default=500, help="digits per class held out, default %(default)s")
+    p.add_argument("--held-out", type=int, default=100, help="digits per class held out, default %(default)s")
     p.add_argument("--label-units", type=int, default=10, help="label units per class, default %(default)s")
     p.add_argument("--updates", type=int, default=3000, help="training updates, default %(default)s")
     p.add_argument("--per-class", type=int, default=12, help="samples per class, default %(default)s")

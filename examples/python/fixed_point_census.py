@@ -27,7 +27,7 @@ def main(argv=None):
     p.add_argument("--model", required=True, help="model.nlm or checkpoint.nlm")
     p.add_argument("--data", default="data/mnist", help="MNIST directory (scripts/get_mnist.sh), default %(default)s")
     p.add_argument("--digits", default="1,3,6", help="the model's digits, default %(default)s")
-    p.add_argument("--held-out", type=int, default=500, help="digits per class held out, default %(default)s")
+    p.add_argument("--held-out", type=int, default=100, help="digits per class held out, default %(default)s")
     p.add_argument("--starts", type=int, default=100, help="starts from N(0, s^2), default %(default)s")
     p.add_argument("--start-scale", type=float, default=1.0, help="s, default %(default)s")
     p.add_argument("--data-starts", type=int, default=50, help="starts from held-out digits, default %(default)s")

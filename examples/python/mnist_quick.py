@@ -28,7 +28,7 @@ def main(argv=None):
     p.add_argument("--digits", default="1,3,6", help="digits to learn, default %(default)s")
     p.add_argument("--images", type=int, default=18000, help="training images N_image (at most), default %(default)s")
     p.add_argument("--updates", type=int, default=3000, help="training updates, default %(default)s")
-    p.add_argument("--held-out", type=int, default=500, help="digits per class held out (the classifier's), "
+    p.add_argument("--held-out", type=int, default=100, help="digits per class held out (the classifier's), "
                    "default %(default)s")
     p.add_argument("--chains", type=int, default=36, help="samples to generate, default %(default)s")
     p.add_argument("--steps", type=int, default=25000, help="Langevin steps of generation, default %(default)s")

@@ -13,6 +13,7 @@
 #include "activation/scaled_tanh.hpp"
 #include "activation/softsign.hpp"
 #include "activation/identity.hpp"
+#include "activation/langevin_activation.hpp"
 
 #include "noise/noise.hpp"
 #include "noise/gaussian_noise.hpp"
@@ -55,5 +56,6 @@
 #include "training/callbacks.hpp"
 #include "training/sequence.hpp"
 #include "attractor/attractor_learner.hpp"
+#include "attractor/attractor_census.hpp"
 #include "attractor/presentations.hpp"
 #include "attractor/attractor_checkpoint.hpp"

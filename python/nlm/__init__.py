@@ -26,12 +26,13 @@ except ImportError as _e:
 from ._nlm import (Classifier, Machine32, Machine64, MachinePt32, MachinePt64, Model32, Model64, Network32, Network64,
                    NumericalError, UnitLayout, UpdateStatistics, __version__, adversarial_accuracy, asymmetry,
                    fit_power_law, frechet_distance, has_bf16, hyperparameter_keys, inverted_fraction, load_idx,
-                   mixing_summary, moment_errors, parse_layout, pca_frechet_distance, read_model, split_symmetric)
+                   mixing_summary, moment_errors, parse_layout, pca_frechet_distance, read_model, set_threads,
+                   split_symmetric, threads)
 
 __all__ = ["Model", "Network", "Machine", "UnitLayout", "parse_layout", "read_model", "load_idx", "hyperparameter_keys",
            "asymmetry", "split_symmetric", "mixing_summary", "UpdateStatistics", "fit_power_law", "frechet_distance",
            "pca_frechet_distance", "adversarial_accuracy", "moment_errors", "inverted_fraction", "Classifier",
-           "NumericalError", "has_bf16", "__version__"]
+           "NumericalError", "has_bf16", "set_threads", "threads", "__version__"]
 
 _PRECISIONS = ("float32", "float64", "bf16")
 

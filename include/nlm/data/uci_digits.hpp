@@ -93,9 +93,8 @@ inline uci_digits parse_uci_digits(std::string_view text, const std::string& nam
 
 }  // namespace detail
 
-/// Reads digits.csv.gz (or the plain CSV). @throws idx_error as described in the file's comment.
-inline uci_digits read_uci_digits(const std::filesystem::path& path) {
-  detail::byte_source in(path);
+namespace detail {
+inline uci_digits read_uci_digits(byte_source& in, const std::string& name) {
   std::string text;
   std::array<std::uint8_t, 1 << 16> buf{};
   for (std::size_t got; (got = in.read(buf.data(), buf.size())) > 0;) {
@@ -103,7 +102,20 @@ inline uci_digits read_uci_digits(const std::filesystem::path& path) {
     if (text.size() > (std::size_t(1) << 30)) throw idx_error(in.where() + "more than 1 GiB of text: not the digits file");
   }
   if (in.cut_short()) throw idx_error(in.where() + "gzip stream cut short after " + std::to_string(text.size()) + " bytes");
-  return detail::parse_uci_digits(text, path.string());
+  return parse_uci_digits(text, name);
+}
+}  // namespace detail
+
+/// Reads digits.csv.gz (or the plain CSV). @throws idx_error as described in the file's comment.
+inline uci_digits read_uci_digits(const std::filesystem::path& path) {
+  detail::byte_source in(path);
+  return detail::read_uci_digits(in, path.string());
+}
+
+/// The same from bytes in memory (gzipped or plain); messages start with `name`.
+inline uci_digits read_uci_digits(std::span<const std::uint8_t> bytes, const std::string& name) {
+  detail::byte_source in(bytes, name);
+  return detail::read_uci_digits(in, name);
 }
 
 /// The reference's patterns of the images `rows` (all when empty): x = v², then each image
