@@ -3,7 +3,9 @@
 // order as b = 20 ξ, one synchronous sampled step each with the predictive rule (β 1, η 0.001,
 // 2 000 presentations), then
 //  - the asymmetry ‖J − Jᵀ‖/‖J‖ (published 0.98);
-//  - J_sym's attractors: from each pattern, σ₀ = L(0.1 ξ + noise), the deterministic map with
+//  - J_sym's attractors: from each pattern, σ₀ = L(0.1 ξ + noise) (noise SD --start-noise, 0.1:
+//    the reference does not say; at SD 1 the noise swamps 0.1 ξ and starts of two digits fall
+//    into one basin, in 3 of 5 seeds), the deterministic map with
 //    b = 0 run until it stops changing (≤ 1 000 steps), each end read as the taught pattern it
 //    correlates with (|r| ≥ 0.5; "-d": digit d with the sign flipped, "?": none); published: the
 //    three digits, entries ≈ ±0.90. (A classifier trained on all digits, the readout,
@@ -35,7 +37,7 @@ struct Options {
   std::string data = "data/digits/digits.csv.gz", out = "out/fep_sequence";
   std::size_t seeds = 5, presentations = 2000, frames = 100;
   std::uint64_t first_seed = 0;
-  double evidence = 20, beta = 1, eta = 1e-3;
+  double evidence = 20, beta = 1, eta = 1e-3, start_noise = 0.1;
   int threads = 0;
 };
 
@@ -94,8 +96,9 @@ int run(const Options& o) {
   const std::vector<int> taught_digits = {digits.labels[1], digits.labels[2], digits.labels[3]};
   std::printf("data: %s, %zu images; taught: images 1-3 (digits %d, %d, %d), z-scored squares\n", o.data.c_str(),
               digits.count, taught_digits[0], taught_digits[1], taught_digits[2]);
-  std::printf("learning: %zu presentations in order, b = %g xi, one sampled step each, beta %g, eta %g\n\n",
-              o.presentations, o.evidence, o.beta, o.eta);
+  std::printf("learning: %zu presentations in order, b = %g xi, one sampled step each, beta %g, eta %g; J_sym's "
+              "starts L(0.1 xi + N(0, %g^2))\n\n",
+              o.presentations, o.evidence, o.beta, o.eta, o.start_noise);
 
   std::vector<double> asymmetries, accuracies, peaks;
   std::vector<std::string> attractor_lists;
@@ -124,7 +127,8 @@ int run(const Options& o) {
     nlm::detail::Xoshiro256 e(nlm::detail::derive_seed(seed, 7));
     nlm::detail::fill_normal<double>(e, std::span<double>(start.data(), start.size()));
     for (std::size_t r = 0; r < k; ++r)
-      for (std::size_t i = 0; i < n; ++i) start(r, i) = nlm::langevin_function(0.1 * patterns(r, i) + start(r, i));
+      for (std::size_t i = 0; i < n; ++i)
+        start(r, i) = nlm::langevin_function(0.1 * patterns(r, i) + o.start_noise * start(r, i));
     nlm::Chains<double> ends(start);
     std::size_t steps = 0;
     for (; steps < 1000; ++steps) {
@@ -150,15 +154,22 @@ int run(const Options& o) {
       std::copy_n(x.data(), n, frames.data() + (step - 1) * n);
     });
     const std::vector<std::string> seen = read_digits(patterns, taught_digits, frames);
+    // b = 0 makes the dynamics odd (σ → −σ maps runs to runs): the cycle may run through the
+    // negated digits; a visit is a run of one signed digit, and a change is in order when it goes
+    // to the next digit with the same sign.
     std::vector<int> visits;
     for (const auto& d : seen)
-      if (d == "1" || d == "2" || d == "3")
-        if (visits.empty() || visits.back() != std::stoi(d)) visits.push_back(std::stoi(d));
+      if (d != "?" && (visits.empty() || visits.back() != std::stoi(d))) visits.push_back(std::stoi(d));
+    const auto next = [&](int d) {
+      const auto at = std::find(taught_digits.begin(), taught_digits.end(), std::abs(d)) - taught_digits.begin();
+      const int n_ = taught_digits[std::size_t(at + 1) % taught_digits.size()];
+      return d < 0 ? -n_ : n_;
+    };
     std::size_t ok = 0;
-    for (std::size_t v = 1; v < visits.size(); ++v) ok += visits[v] == visits[v - 1] % 3 + 1;
+    for (std::size_t v = 1; v < visits.size(); ++v) ok += visits[v] == next(visits[v - 1]);
     const double accuracy = visits.size() > 1 ? double(ok) / double(visits.size() - 1) : 0.0;
     std::string readout;
-    for (const auto& d : seen) readout += d.size() == 1 ? d : "?";
+    for (const auto& d : seen) readout += d.size() == 1 ? d : std::string(1, char('a' + std::stoi(d.substr(1)) - 1));
     std::printf("seed %llu: asymmetry %.3f; J_sym ends (%zu map steps) %s, max |sigma| %.2f; free run %s: "
                 "%zu visits, order accuracy %.3f\n",
                 (unsigned long long)seed, asym, steps, list.c_str(), peak, readout.c_str(), visits.size(), accuracy);
@@ -212,6 +223,8 @@ int main(int argc, char** argv) try {
   app.add_option("--evidence", o.evidence, "s: b = s xi")->capture_default_str();
   app.add_option("--beta", o.beta, "inverse temperature")->capture_default_str();
   app.add_option("--eta", o.eta, "learning rate")->capture_default_str();
+  app.add_option("--start-noise", o.start_noise, "SD of the noise in J_sym's starts L(0.1 xi + noise)")
+      ->capture_default_str();
   app.add_option("--frames", o.frames, "free-run steps")->capture_default_str()->transform(ex::count(true));
   ex::add_output_option(app, o.out);
   ex::add_threads_option(app, o.threads);
