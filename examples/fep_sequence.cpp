@@ -3,9 +3,9 @@
 // order as b = 20 ξ, one synchronous sampled step each with the predictive rule (β 1, η 0.001,
 // 2 000 presentations), then
 //  - the asymmetry ‖J − Jᵀ‖/‖J‖ (published 0.98);
-//  - J_sym's attractors: from each pattern, σ₀ = L(0.1 ξ + noise) (noise SD --start-noise, 0.1:
-//    the reference does not say; at SD 1 the noise swamps 0.1 ξ and starts of two digits fall
-//    into one basin, in 3 of 5 seeds), the deterministic map with
+//  - J_sym's attractors: from each pattern, σ₀ = L(0.1 ξ + noise), noise of SD 0.1 × level ×
+//    sd(ξ) as the reference draws it (its levels 0, 0.1, 0.2, 0.5; its metrics use 0, as the
+//    default here), the deterministic map with
 //    b = 0 run until it stops changing (≤ 1 000 steps), each end read as the taught pattern it
 //    correlates with (|r| ≥ 0.5; "-d": digit d with the sign flipped, "?": none); published: the
 //    three digits, entries ≈ ±0.90. (A classifier trained on all digits, the readout,
@@ -37,7 +37,7 @@ struct Options {
   std::string data = "data/digits/digits.csv.gz", out = "out/fep_sequence";
   std::size_t seeds = 5, presentations = 2000, frames = 100;
   std::uint64_t first_seed = 0;
-  double evidence = 20, beta = 1, eta = 1e-3, start_noise = 0.1;
+  double evidence = 20, beta = 1, eta = 1e-3, start_noise = 0;
   int threads = 0;
 };
 
@@ -98,7 +98,7 @@ int run(const Options& o) {
               digits.count, taught_digits[0], taught_digits[1], taught_digits[2]);
   std::printf("learning: %zu presentations in order, b = %g xi, one sampled step each, beta %g, eta %g; J_sym's "
               "starts L(0.1 xi + N(0, %g^2))\n\n",
-              o.presentations, o.evidence, o.beta, o.eta, o.start_noise);
+              o.presentations, o.evidence, o.beta, o.eta, 0.1 * o.start_noise);
 
   std::vector<double> asymmetries, accuracies, peaks;
   std::vector<std::string> attractor_lists;
@@ -128,7 +128,7 @@ int run(const Options& o) {
     nlm::detail::fill_normal<double>(e, std::span<double>(start.data(), start.size()));
     for (std::size_t r = 0; r < k; ++r)
       for (std::size_t i = 0; i < n; ++i)
-        start(r, i) = nlm::langevin_function(0.1 * patterns(r, i) + o.start_noise * start(r, i));
+        start(r, i) = nlm::langevin_function(0.1 * patterns(r, i) + 0.1 * o.start_noise * start(r, i));
     nlm::Chains<double> ends(start);
     std::size_t steps = 0;
     for (; steps < 1000; ++steps) {
@@ -223,7 +223,8 @@ int main(int argc, char** argv) try {
   app.add_option("--evidence", o.evidence, "s: b = s xi")->capture_default_str();
   app.add_option("--beta", o.beta, "inverse temperature")->capture_default_str();
   app.add_option("--eta", o.eta, "learning rate")->capture_default_str();
-  app.add_option("--start-noise", o.start_noise, "SD of the noise in J_sym's starts L(0.1 xi + noise)")
+  app.add_option("--start-noise", o.start_noise,
+                 "noise level of J_sym's starts L(0.1 xi + N(0, (0.1 level sd(xi))^2)) (the reference: 0, 0.1, 0.2, 0.5)")
       ->capture_default_str();
   app.add_option("--frames", o.frames, "free-run steps")->capture_default_str()->transform(ex::count(true));
   ex::add_output_option(app, o.out);
