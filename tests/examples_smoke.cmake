@@ -346,3 +346,31 @@ expect_error("--model and --couplings: give one" "${BIN_DIR}/mnist_generate" --m
 # Data that is not there fails before the run, not after it.
 expect_error("${OUT}/nowhere: no such file or folder" "${BIN_DIR}/mnist_generate" ${LJ} --class 1 --steps 25000
              --data "${OUT}/nowhere" --out "${OUT}/user/bad")
+
+# The free-energy attractor network's sequence (the seed's simulation) on synthetic 8x8 digits in
+# the UCI file's format (4 images: labels 0-3, pixel i of image r = (3r + 5i) mod 17): CI has no
+# UCI file (scripts/get_digits.sh fetches it); the run checks the program's path and its line.
+if(EXISTS "${BIN_DIR}/fep_sequence")
+  set(digits_csv "")
+  foreach(r RANGE 3)
+    set(line "")
+    foreach(i RANGE 63)
+      math(EXPR v "(3 * ${r} + 5 * ${i}) % 17")
+      string(APPEND line "${v},")
+    endforeach()
+    string(APPEND digits_csv "${line}${r}\n")
+  endforeach()
+  file(WRITE "${OUT}/digits/digits.csv" "${digits_csv}")
+  execute_process(COMMAND "${BIN_DIR}/fep_sequence" --data "${OUT}/digits/digits.csv" --seeds 2 --presentations 30
+                  --frames 12 --out "${OUT}/fep_sequence"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(REGEX MATCH "\nJ_sym attractors: [^\n]+; order accuracy: [0-9.]+\n$" line "${out}")
+  if(NOT rc EQUAL 0 OR line STREQUAL "")
+    message(FATAL_ERROR "fep_sequence (${rc}) did not end with 'J_sym attractors: ...; order accuracy: ...':\n${out}\n${err}")
+  endif()
+  expect_files(fep_sequence/sequence.png)
+  expect_error("${OUT}/digits/missing.csv.gz: no such file" "${BIN_DIR}/fep_sequence" --data
+               "${OUT}/digits/missing.csv.gz" --out "${OUT}/fep_bad")
+  expect_error("--beta must be finite and > 0" "${BIN_DIR}/fep_sequence" --data "${OUT}/digits/digits.csv" --beta 0
+               --out "${OUT}/fep_bad")
+endif()
