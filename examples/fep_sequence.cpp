@@ -21,7 +21,6 @@
 #include <cstdio>
 #include <set>
 #include <vector>
-#include <sstream>
 
 #include <nlm/data/uci_digits.hpp>
 #include <nlm/nlm.hpp>

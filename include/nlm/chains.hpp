@@ -41,8 +41,8 @@ class Chains {
   Matrix<S>& states() noexcept { return states_; }
   const Matrix<S>& states() const noexcept { return states_; }
   /// Replaces the states; a clamp or temperatures of another number of chains are dropped,
-  /// clamped coordinates are set to their values again.
-  /// States of the same shape are copied into the existing buffer (its memory stays put).
+  /// clamped coordinates are set to their values again. States of the same shape are copied
+  /// into the existing buffer (its memory stays put).
   void set_states(Matrix<S> x) {
     if (x.shape() == states_.shape())
       std::copy_n(x.data(), x.size(), states_.data());

@@ -4,9 +4,9 @@
 // backgrounds, a softmax classifier), model files and IDX data.
 #include <pybind11/complex.h>
 
+#include <array>
 #include <complex>
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -114,24 +114,13 @@ py::dict assignment_dict(const nlm::ClassAssignment& a) {
   return d;
 }
 
-/// The magic number of an IDX file (gzipped or not) without reading the rest: 0x801 labels,
-/// 0x803 images; anything else is left to the reader's message.
+/// The magic number of an IDX file (plain or gzipped: the first 4 decompressed bytes), 0 when
+/// the file is shorter; a wrong one is left to the reader's message.
 std::uint32_t idx_magic(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  unsigned char head[2] = {0, 0};
-  in.read(reinterpret_cast<char*>(head), 2);
-  if (in.gcount() == 2 && head[0] == 0x1f && head[1] == 0x8b) {
-    // gzipped: let the label reader try; it names a wrong magic number.
-    try {
-      (void)nlm::data::read_idx_labels(path);
-      return nlm::data::idx1_magic;
-    } catch (const nlm::data::idx_error&) {
-      return nlm::data::idx3_magic;
-    }
-  }
-  unsigned char rest[2] = {0, 0};
-  in.read(reinterpret_cast<char*>(rest), 2);
-  return (std::uint32_t(rest[0]) << 8) | rest[1];
+  nlm::data::detail::byte_source in{std::filesystem::path(path)};
+  std::array<std::uint8_t, 4> head{};
+  if (in.read(head.data(), head.size()) < head.size()) return 0;
+  return (std::uint32_t(head[0]) << 24) | (std::uint32_t(head[1]) << 16) | (std::uint32_t(head[2]) << 8) | head[3];
 }
 
 }  // namespace

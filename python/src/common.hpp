@@ -185,23 +185,21 @@ auto reading_file(F&& read) -> decltype(read()) {
   }
 }
 
-/// The AIS options every log Z call takes, as keyword arguments.
-struct AisArguments {
-  static nlm::AisOptions options(std::size_t temperatures, std::size_t particles, std::size_t runs,
-                                 std::size_t steps_per_temperature, double time_step, double base_sd,
-                                 double schedule_power, std::uint64_t seed) {
-    nlm::AisOptions o;
-    o.temperatures = temperatures;
-    o.particles = particles;
-    o.runs = runs;
-    o.steps_per_temperature = steps_per_temperature;
-    o.time_step = time_step;
-    o.base_sd = base_sd;
-    o.schedule_power = schedule_power;
-    o.seed = seed;
-    return o;
-  }
-};
+/// The AIS options every log Z call takes, from its keyword arguments.
+inline nlm::AisOptions ais_options(std::size_t temperatures, std::size_t particles, std::size_t runs,
+                                   std::size_t steps_per_temperature, double time_step, double base_sd,
+                                   double schedule_power, std::uint64_t seed) {
+  nlm::AisOptions o;
+  o.temperatures = temperatures;
+  o.particles = particles;
+  o.runs = runs;
+  o.steps_per_temperature = steps_per_temperature;
+  o.time_step = time_step;
+  o.base_sd = base_sd;
+  o.schedule_power = schedule_power;
+  o.seed = seed;
+  return o;
+}
 
 py::dict ais_result_dict(const nlm::AisResult& r);
 /// The census as a dict (analysis.cpp).

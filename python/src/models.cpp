@@ -105,8 +105,8 @@ acceptance rate or parallel tempering's swap rates.)")
            [](const Model& s, std::size_t temperatures, std::size_t particles, std::size_t runs,
               std::size_t steps_per_temperature, double time_step, double base_sd, double schedule_power,
               std::uint64_t seed) {
-             const nlm::AisOptions o = AisArguments::options(temperatures, particles, runs, steps_per_temperature,
-                                                             time_step, base_sd, schedule_power, seed);
+             const nlm::AisOptions o = ais_options(temperatures, particles, runs, steps_per_temperature, time_step, base_sd,
+                                                  schedule_power, seed);
              nlm::AisResult r;
              {
                py::gil_scoped_release release;
@@ -125,8 +125,8 @@ acceptance, log_weights.)")
            [](const Model& s, const py::object& clamp_mask, const py::object& clamp_values, std::size_t temperatures,
               std::size_t particles, std::size_t runs, std::size_t steps_per_temperature, double time_step,
               double base_sd, double schedule_power, std::uint64_t seed) {
-             const nlm::AisOptions o = AisArguments::options(temperatures, particles, runs, steps_per_temperature,
-                                                             time_step, base_sd, schedule_power, seed);
+             const nlm::AisOptions o = ais_options(temperatures, particles, runs, steps_per_temperature, time_step, base_sd,
+                                                  schedule_power, seed);
              const nlm::Clamp<S> clamp = to_clamp<S>(clamp_mask, clamp_values, s.neurons());
              std::vector<nlm::AisResult> r;
              {

@@ -129,15 +129,17 @@ TrainingState load_attractor_checkpoint(const std::filesystem::path& path, Learn
   const std::vector<std::uint64_t> noise = sr.words("the uniforms' stream");
   sr.finish();
   const std::size_t n = learner.neurons(), c = learner.hyperparameters().chains;
-  const auto array = [&](const char* section, auto rank_tag) {
+  const auto read_array = [&](const char* section, auto& into) {
     io::SectionReader r = file.reader(section);
-    auto a = r.template array<S, decltype(rank_tag)::value>(section);
+    into = r.template array<S, std::remove_reference_t<decltype(into)>::rank>(section);
     r.finish();
-    return a;
   };
-  Matrix<S> j = array("couplings", std::integral_constant<std::size_t, 2>{});
-  Vector<S> b = array("field", std::integral_constant<std::size_t, 1>{});
-  Matrix<S> x = array("chains", std::integral_constant<std::size_t, 2>{});
+  Matrix<S> j;
+  Vector<S> b;
+  Matrix<S> x;
+  read_array("couplings", j);
+  read_array("field", b);
+  read_array("chains", x);
   if (j.shape(0) != n || j.shape(1) != n || b.shape(0) != n || x.shape(0) != c || x.shape(1) != n)
     throw std::runtime_error(name + ": the arrays' shapes do not match " + std::to_string(n) + " units and " +
                              std::to_string(c) + " chains");
