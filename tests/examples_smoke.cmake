@@ -348,17 +348,22 @@ expect_error("${OUT}/nowhere: no such file or folder" "${BIN_DIR}/mnist_generate
              --data "${OUT}/nowhere" --out "${OUT}/user/bad")
 
 # The free-energy attractor network's sequence (the seed's simulation) on synthetic 8x8 digits in
-# the UCI file's format (4 images: labels 0-3, pixel i of image r = (3r + 5i) mod 17): CI has no
+# the UCI file's format (16 images: labels r mod 10, pixel i of image r = (3r + 5i) mod 17; the
+# readout classifier learns from the images after the first ten): CI has no
 # UCI file (scripts/get_digits.sh fetches it); the run checks the program's path and its line.
 if(EXISTS "${BIN_DIR}/fep_sequence")
   set(digits_csv "")
-  foreach(r RANGE 3)
+  foreach(r RANGE 15)
     set(line "")
     foreach(i RANGE 63)
       math(EXPR v "(3 * ${r} + 5 * ${i}) % 17")
       string(APPEND line "${v},")
     endforeach()
-    string(APPEND digits_csv "${line}${r}\n")
+    math(EXPR label "${r} % 10")
+    string(APPEND digits_csv "${line}${label}\n")
+    if(r EQUAL 10)
+      file(WRITE "${OUT}/digits/eleven.csv" "${digits_csv}")
+    endif()
   endforeach()
   file(WRITE "${OUT}/digits/digits.csv" "${digits_csv}")
   execute_process(COMMAND "${BIN_DIR}/fep_sequence" --data "${OUT}/digits/digits.csv" --seeds 2 --presentations 30
@@ -373,4 +378,6 @@ if(EXISTS "${BIN_DIR}/fep_sequence")
                "${OUT}/digits/missing.csv.gz" --out "${OUT}/fep_bad")
   expect_error("--beta must be finite and > 0" "${BIN_DIR}/fep_sequence" --data "${OUT}/digits/digits.csv" --beta 0
                --out "${OUT}/fep_bad")
+  expect_error("eleven.csv: 11 images; the readout learns from the images after the first ten and needs at least 12"
+               "${BIN_DIR}/fep_sequence" --data "${OUT}/digits/eleven.csv" --out "${OUT}/fep_bad")
 endif()
