@@ -5,7 +5,8 @@
 #   benchmarks/run_benchmarks.sh --benchmark_filter='TrainingUpdate'
 # THREADS="1" limits the thread counts; REPETITIONS=3 shortens the run. Where pybind11 and NumPy
 # are installed (scripts/install_deps.sh) it also builds the Python module and measures the
-# Python layer's cost (benchmarks/peer/nlm_python_peer.py) at the same thread counts.
+# Python layer's cost (benchmarks/peer/nlm_python_peer.py) at the same thread counts; where NumPy
+# is, the attractor network's learning update against NumPy's (benchmarks/peer/fep_scaling.py).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,7 +18,7 @@ if "$module_python" -c "import pybind11, numpy" 2>/dev/null; then python_module=
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DNLM_NATIVE=ON -DNLM_BUILD_BENCHMARKS=ON \
       -DNLM_BUILD_TESTS=OFF -DNLM_BUILD_EXAMPLES=OFF -DNLM_PYTHON=$python_module \
       -DPython3_EXECUTABLE="$module_python" >/dev/null
-targets=(nlm_benchmarks nlm_alloc_check)
+targets=(nlm_benchmarks nlm_alloc_check nlm_fep_scaling)
 if [ "$python_module" = ON ]; then targets+=(nlm_python); fi
 cmake --build "$build" --target "${targets[@]}" -j"$(nproc)" >/dev/null
 mkdir -p "$build/results"
@@ -40,5 +41,13 @@ r = json.load(open(sys.argv[1]))
 print(f"| {sys.argv[2]} | {r['update_ms']:.1f} | {r['update_cpp_ms']:.1f} | {r['update_overhead']:+.2%} | "
       f"{r['generation_us']:.1f} | {r['generation_cpp_us']:.1f} | {r['generation_overhead']:+.2%} |")
 PY
+  done
+fi
+# The attractor network's learning update against NumPy (one chain; FEP_SIZES to choose N).
+if "$module_python" -c "import numpy" 2>/dev/null; then
+  echo
+  for t in ${THREADS:-1 2}; do
+    OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$module_python" benchmarks/peer/fep_scaling.py \
+      --nlm "$build/benchmarks/nlm_fep_scaling" --sizes "${FEP_SIZES:-1000,5000,10000,20000}" --rounds 3
   done
 fi

@@ -6,7 +6,9 @@
 # run. Commands run in the order of the docs (docs/examples.md first, whose first command trains
 # the quick model the README's commands use), from a scratch folder laid out as
 # the repository after the quick start: build-demo/examples (the built programs), data/mnist
-# (the repository's 60 mini digits), my/points.npy and my/points_labels.npy (a user's data).
+# (the repository's 60 mini digits), my/points.npy and my/points_labels.npy (a user's data),
+# data/digits/digits.csv.gz (16 synthetic 8x8 digits in the UCI file's format, written plain:
+# the reader takes gzipped and plain files alike; CI has no copy of the UCI digits).
 # Each program's size options below are appended to its commands; every program takes an
 # option's last value, so they override the docs' full sizes.
 #
@@ -16,6 +18,17 @@ file(REMOVE_RECURSE "${OUT}")
 file(MAKE_DIRECTORY "${OUT}/build-demo" "${OUT}/data")
 file(CREATE_LINK "${BIN_DIR}" "${OUT}/build-demo/examples" SYMBOLIC)
 file(CREATE_LINK "${DATA}" "${OUT}/data/mnist" SYMBOLIC)
+set(digits_csv "")
+foreach(r RANGE 15)
+  set(row "")
+  foreach(i RANGE 63)
+    math(EXPR v "(3 * ${r} + 5 * ${i}) % 17")
+    string(APPEND row "${v},")
+  endforeach()
+  math(EXPR label "${r} % 10")
+  string(APPEND digits_csv "${row}${label}\n")
+endforeach()
+file(WRITE "${OUT}/data/digits/digits.csv.gz" "${digits_csv}")
 execute_process(COMMAND "${MAKE_DATA}" "${OUT}/my" RESULT_VARIABLE rc OUTPUT_QUIET)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "make_user_data failed (${rc})")
@@ -33,6 +46,11 @@ set(small_mnist_classify --steps 20)
 set(small_mnist_attractors --held-out 3 --starts 6 --data-starts 3 --descent-steps 300)
 set(small_mnist_likelihood --held-out 3 -K 20 --particles 4 --runs 2)
 set(small_sequence_replay --cycles 50 --chains 2 --frames 8 --burn-in 2 --sym-starts 3)
+set(small_fep_bars --seeds 2 --presentations 20)
+set(small_fep_digits --seeds 1 --presentations 10 --steps 2 --trials 3 --grid none)
+set(small_fep_sequence --seeds 1 --presentations 30 --frames 12)
+set(small_fep_free_run --seeds 1 --presentations 10 --steps 2 --free-steps 20 --trials 3)
+set(small_fep_capacity --seeds 1 --neurons 20 --patterns 2,4 --presentations 20 --steps 2)
 
 set(count 0)
 foreach(doc IN ITEMS docs/examples.md README.md)

@@ -262,6 +262,61 @@ TEST_CASE("one update is the rule computed by hand: L(h) with h = J sigma_old, t
   }
 }
 
+TEST_CASE("fused_steps: one pass over J per update gives update()'s trajectory to rounding; bad uses refused") {
+  // Starting from the same random J, b, state and seed, 25 fused steps and 25 update() calls
+  // must agree to rounding: the inputs differ only in the order of their sums (relative 1e-15),
+  // and the sampler and L are smooth in theta, so the trajectories stay within ~1e-12 over a
+  // few dozen steps (checked for both modes and both readings of the rule's input).
+  const std::size_t n = 40;
+  nlm::detail::Xoshiro256 rng(5);
+  Matrix<double> j = Matrix<double>::from_shape({n, n});
+  nlm::detail::fill_normal<double>(rng, std::span<double>(j.data(), j.size()));
+  j *= 0.2;
+  for (std::size_t i = 0; i < n; ++i) j(i, i) = 0;
+  Vector<double> b = Vector<double>::from_shape({n});
+  nlm::detail::fill_normal<double>(rng, std::span<double>(b.data(), b.size()));
+  for (const auto mode : {nlm::UpdateMode::sampled, nlm::UpdateMode::deterministic})
+    for (const bool field_in_rule : {false, true}) {
+      nlm::AttractorHyperparameters hp = small_hp(n);
+      hp.mode = mode;
+      hp.field_in_rule = field_in_rule;
+      hp.seed = 11;
+      nlm::AttractorLearner<double> a(hp), f(hp);
+      for (auto* l : {&a, &f}) {
+        l->set_couplings(j);
+        l->set_field(b);
+        l->chains().states().fill(0.3);
+      }
+      for (int t = 0; t < 25; ++t) (void)a.update();
+      (void)f.fused_steps(25);
+      CHECK(f.updates() == 25);
+      CHECK(f.model().noise_state() == a.model().noise_state());
+      double dj = 0, dx = 0;
+      for (std::size_t k = 0; k < n * n; ++k) dj = std::max(dj, std::fabs(a.couplings().data()[k] - f.couplings().data()[k]));
+      for (std::size_t k = 0; k < n; ++k) dx = std::max(dx, std::fabs(a.states()(0, k) - f.states()(0, k)));
+      CHECK(dj < 1e-12);
+      CHECK(dx < 1e-12);
+      for (std::size_t i = 0; i < n; ++i) CHECK(f.couplings()(i, i) == 0.0);
+    }
+  nlm::AttractorLearner<double> two(small_hp(n, 2));
+  CHECK_THROWS_WITH_AS(two.fused_steps(1), "AttractorLearner::fused_steps: one chain only, the learner has 2", std::logic_error);
+  nlm::AttractorHyperparameters adam_hp = small_hp(n);
+  adam_hp.step_rule = nlm::LearningParameters::StepRule::adam;
+  nlm::AttractorLearner<double> adam(adam_hp);
+  CHECK_THROWS_WITH_AS(adam.fused_steps(1), "AttractorLearner::fused_steps: the plain step rule only (the learner's is Adam)",
+                       std::logic_error);
+  // A non-finite state (here written into the chain by hand) makes the inputs and the signal
+  // NaN: refused before J changes.
+  nlm::AttractorLearner<double> broken(small_hp(n));
+  broken.set_couplings(j);
+  broken.chains().states()(0, 4) = std::nan("");
+  CHECK_THROWS_WITH_AS(broken.fused_steps(3),
+                       "AttractorLearner: the learning signal is not finite at update 1; the couplings were left unchanged",
+                       nlm::numerical_error);
+  CHECK(broken.updates() == 0);
+  CHECK(broken.couplings() == j);
+}
+
 TEST_CASE("the free energy is the reference's complexity minus accuracy") {
   nlm::AttractorLearner<double> learner(small_hp(3));
   const Matrix<double> j = {{0.0, 0.4, -0.3}, {0.2, 0.0, 0.5}, {-0.6, 0.1, 0.0}};
@@ -316,6 +371,36 @@ TEST_CASE("presentations: patterns in order as b = s xi, steps each, the callbac
   for (const auto& w : stats.step_windows()) total += w.histogram.total();
   CHECK(total == 12 * 16);
   for (std::size_t i = 0; i < 4; ++i) CHECK(learner.couplings()(i, i) == 0.0f);
+}
+
+TEST_CASE("presentations with reset_state start each from sigma = 0: one deterministic step each is Hebb's rule") {
+  // From sigma = 0 the input h = J 0 = 0, so one deterministic step gives sigma = L(beta s xi^p)
+  // and the rule adds eta (sigma sigma^T - L(0) sigma^T) = eta sigma sigma^T off the diagonal:
+  // after the K patterns once, J = eta sum_p L(beta s xi^p) L(beta s xi^p)^T exactly. Carrying the
+  // state over (the default) breaks this from the second presentation on.
+  nlm::AttractorHyperparameters hp = small_hp(4);
+  hp.mode = nlm::UpdateMode::deterministic;
+  hp.beta = 0.7;
+  hp.learning_rate = 0.05;
+  const Matrix<double> patterns = {{1, -1, 0.5, -1}, {1, 1, -1, -0.25}, {-1, 1, 1, -1}};
+  nlm::PresentationOptions present;
+  present.evidence = 2.0;
+  present.reset_state = true;
+  nlm::AttractorLearner<double> reset(hp), carried(hp);
+  (void)nlm::learn_presentations(reset, patterns, nlm::TrainingOptions::for_epochs(1), present);
+  present.reset_state = false;
+  (void)nlm::learn_presentations(carried, patterns, nlm::TrainingOptions::for_epochs(1), present);
+  double furthest = 0;
+  for (std::size_t a = 0; a < 4; ++a)
+    for (std::size_t c = 0; c < 4; ++c) {
+      double hebb = 0;
+      for (std::size_t p = 0; p < 3; ++p)
+        if (a != c)
+          hebb += 0.05 * nlm::langevin_function(1.4 * patterns(p, a)) * nlm::langevin_function(1.4 * patterns(p, c));
+      CHECK(reset.couplings()(a, c) == doctest::Approx(hebb).epsilon(1e-12));
+      furthest = std::max(furthest, std::fabs(carried.couplings()(a, c) - hebb));
+    }
+  CHECK(furthest > 1e-6);  // second order in eta (8e-5 here): h = J sigma_prev with J = O(eta)
 }
 
 TEST_CASE("bad settings and patterns are refused with a sentence") {
@@ -397,7 +482,7 @@ TEST_CASE_TEMPLATE("a checkpoint mid-presentation resumes bit for bit; the other
 TEST_CASE("the census of sigma = L(beta (J sigma + b)) from the stored patterns finds them and says where each start ended") {
   // Hebbian couplings J = (1/N) sum_k xi^k xi^kT (zero diagonal) of three orthogonal patterns
   // (rows of a Sylvester-Hadamard matrix, N = 32) at beta = 4: sigma = m xi^k is an exact fixed
-  // point with m = L(4 m (N - 1)/N) ~ 0.7 (no crosstalk). Each start (0.5 xi^k) must end at a
+  // point with m = L(4 m (N - K)/N) ~ 0.57 (no crosstalk). Each start (0.5 xi^k) must end at a
   // fixed point that correlates with its own pattern above 0.99, stable, and satisfies the map to
   // 1e-8. (Random +-1 patterns of this size overlap enough to merge into one mixture state.)
   const std::size_t n = 32, k = 3;
@@ -430,6 +515,111 @@ TEST_CASE("the census of sigma = L(beta (J sigma + b)) from the stored patterns 
       CHECK(std::fabs(sigma(f, i) - nlm::langevin_function(4.0 * h)) < 1e-8);
     }
   }
+}
+
+TEST_CASE("relax: the map from each start to where it settles, the distinct ends, and starts that never settle") {
+  // The Hadamard network of the census test (three orthogonal patterns, N = 32, beta 4): from
+  // 0.5 xi^k the map ends at m xi^k, m the root of m = L(4 m 29/32) found here by iterating the
+  // scalar map; from -0.5 xi^1 at -m xi^1 (the map is odd); from 0 at 0 (L(0) = 0). Five
+  // distinct ends for six starts (xi^1 twice), whichever stopping test.
+  const std::size_t n = 32, k = 3;
+  Matrix<double> xi = Matrix<double>::from_shape({k, n});
+  for (std::size_t p = 0; p < k; ++p)
+    for (std::size_t i = 0; i < n; ++i) xi(p, i) = (std::popcount((p + 1) & i) % 2) ? -1.0 : 1.0;
+  Matrix<double> j = xt::zeros<double>({n, n});
+  for (std::size_t p = 0; p < k; ++p)
+    for (std::size_t a = 0; a < n; ++a)
+      for (std::size_t c = 0; c < n; ++c)
+        if (a != c) j(a, c) += xi(p, a) * xi(p, c) / double(n);
+  const nlm::AttractorNetwork<double> net(j, Vector<double>(), 4.0);
+  double m = 0.5;
+  // (J xi^k)_i = xi^k_i (1 - K/N): the zero diagonal removes K/N of each pattern's own drive.
+  for (int t = 0; t < 10000; ++t) m = nlm::langevin_function(4.0 * m * 29.0 / 32.0);
+  Matrix<double> starts = xt::zeros<double>({std::size_t(6), n});
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t p = 0; p < k; ++p) starts(p, i) = 0.5 * xi(p, i);
+    starts(3, i) = -0.5 * xi(0, i);
+    starts(5, i) = 0.8 * xi(0, i);
+  }
+  for (const auto criterion : {nlm::RelaxCriterion::state, nlm::RelaxCriterion::free_energy}) {
+    nlm::RelaxOptions o;
+    o.criterion = criterion;
+    const nlm::Relaxation<double> r = nlm::relax(net, starts, o);
+    CHECK(r.unsettled() == 0);
+    REQUIRE(r.attractors.shape(0) == 5);
+    CHECK(r.attractor_of == std::vector<std::ptrdiff_t>{0, 1, 2, 3, 4, 0});
+    CHECK(r.basin == std::vector<std::size_t>{2, 1, 1, 1, 1});
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t p = 0; p < k; ++p) CHECK(r.ends(p, i) == doctest::Approx(m * xi(p, i)).epsilon(1e-9));
+      CHECK(r.ends(3, i) == doctest::Approx(-m * xi(0, i)).epsilon(1e-9));
+      CHECK(r.ends(4, i) == 0.0);
+      CHECK(r.attractors(0, i) == std::round(100 * m * xi(0, i)) / 100);
+    }
+    for (std::size_t c = 0; c < 6; ++c) CHECK((r.steps[c] > 0 && r.steps[c] < o.max_steps));
+  }
+  // A rotation never settles: with J = [[0, -w], [w, 0]] the map L(beta J sigma) at beta w = 50
+  // sends (s, s) round the four corners (+-0.98, +-0.98), a 4-cycle.
+  Matrix<double> rot = {{0.0, -50.0}, {50.0, 0.0}};
+  const nlm::AttractorNetwork<double> cycle(rot, Vector<double>(), 1.0);
+  nlm::RelaxOptions few;
+  few.max_steps = 50;
+  const nlm::Relaxation<double> r = nlm::relax(cycle, Matrix<double>{{0.5, 0.5}}, few);
+  CHECK(r.unsettled() == 1);
+  CHECK(r.attractor_of[0] == -1);
+  CHECK(r.steps[0] == 50);
+  CHECK(r.attractors.shape(0) == 0);
+
+  const auto refused = [&](const Matrix<double>& s, const nlm::RelaxOptions& o) {
+    try {
+      (void)nlm::relax(net, s, o);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("(nothing thrown)");
+  };
+  CHECK(refused(Matrix<double>{{0.1, 0.2}}, {}) == "relax: starts of 2 units, the network has 32");
+  Matrix<double> bad = starts;
+  bad(1, 7) = std::nan("");
+  CHECK(refused(bad, {}) == "relax: start 1 has a non-finite value at unit 7");
+  nlm::RelaxOptions zero;
+  zero.max_steps = 0;
+  CHECK(refused(starts, zero) == "relax: max_steps must be > 0");
+  nlm::RelaxOptions digits;
+  digits.decimals = 16;
+  CHECK(refused(starts, digits) == "relax: decimals must be in 0 ... 15, got 16");
+}
+
+TEST_CASE("orthogonality: the mean deviation of the pairwise angles from 90 degrees, with the reference's options") {
+  // Rows (1, 0), (0, 1), (1, 1): angles 90, 45, 45 -> mean |90 - theta| = 30; the reference's
+  // matrix with its zero diagonal: (2 (0 + 45 + 45) + 3 * 90) / 9 = 50.
+  const Matrix<double> x = {{1.0, 0.0}, {0.0, 1.0}, {1.0, 1.0}};
+  CHECK(nlm::orthogonality(x).mean_deviation == doctest::Approx(30.0).epsilon(1e-12));
+  CHECK(nlm::orthogonality(x).angles == 6);
+  nlm::OrthogonalityOptions diag;
+  diag.with_diagonal = true;
+  CHECK(nlm::orthogonality(x, diag).mean_deviation == doctest::Approx(50.0).epsilon(1e-12));
+  CHECK(nlm::orthogonality(x, diag).angles == 9);
+  // Keeping 1 < theta < 179 drops a row's negation (180) and a repeat (0): rows a, -a, a, b with
+  // a _|_ b leave only the angles to b, all 90 -> 0.
+  const Matrix<double> y = {{1.0, 2.0}, {-1.0, -2.0}, {1.0, 2.0}, {2.0, -1.0}};
+  nlm::OrthogonalityOptions keep;
+  keep.keep_above = 1;
+  keep.keep_below = 179;
+  CHECK(nlm::orthogonality(y, keep).mean_deviation == doctest::Approx(0.0));
+  CHECK(nlm::orthogonality(y, keep).angles == 6);
+  // Unfiltered: the six pairs deviate by 90 (a, -a), 90 (a, a), 90 (-a, a) and 0 three times -> 45.
+  CHECK(nlm::orthogonality(y).mean_deviation == doctest::Approx(45.0));
+  const auto refused = [](const Matrix<double>& m) {
+    try {
+      (void)nlm::orthogonality(m);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("(nothing thrown)");
+  };
+  CHECK(refused(Matrix<double>{{1.0, 0.0}}) == "orthogonality: needs at least 2 rows, got 1");
+  CHECK(refused(Matrix<double>{{1.0, 0.0}, {0.0, 0.0}}) == "orthogonality: row 1 is zero (no angle)");
+  CHECK(refused(Matrix<double>{{1.0, 0.0}, {INFINITY, 0.0}}) == "orthogonality: row 1 has a non-finite value at column 0");
 }
 
 }  // TEST_SUITE

@@ -516,6 +516,39 @@ TEST_SUITE("plot") {
                     std::invalid_argument);
   }
 
+  TEST_CASE("grid maps: documented size, the colour of each cell from its range, grey for missing, marked cells outlined") {
+    nlm::test::TempDir dir;
+    // 2 rows x 3 columns, range [0, 10] (middle 5): 10 is red, 0 blue, 5 white, 7.5 halfway to
+    // red, NaN grey; the reversed map swaps red and blue.
+    const std::vector<double> v = {10.0, 0.0, 5.0, 7.5, std::nan(""), 20.0};
+    nlm::examples::GridMap a{v, 2, 3, "a", 0.0, 10.0, false}, b{v, 2, 3, "b", 0.0, 10.0, true};
+    const auto path = dir / "maps.png";
+    const int cell = 10, left = 64, band = 40, below = 52, gap = 24;
+    nlm::examples::write_grid_maps(path, {a, b}, {"1", "2", "3"}, {"x", "y"}, "s", "beta", {{1, 2}}, "", cell);
+    const Png png(path);
+    CHECK(png.width() == 2 * (left + 3 * cell + gap) + gap);
+    CHECK(png.height() == band + 2 * cell + below);
+    const auto red = std::array<int, 3>{0xb2, 0x18, 0x2b}, blue = std::array<int, 3>{0x21, 0x66, 0xac};
+    const auto at = [&](int panel, int r, int c) {
+      return png.at(gap + panel * (left + 3 * cell + gap) + left + c * cell + cell / 2, band + r * cell + cell / 2);
+    };
+    CHECK(at(0, 0, 0) == red);
+    CHECK(at(0, 0, 1) == blue);
+    CHECK(at(0, 0, 2) == std::array<int, 3>{255, 255, 255});
+    CHECK(at(0, 1, 0)[0] == std::lround((1.0 + 0xb2 / 255.0) / 2 * 255));
+    CHECK(at(0, 1, 1) == std::array<int, 3>{0xe0, 0xe0, 0xe0});
+    CHECK(at(0, 1, 2) == red);  // 20 clipped to the top of the range
+    CHECK(at(1, 0, 0) == blue);
+    CHECK(at(1, 0, 1) == red);
+    // The outline of the marked cell (1, 2): its top-left corner pixel is dark.
+    const auto corner = png.at(gap + left + 2 * cell, band + cell);
+    CHECK(corner[0] < 0x80);
+    CHECK_THROWS_AS(nlm::examples::write_grid_maps(dir / "bad.png", {a}, {"1", "2"}, {"x", "y"}, "s", "beta"),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(nlm::examples::write_grid_maps(dir / "bad.png", {a}, {"1", "2", "3"}, {"x", "y"}, "s", "beta", {{2, 0}}),
+                    std::invalid_argument);
+  }
+
   TEST_CASE("captioned grid: cells at least 150 pixels wide, tiles centred, caption band below") {
     nlm::test::TempDir dir;
     std::vector<float> images(3 * pixels, 1.0f);

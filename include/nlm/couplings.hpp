@@ -131,6 +131,18 @@ class Couplings {
   }
   /// b ← b − step.
   void apply_field_step(const Vector<S>& step) { xt::noalias(b_) -= step; }
+  /// J changed in place by `edit(J)` (a caller that keeps J's constraints itself, such as a
+  /// fused rank-one update), then the backend's refresh — also when `edit` throws.
+  template <class Edit>
+  void edit(Edit&& edit) {
+    try {
+      edit(j_);
+    } catch (...) {
+      backend_.refresh(j_);
+      throw;
+    }
+    backend_.refresh(j_);
+  }
 
  private:
   Couplings(Backend backend, const char* owner) : backend_(std::move(backend)), owner_(owner) {}

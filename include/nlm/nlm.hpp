@@ -41,6 +41,7 @@
 #include "analysis/log_histogram.hpp"
 #include "analysis/power_law.hpp"
 #include "analysis/asymmetry.hpp"
+#include "analysis/orthogonality.hpp"
 #include "analysis/fixed_points.hpp"
 #include "analysis/mixing.hpp"
 #include "analysis/ais.hpp"

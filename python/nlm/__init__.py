@@ -23,16 +23,17 @@ except ImportError as _e:
         f"{_BUILT_FOR}, or rebuild with cmake -DPython3_EXECUTABLE={_sys.executable} (with NumPy installed "
         f"for that interpreter): {_e}") from _e
 
-from ._nlm import (Classifier, Machine32, Machine64, MachinePt32, MachinePt64, Model32, Model64, Network32, Network64,
+from ._nlm import (AttractorLearner32, AttractorLearner64, AttractorModel32, AttractorModel64, Classifier, Machine32, Machine64, MachinePt32, MachinePt64, Model32, Model64, Network32, Network64,
                    NumericalError, UnitLayout, UpdateStatistics, __version__, adversarial_accuracy, asymmetry,
                    fit_power_law, frechet_distance, has_bf16, hyperparameter_keys, inverted_fraction, load_idx,
-                   mixing_summary, moment_errors, parse_layout, pca_frechet_distance, read_model, set_threads,
-                   split_symmetric, threads)
+                   langevin, load_uci_digits, mixing_summary, moment_errors, orthogonality, parse_layout,
+                   pca_frechet_distance, read_model, set_threads, split_symmetric, threads, uci_digit_patterns)
 
 __all__ = ["Model", "Network", "Machine", "UnitLayout", "parse_layout", "read_model", "load_idx", "hyperparameter_keys",
            "asymmetry", "split_symmetric", "mixing_summary", "UpdateStatistics", "fit_power_law", "frechet_distance",
            "pca_frechet_distance", "adversarial_accuracy", "moment_errors", "inverted_fraction", "Classifier",
-           "NumericalError", "has_bf16", "set_threads", "threads", "__version__"]
+           "NumericalError", "has_bf16", "set_threads", "threads", "__version__",
+           "AttractorModel", "AttractorLearner", "langevin", "orthogonality", "load_uci_digits", "uci_digit_patterns"]
 
 _PRECISIONS = ("float32", "float64", "bf16")
 
@@ -103,3 +104,21 @@ def Machine(*, dtype=None, sampler="em", precision=None, weight_decay=2e-6, repl
         cls = {("float32", "em"): Machine32, ("float64", "em"): Machine64,
                ("float32", "pt"): MachinePt32, ("float64", "pt"): MachinePt64}[(p, sampler)]
     return cls(weight_decay, replicas, t_max, swap_every, **hyperparameters)
+
+
+def AttractorModel(J, b=None, beta=1.0, seed=0, dtype=None):
+    """The free-energy attractor network on couplings J (N, N) and field b (N,) or None at inverse
+    temperature beta: run (sampled or deterministic synchronous updates), relax (the reference's
+    attractor search), census, free_energy. dtype as for Model (default: float64 when J is)."""
+    cls = {"float32": AttractorModel32, "float64": AttractorModel64}[_dtype_name(dtype, J)]
+    return cls(J, b, beta, seed)
+
+
+def AttractorLearner(neurons, *, beta=1.0, learning_rate=1e-3, chains=1, mode="sampled", field_in_rule=False,
+                     step_rule="plain", seed=0, dtype="float64"):
+    """The attractor network with its predictive rule (Spisak & Friston): learn (presentations of
+    patterns as b = s xi), update, fused_steps, free_energy, model, save_checkpoint /
+    load_checkpoint (resume bit for bit). dtype: 'float64' (the default, as the reference) or
+    'float32'."""
+    cls = {"float32": AttractorLearner32, "float64": AttractorLearner64}[_dtype_name(dtype)]
+    return cls(neurons, beta, learning_rate, chains, mode, field_in_rule, step_rule, seed)

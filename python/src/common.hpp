@@ -7,6 +7,8 @@
 //   machines.cpp  Machine (em and pt model phases, float32, float64, bf16 where built)
 //   analysis.cpp  AIS (conditional), fixed points' helpers, J_sym/J_anti, mixing, update
 //                 statistics, power-law fits, the sample-quality metrics, model files, IDX data
+//   attractor.cpp the free-energy attractor network: AttractorModel, AttractorLearner (float32,
+//                 float64), the Langevin function, orthogonality, the UCI digits
 #pragma once
 
 #include <pybind11/numpy.h>
@@ -208,5 +210,6 @@ py::dict census_dict(const nlm::FixedPointCensus& c, std::size_t neurons);
 void bind_models(py::module_& m);
 void bind_machines(py::module_& m);
 void bind_analysis(py::module_& m);
+void bind_attractor(py::module_& m);
 
 }  // namespace nlm_python

@@ -17,12 +17,14 @@
 /// an update passes over J twice: that product, and the rank-C correlate of the rule.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -93,9 +95,8 @@ class AttractorLearner {
         chains_(zero_states(hp.chains, hp.neurons)),
         step_rule_(std::move(step_rule)) {
     step_rule_.configure(hp_.learning());
-    signal_ = matrix_type::from_shape({hp.neurons, hp.neurons});
-    signal_.fill(S(0));
-    step_ = signal_;
+    // The signal and the step (N × N each) are made by the first compute_signal: fused_steps
+    // needs neither, which leaves memory for a larger J.
     field_signal_ = vector_type::from_shape({hp.neurons});
     field_signal_.fill(S(0));
   }
@@ -129,6 +130,11 @@ class AttractorLearner {
         error_(r, i) = langevin_function(hi) - x(r, i);
       }
     // G = (1/C) (L(h) − σ)ᵀ σ: one correlate through the backend.
+    if (signal_.shape(0) != n) {
+      signal_ = matrix_type::from_shape({n, n});
+      step_ = matrix_type::from_shape({n, n});
+      step_.fill(S(0));
+    }
     model_.parameters().correlate(error_, x, signal_, S(1) / S(c), S(0));
     for (std::size_t i = 0; i < n; ++i) signal_(i, i) = S(0);
   }
@@ -154,6 +160,82 @@ class AttractorLearner {
     return gms;
   }
   const matrix_type& step() const noexcept { return step_; }
+
+  /// `steps` updates of the single chain with the plain rule, passing over J once per update
+  /// (update() reads J for the input, then writes G, the step and J: four passes). The change
+  /// J += k (σ' − L(h)) σ'ᵀ (k = η × scale, off the diagonal) is rank one, and the next input
+  /// J'σ' is the updated row's product with σ' — so one sweep over the rows does both; one more
+  /// sweep at the start forms Jσ. The same dynamics, noise stream, counts and checks as
+  /// update() (clamps, per-chain β, `field_in_rule`); the inputs differ from update()'s by
+  /// rounding (the sums run in another order). The learning seam is not used: the step rule must
+  /// be the plain one, and no on_signal/on_step callback sees these steps. Returns the last
+  /// step's mean(G²).
+  /// @throws std::logic_error with more than one chain or a step rule other than the plain
+  ///         one; numerical_error for a non-finite signal (that step's J change not applied).
+  double fused_steps(std::size_t steps) {
+    if (chains_.size() != 1)
+      throw std::logic_error(std::string(who) + "::fused_steps: one chain only, the learner has " +
+                             std::to_string(chains_.size()));
+    if constexpr (std::is_same_v<StepRuleT, ConfiguredStep<S>>) {
+      if (hp_.step_rule != LearningParameters::StepRule::plain)
+        throw std::logic_error(std::string(who) + "::fused_steps: the plain step rule only (the learner's is Adam)");
+    } else if constexpr (!std::is_same_v<StepRuleT, PlainStep>) {
+      throw std::logic_error(std::string(who) + "::fused_steps: the plain step rule only");
+    }
+    const std::size_t n = hp_.neurons;
+    double gms = 0;
+    model_.parameters().edit([&](matrix_type& j) {
+      S* x = chains_.states().data();
+      const S* b = model_.field().data();
+      const std::uint8_t* held = chains_.clamp_row(0);
+      const S beta = chains_.has_temperatures() ? S(1) / chains_.temperatures()(0) : S(model_.beta());
+      if (fused_h_.size() != n) fused_h_ = vector_type::from_shape({n}), fused_e_ = vector_type::from_shape({n});
+      S* h = fused_h_.data();
+      S* e = fused_e_.data();
+      detail::parallel_rows(n, n, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t i = r0; i < r1; ++i) {
+          h[i] = row_dot(j.data() + i * n, x, n);
+        }
+      });
+      const std::vector<std::uint64_t> start = model_.noise_state();
+      std::array<std::uint64_t, 2> noise = {start[0], start[1]};
+      const bool sampled = hp_.mode == UpdateMode::sampled;
+      for (std::size_t t = 0; t < steps; ++t) {
+        for (std::size_t i = 0; i < n; ++i) {
+          const S input = b[i] + h[i];
+          if (!(held && held[i]))
+            x[i] = sampled ? continuous_bernoulli_sample(beta * input, model_type::uniform(noise[0], noise[1] + i))
+                           : langevin_function(beta * input);
+          e[i] = langevin_function(hp_.field_in_rule ? input : h[i]) - x[i];
+        }
+        if (sampled) {
+          noise[1] += n;
+          model_.set_noise_state(noise);
+        }
+        double ee = 0, xx = 0, diag = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          ee += double(e[i]) * double(e[i]);
+          xx += double(x[i]) * double(x[i]);
+          diag += double(e[i]) * double(e[i]) * double(x[i]) * double(x[i]);
+        }
+        gms = (ee * xx - diag) / (double(n) * double(n));
+        if (!std::isfinite(gms))
+          throw numerical_error(std::string(who) + ": the learning signal is not finite at update " +
+                                std::to_string(updates_ + 1) + "; the couplings were left unchanged");
+        ++updates_;
+        const S k = S(hp_.learning_rate * rate_scale_);
+        detail::parallel_rows(n, n, [&](std::size_t r0, std::size_t r1) {
+          for (std::size_t i = r0; i < r1; ++i) {
+            S* ji = j.data() + i * n;
+            const S acc = rank_one_row(ji, x, k * e[i], n);
+            h[i] = acc - ji[i] * x[i];  // J_ii stays 0
+            ji[i] = S(0);
+          }
+        });
+      }
+    });
+    return gms;
+  }
   /// J ← J − step, J_ii = 0, through the couplings (the backend refreshes).
   void apply_step() { model_.parameters().apply_step(step_, regularizer_); }
 
@@ -202,6 +284,25 @@ class AttractorLearner {
   }
 
  private:
+  // The fused update's kernels. Vector lanes hold partial sums: the order of a sum's terms is
+  // fixed by the build's vector width, not by the thread count.
+  static S row_dot(const S* __restrict a, const S* __restrict b, std::size_t n) noexcept {
+    S acc = S(0);
+#pragma omp simd reduction(+ : acc)
+    for (std::size_t k = 0; k < n; ++k) acc += a[k] * b[k];
+    return acc;
+  }
+  /// row −= c x, and returns the new row · x.
+  static S rank_one_row(S* __restrict row, const S* __restrict x, S c, std::size_t n) noexcept {
+    S acc = S(0);
+#pragma omp simd reduction(+ : acc)
+    for (std::size_t k = 0; k < n; ++k) {
+      row[k] -= c * x[k];
+      acc += row[k] * x[k];
+    }
+    return acc;
+  }
+
   static const AttractorHyperparameters& validated(const AttractorHyperparameters& hp) {
     hp.validate();
     return hp;
@@ -218,7 +319,7 @@ class AttractorLearner {
   StepRuleT step_rule_;
   regularizer_type regularizer_{};
   matrix_type signal_, step_, error_;
-  vector_type field_signal_;
+  vector_type field_signal_, fused_h_, fused_e_;
   double rate_scale_ = 1.0;
   std::uint64_t updates_ = 0;
 };

@@ -28,6 +28,9 @@ struct PresentationOptions {
   double evidence = 1.0;                  ///< s: b = s ξ
   std::size_t steps_per_presentation = 1; ///< updates per presentation
   bool random_order = false;              ///< a uniformly drawn pattern per presentation
+  /// Each presentation starts from σ = 0 (the reference's capacity study resets the state every
+  /// epoch; its other simulations carry the state over, the default).
+  bool reset_state = false;
 };
 
 /// Presents the rows of `patterns` (K × N, finite) to `learner` from `state`; see the file's
@@ -81,6 +84,10 @@ TrainingState learn_presentations(Learner& learner, const Matrix<typename Learne
     for (std::size_t i = 0; i < n; ++i) b(i) = S(present.evidence) * patterns(p, i);
     learner.set_field(b);
   };
+  const auto start_presentation = [&](std::size_t p) {
+    present_pattern(p);
+    if (present.reset_state) learner.chains().states().fill(S(0));
+  };
   if (state.order.size() != k) throw std::invalid_argument(std::string(who) + ": the state's order is not of these patterns");
   if (state.batch % steps != 0) present_pattern(state.order[0]);  // resumed mid-presentation
   detail::SignalGuard guard(options.handle_signals);
@@ -88,7 +95,7 @@ TrainingState learn_presentations(Learner& learner, const Matrix<typename Learne
   while (state.updates < state.planned_updates && state.epoch < options.epochs) {
     if (state.batch == 0) state.epoch_signal_sum = 0;
     if (state.batch % steps == 0)  // a new presentation
-      present_pattern(present.random_order ? std::size_t(state.shuffle() % k) : state.batch / steps);
+      start_presentation(present.random_order ? std::size_t(state.shuffle() % k) : state.batch / steps);
     learner.set_learning_rate_scale(options.learning_rate_scale(state.updates + 1, state.planned_updates));
     learner.compute_signal();
     if (detail::finish_update(learner, state, options.handle_signals, "learning", callbacks...)) break;

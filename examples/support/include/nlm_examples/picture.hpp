@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "nlm_examples/colour.hpp"
@@ -408,6 +409,84 @@ inline void write_heatmaps(const std::filesystem::path& path, const std::vector<
   std::snprintf(scale, sizeof scale, "blue -%.3g  |  white 0  |  red +%.3g%s", limit, limit,
                 b > 1 ? ("  (means of " + std::to_string(b) + "x" + std::to_string(b) + " blocks)").c_str() : "");
   canvas.fitted_text(scale, width / 2.0, top + band + double(m) + foot / 2.0, width - 8.0, 11.0, detail::VAlign::middle);
+  if (!title.empty()) canvas.fitted_text(title, width / 2.0, top / 2.0, width - 8.0, 14.0, detail::VAlign::middle, true);
+  canvas.write_png();
+}
+
+// ---------------------------------------------------------------------------------------
+// Maps over a grid of settings
+
+/// One map over a rows × cols grid of settings (row-major `values`; a non-finite cell is drawn
+/// grey): the colour runs blue (lo) through white (the middle) to red (hi), clipped, or the
+/// other way with `reversed` (for measures where lower is better).
+struct GridMap {
+  std::vector<double> values{};
+  std::size_t rows = 0, cols = 0;
+  std::string title{};
+  double lo = -1.0, hi = 1.0;
+  bool reversed = false;
+};
+
+/// The maps side by side (one row of panels), each cell `cell` pixels square, under a band with
+/// its title; the columns labelled below (`x_name` and `col_labels`), the rows on the left
+/// (`y_name` and `row_labels`, row 0 at the top); the cells in `marked` (row, col) outlined in
+/// black on every map; the colour range under each map.
+inline void write_grid_maps(const std::filesystem::path& path, const std::vector<GridMap>& maps,
+                            const std::vector<std::string>& col_labels, const std::vector<std::string>& row_labels,
+                            const std::string& x_name, const std::string& y_name,
+                            const std::vector<std::pair<std::size_t, std::size_t>>& marked = {},
+                            const std::string& title = {}, int cell = 24) {
+  if (maps.empty() || cell < 4)
+    throw std::invalid_argument("nlm::examples: grid maps '" + path.string() + "' need maps and cells of 4 pixels or more");
+  const std::size_t rows = maps.front().rows, cols = maps.front().cols;
+  for (const auto& m : maps)
+    if (m.rows != rows || m.cols != cols || m.values.size() != rows * cols || rows == 0 || cols == 0 ||
+        !(m.hi > m.lo))
+      throw std::invalid_argument("nlm::examples: grid maps '" + path.string() +
+                                  "' need maps of one non-empty shape and a range lo < hi");
+  if (col_labels.size() != cols || row_labels.size() != rows)
+    throw std::invalid_argument("nlm::examples: grid maps '" + path.string() + "' need a label per row and per column");
+  for (const auto& [r, c] : marked)
+    if (r >= rows || c >= cols)
+      throw std::invalid_argument("nlm::examples: grid maps '" + path.string() + "': a marked cell is off the grid");
+  const int left = 64, band = 40, below = 52, gap = 24;
+  const int top = title.empty() ? 0 : grid_title_height;
+  const int pw = static_cast<int>(cols) * cell, ph = static_cast<int>(rows) * cell;
+  const int width = static_cast<int>(maps.size()) * (left + pw + gap) + gap;
+  const int height = top + band + ph + below;
+  detail::Canvas canvas(path, width, height);
+  for (std::size_t k = 0; k < maps.size(); ++k) {
+    const GridMap& m = maps[k];
+    const double x0 = gap + double(k) * (left + pw + gap) + left, y0 = top + band;
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < cols; ++c) {
+        const double v = m.values[r * cols + c];
+        double t = (v - m.lo) / (m.hi - m.lo) * 2.0 - 1.0;
+        if (m.reversed) t = -t;
+        canvas.fill_rect({x0 + double(c) * cell, y0 + double(r) * cell, double(cell), double(cell)},
+                         std::isfinite(v) ? diverging(t) : grid_grey);
+      }
+    for (const auto& [r, c] : marked) {
+      const double x = x0 + double(c) * cell + 0.5, y = y0 + double(r) * cell + 0.5, e = cell - 1.0;
+      canvas.hairline(x, y, x + e, y, ink);
+      canvas.hairline(x + e, y, x + e, y + e, ink);
+      canvas.hairline(x + e, y + e, x, y + e, ink);
+      canvas.hairline(x, y + e, x, y, ink);
+    }
+    canvas.fitted_text(m.title, x0 + pw / 2.0, top + band / 2.0, double(pw + left), 13.0, detail::VAlign::middle, true);
+    for (std::size_t c = 0; c < cols; ++c)
+      canvas.text(col_labels[c], x0 + (double(c) + 0.5) * cell, y0 + ph + 4, 9.0, detail::HAlign::centre,
+                  detail::VAlign::top);
+    for (std::size_t r = 0; r < rows; ++r)
+      canvas.text(row_labels[r], x0 - 4, y0 + (double(r) + 0.5) * cell, 9.0, detail::HAlign::right,
+                  detail::VAlign::middle);
+    char range[160];
+    std::snprintf(range, sizeof range, "%s %.3g | white %.3g | %s %.3g", m.reversed ? "red" : "blue", m.lo,
+                  (m.lo + m.hi) / 2.0, m.reversed ? "blue" : "red", m.hi);
+    canvas.fitted_text(x_name, x0 + pw / 2.0, y0 + ph + 17, double(pw), 10.0, detail::VAlign::top);
+    canvas.fitted_text(range, x0 + pw / 2.0, y0 + ph + 33, double(pw), 10.0, detail::VAlign::top);
+    canvas.text(y_name, x0 - left + 4, y0 - 6, 10.0, detail::HAlign::left, detail::VAlign::bottom);
+  }
   if (!title.empty()) canvas.fitted_text(title, width / 2.0, top / 2.0, width - 8.0, 14.0, detail::VAlign::middle, true);
   canvas.write_png();
 }
