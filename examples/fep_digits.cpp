@@ -44,7 +44,7 @@ struct Options {
   std::string data = "data/digits/digits.csv.gz", mnist, out = "out/fep_digits", grid = "coarse";
   std::size_t seeds = 5, grid_seeds = 1, presentations = 5000, steps = 10, trials = 100, held_out = 2000;
   std::uint64_t first_seed = 0;
-  double eta = 1e-3;
+  double eta = std::nan("");  // 0.001, or with --mnist 0.001 x 64 / N
   int threads = 0;
 };
 
@@ -125,15 +125,19 @@ int run(const Options& o) {
     std::printf("), z-scored squares; held out: the next %zu\n", test_rows.size());
   }
   const std::size_t pixels = rows * cols;
+  // The rule changes each unit's input by about eta |sigma|^2 per step, N times more at N units
+  // than at 64: the larger case keeps the small case's rate of change (eta 0.001 x 64 / N).
+  Options run_options = o;
+  if (std::isnan(o.eta)) run_options.eta = 1e-3 * 64.0 / double(pixels);
+  const Options& p_o = run_options;
   nlm::OrthogonalityOptions with_diagonal;
   with_diagonal.with_diagonal = true;
   const double data_reference = nlm::orthogonality(xi, with_diagonal).mean_deviation,
                data_pairs = nlm::orthogonality(xi).mean_deviation;
-  std::printf("data orthogonality: %.2f deg as the reference computes it (its zero diagonal counted), %.2f over pairs "
-              "(published 29.9)\n",
-              data_reference, data_pairs);
-  std::printf("learning: %zu presentations x %zu sampled steps, a digit drawn at random each, b = s xi, eta %g\n\n",
-              o.presentations, o.steps, o.eta);
+  std::printf("data orthogonality: %.2f deg as the reference computes it (its zero diagonal counted), %.2f over pairs%s\n",
+              data_reference, data_pairs, o.mnist.empty() ? " (published 29.9)" : "");
+  std::printf("learning: %zu presentations x %zu sampled steps, a digit drawn at random each, b = s xi, eta %g%s\n\n",
+              o.presentations, o.steps, p_o.eta, std::isnan(o.eta) && pixels != 64 ? " (0.001 x 64 / N)" : "");
 
   struct Published {
     double s, beta, attractors, orthogonality, retrieval, generalization;
@@ -156,7 +160,7 @@ int run(const Options& o) {
     std::size_t unsettled = 0;
     for (std::size_t s = 0; s < o.seeds; ++s) {
       nlm::Matrix<double> ends;
-      const Measures m = measure(xi, held_out, published[p].s, published[p].beta, o, o.first_seed + s, s == 0 ? &ends : nullptr);
+      const Measures m = measure(xi, held_out, published[p].s, published[p].beta, p_o, o.first_seed + s, s == 0 ? &ends : nullptr);
       v[0].push_back(m.attractors);
       v[1].push_back(m.orthogonality);
       v[2].push_back(m.retrieval);
@@ -169,7 +173,7 @@ int run(const Options& o) {
     std::printf("%-18s %-18s %-20s %-18s %-18s\n", name, fep::format(fep::spread(v[0]), "%.1f").c_str(),
                 fep::format(fep::spread(v[1]), "%.1f").c_str(), fep::format(fep::spread(v[2])).c_str(),
                 fep::format(fep::spread(v[3])).c_str());
-    std::printf("%-18s %-18s %-20s %-18s %-18s%s\n", "  published", fep::number(published[p].attractors, "%.0f").c_str(),
+    std::printf("%-18s %-18s %-20s %-18s %-18s%s\n", pixels == 64 ? "  published" : "  published (N 64)", fep::number(published[p].attractors, "%.0f").c_str(),
                 std::isnan(published[p].orthogonality) ? "-" : fep::number(published[p].orthogonality, "%.1f").c_str(),
                 fep::number(published[p].retrieval, "%.2f").c_str(), fep::number(published[p].generalization, "%.2f").c_str(),
                 unsettled ? ("  (" + std::to_string(unsettled) + " starts did not settle)").c_str() : "");
@@ -201,7 +205,7 @@ int run(const Options& o) {
       for (std::size_t c = 0; c < ss.size(); ++c) {
         std::vector<double> v[4];
         for (std::size_t s = 0; s < o.grid_seeds; ++s) {
-          const Measures m = measure(xi, held_out, ss[c], bs[b], o, o.first_seed + 1000 + s);
+          const Measures m = measure(xi, held_out, ss[c], bs[b], p_o, o.first_seed + 1000 + s);
           v[0].push_back(m.retrieval);
           v[1].push_back(m.generalization);
           v[2].push_back(m.orthogonality);
@@ -247,7 +251,7 @@ int main(int argc, char** argv) try {
   app.add_option("--first-seed", o.first_seed, "the first seed")->capture_default_str();
   app.add_option("--presentations", o.presentations, "presentations")->capture_default_str()->transform(ex::count(true));
   app.add_option("--steps", o.steps, "sampled steps per presentation")->capture_default_str()->transform(ex::count(true));
-  app.add_option("--eta", o.eta, "learning rate")->capture_default_str();
+  app.add_option("--eta", o.eta, "learning rate (default 0.001; with --mnist 0.001 x 64 / N)");
   app.add_option("--trials", o.trials, "trials of the retrieval and generalization scores")
       ->capture_default_str()
       ->transform(ex::count(true));
@@ -258,7 +262,7 @@ int main(int argc, char** argv) try {
   ex::add_output_option(app, o.out);
   ex::add_threads_option(app, o.threads);
   CLI11_PARSE(app, argc, argv);
-  if (!(o.eta > 0 && std::isfinite(o.eta))) throw std::invalid_argument("--eta must be finite and > 0");
+  if (!std::isnan(o.eta) && !(o.eta > 0 && std::isfinite(o.eta))) throw std::invalid_argument("--eta must be finite and > 0");
   return run(o);
 } catch (const std::exception& e) {
   std::fprintf(stderr, "fep_digits: %s\n", e.what());

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 #include <nlm/nlm.hpp>
 
@@ -170,6 +171,35 @@ TEST_CASE("a model refuses J, b and T that cannot be right, naming itself") {
                        "RecurrentNetwork: J must be a non-empty square matrix, got 2 x 3", std::invalid_argument);
   CHECK_THROWS_WITH_AS(nlm::RecurrentNetwork<>(j, nlm::Vector<float>::from_shape({4}), 1.0),
                        "RecurrentNetwork: field must have 3 values, got 4", std::invalid_argument);
+}
+
+TEST_CASE_TEMPLATE("products of one row (the GEMV path) and of several (GEMM) equal the sums written out", S, float,
+                   double) {
+  // c = alpha op(A) op(B) + beta c for every pair of transposes, with 1 and 3 rows of c; the
+  // sums of 7 terms of size <= 1 agree with the loop to a few roundings of S.
+  const std::size_t k = 7, n = 5;
+  nlm::detail::Xoshiro256 rng(12);
+  for (const std::size_t m : {std::size_t(1), std::size_t(3)})
+    for (const auto op_a : {nlm::detail::Op::none, nlm::detail::Op::transpose})
+      for (const auto op_b : {nlm::detail::Op::none, nlm::detail::Op::transpose}) {
+        nlm::Matrix<S> a = op_a == nlm::detail::Op::none ? nlm::Matrix<S>::from_shape({m, k}) : nlm::Matrix<S>::from_shape({k, m});
+        nlm::Matrix<S> b = op_b == nlm::detail::Op::none ? nlm::Matrix<S>::from_shape({k, n}) : nlm::Matrix<S>::from_shape({n, k});
+        nlm::Matrix<S> c = nlm::Matrix<S>::from_shape({m, n});
+        nlm::detail::fill_normal<S>(rng, std::span<S>(a.data(), a.size()));
+        nlm::detail::fill_normal<S>(rng, std::span<S>(b.data(), b.size()));
+        nlm::detail::fill_normal<S>(rng, std::span<S>(c.data(), c.size()));
+        const nlm::Matrix<S> before = c;
+        nlm::detail::gemm(a, op_a, b, op_b, c, S(0.5), S(2));
+        for (std::size_t r = 0; r < m; ++r)
+          for (std::size_t j = 0; j < n; ++j) {
+            double sum = 0;
+            for (std::size_t t = 0; t < k; ++t)
+              sum += double(op_a == nlm::detail::Op::none ? a(r, t) : a(t, r)) *
+                     double(op_b == nlm::detail::Op::none ? b(t, j) : b(j, t));
+            CHECK(double(c(r, j)) == doctest::Approx(0.5 * sum + 2.0 * double(before(r, j)))
+                                         .epsilon(std::is_same_v<S, float> ? 1e-5 : 1e-13));
+          }
+      }
 }
 
 }  // TEST_SUITE

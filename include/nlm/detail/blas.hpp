@@ -23,6 +23,20 @@ void gemm(const Matrix<S>& a, Op op_a, const Matrix<S>& b, Op op_b, Matrix<S>& c
   assert((op_a == Op::none ? a.shape(1) : a.shape(0)) == (op_b == Op::none ? b.shape(0) : b.shape(1)));
   assert(c.shape(0) == (op_a == Op::none ? a.shape(0) : a.shape(1)));
   assert(c.shape(1) == (op_b == Op::none ? b.shape(1) : b.shape(0)));
+  if (c.shape(0) == 1) {
+    // One row (a single chain): c = α op(B)ᵀ a + β c is a matrix-vector product. As a GEMM of
+    // one row, OpenBLAS packs all of B first (a copy of J per step); GEMV reads it once.
+    using index = xt::blas_index_t;
+    const std::size_t k = op_a == Op::none ? a.shape(1) : a.shape(0), n = c.shape(1);
+    // Row-major B (k × n) times a: Bᵀa; B given transposed (n × k): B a.
+    if (op_b == Op::none)
+      cxxblas::gemv<index>(cxxblas::StorageOrder::RowMajor, cxxblas::Transpose::Trans, index(k), index(n), alpha,
+                           b.data(), index(n), a.data(), index(1), beta, c.data(), index(1));
+    else
+      cxxblas::gemv<index>(cxxblas::StorageOrder::RowMajor, cxxblas::Transpose::NoTrans, index(n), index(k), alpha,
+                           b.data(), index(k), a.data(), index(1), beta, c.data(), index(1));
+    return;
+  }
   xt::blas::gemm(a, b, c, op_a == Op::transpose, op_b == Op::transpose, alpha, beta);
 }
 
