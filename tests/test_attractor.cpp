@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include <nlm/nlm.hpp>
@@ -479,13 +480,9 @@ TEST_CASE_TEMPLATE("a checkpoint mid-presentation resumes bit for bit; the other
   }
 }
 
-TEST_CASE("the census of sigma = L(beta (J sigma + b)) from the stored patterns finds them and says where each start ended") {
-  // Hebbian couplings J = (1/N) sum_k xi^k xi^kT (zero diagonal) of three orthogonal patterns
-  // (rows of a Sylvester-Hadamard matrix, N = 32) at beta = 4: sigma = m xi^k is an exact fixed
-  // point with m = L(4 m (N - K)/N) ~ 0.57 (no crosstalk). Each start (0.5 xi^k) must end at a
-  // fixed point that correlates with its own pattern above 0.99, stable, and satisfies the map to
-  // 1e-8. (Random +-1 patterns of this size overlap enough to merge into one mixture state.)
-  const std::size_t n = 32, k = 3;
+/// K orthogonal +-1 patterns (rows 1 ... K of a Sylvester-Hadamard matrix of size N, a power of
+/// two) and their Hebbian couplings J = (1/N) sum_k xi^k xi^kT with a zero diagonal.
+std::pair<Matrix<double>, Matrix<double>> hadamard_hebbian(std::size_t n, std::size_t k) {
   Matrix<double> xi = Matrix<double>::from_shape({k, n});
   for (std::size_t p = 0; p < k; ++p)
     for (std::size_t i = 0; i < n; ++i) xi(p, i) = (std::popcount((p + 1) & i) % 2) ? -1.0 : 1.0;
@@ -494,6 +491,17 @@ TEST_CASE("the census of sigma = L(beta (J sigma + b)) from the stored patterns 
     for (std::size_t a = 0; a < n; ++a)
       for (std::size_t c = 0; c < n; ++c)
         if (a != c) j(a, c) += xi(p, a) * xi(p, c) / double(n);
+  return {xi, j};
+}
+
+TEST_CASE("the census of sigma = L(beta (J sigma + b)) from the stored patterns finds them and says where each start ended") {
+  // Hebbian couplings J = (1/N) sum_k xi^k xi^kT (zero diagonal) of three orthogonal patterns
+  // (rows of a Sylvester-Hadamard matrix, N = 32) at beta = 4: sigma = m xi^k is an exact fixed
+  // point with m = L(4 m (N - K)/N) ~ 0.57 (no crosstalk). Each start (0.5 xi^k) must end at a
+  // fixed point that correlates with its own pattern above 0.99, stable, and satisfies the map to
+  // 1e-8. (Random +-1 patterns of this size overlap enough to merge into one mixture state.)
+  const std::size_t n = 32, k = 3;
+  const auto [xi, j] = hadamard_hebbian(n, k);
   const nlm::AttractorNetwork<double> net(j, Vector<double>(), 4.0);
   const Matrix<double> starts = 0.5 * xi;
   const nlm::FixedPointCensus census = nlm::attractor_census(net, starts);
@@ -523,14 +531,7 @@ TEST_CASE("relax: the map from each start to where it settles, the distinct ends
   // scalar map; from -0.5 xi^1 at -m xi^1 (the map is odd); from 0 at 0 (L(0) = 0). Five
   // distinct ends for six starts (xi^1 twice), whichever stopping test.
   const std::size_t n = 32, k = 3;
-  Matrix<double> xi = Matrix<double>::from_shape({k, n});
-  for (std::size_t p = 0; p < k; ++p)
-    for (std::size_t i = 0; i < n; ++i) xi(p, i) = (std::popcount((p + 1) & i) % 2) ? -1.0 : 1.0;
-  Matrix<double> j = xt::zeros<double>({n, n});
-  for (std::size_t p = 0; p < k; ++p)
-    for (std::size_t a = 0; a < n; ++a)
-      for (std::size_t c = 0; c < n; ++c)
-        if (a != c) j(a, c) += xi(p, a) * xi(p, c) / double(n);
+  const auto [xi, j] = hadamard_hebbian(n, k);
   const nlm::AttractorNetwork<double> net(j, Vector<double>(), 4.0);
   double m = 0.5;
   // (J xi^k)_i = xi^k_i (1 - K/N): the zero diagonal removes K/N of each pattern's own drive.

@@ -1,6 +1,5 @@
 """The free-energy attractor network from Python: each test asserts a property that fails if the
 binding (or the model under it) is wrong."""
-import os
 import pathlib
 
 import numpy as np
@@ -8,15 +7,7 @@ import pytest
 
 import nlm
 
-SCRATCH = pathlib.Path(os.environ.get("NLM_TEST_SCRATCH", "/tmp/nlm-python-tests"))
-
-
-def scratch(name):
-    SCRATCH.mkdir(parents=True, exist_ok=True)
-    p = SCRATCH / name
-    if p.exists():
-        p.unlink()
-    return str(p)
+from scratch import SCRATCH, scratch
 
 
 def hadamard_network(n=32, k=3, beta=4.0, dtype="float64"):

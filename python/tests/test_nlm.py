@@ -7,15 +7,7 @@ import pytest
 
 import nlm
 
-SCRATCH = pathlib.Path(os.environ.get("NLM_TEST_SCRATCH", "/tmp/nlm-python-tests"))
-
-
-def scratch(name):
-    SCRATCH.mkdir(parents=True, exist_ok=True)
-    p = SCRATCH / name
-    if p.exists():
-        p.unlink()
-    return str(p)
+from scratch import SCRATCH, scratch
 
 
 def random_model(n=6, seed=1, dtype="float64"):
