@@ -24,6 +24,17 @@ function(expect_error expected)
   message(STATUS "refused as expected: ${expected}")
 endfunction()
 
+# Runs a program (the arguments after the regex) and requires status 0 and a last line that
+# matches `last_line` (a regex for the line without its newline).
+function(expect_last_line last_line)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(REGEX MATCH "\n${last_line}\n$" line "${out}")
+  if(NOT rc EQUAL 0 OR line STREQUAL "")
+    message(FATAL_ERROR "expected status 0 and a last line matching '${last_line}' from: ${ARGN}\n"
+                        "got status ${rc}:\n${out}\n${err}")
+  endif()
+endfunction()
+
 function(expect_files)
   foreach(f IN LISTS ARGN)
     if(NOT EXISTS "${OUT}/${f}")
@@ -366,13 +377,8 @@ if(EXISTS "${BIN_DIR}/fep_sequence")
     endif()
   endforeach()
   file(WRITE "${OUT}/digits/digits.csv" "${digits_csv}")
-  execute_process(COMMAND "${BIN_DIR}/fep_sequence" --data "${OUT}/digits/digits.csv" --seeds 2 --presentations 30
-                  --frames 12 --out "${OUT}/fep_sequence"
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  string(REGEX MATCH "\nJ_sym attractors: [^\n]+; order accuracy: [0-9.]+\n$" line "${out}")
-  if(NOT rc EQUAL 0 OR line STREQUAL "")
-    message(FATAL_ERROR "fep_sequence (${rc}) did not end with 'J_sym attractors: ...; order accuracy: ...':\n${out}\n${err}")
-  endif()
+  expect_last_line("J_sym attractors: [^\n]+; order accuracy: [0-9.]+"
+                   "${BIN_DIR}/fep_sequence" --data "${OUT}/digits/digits.csv" --seeds 2 --presentations 30 --frames 12 --out "${OUT}/fep_sequence")
   expect_files(fep_sequence/sequence.png)
   expect_error("${OUT}/digits/missing.csv.gz: no such file" "${BIN_DIR}/fep_sequence" --data
                "${OUT}/digits/missing.csv.gz" --out "${OUT}/fep_bad")
@@ -381,43 +387,24 @@ if(EXISTS "${BIN_DIR}/fep_sequence")
   expect_error("eleven.csv: 11 images; the readout learns from the images after the first ten and needs at least 12"
                "${BIN_DIR}/fep_sequence" --data "${OUT}/digits/eleven.csv" --out "${OUT}/fep_bad")
   # Simulations 2 and 4 on the same synthetic digits, at a tiny size (the coarse grid's maps too).
-  execute_process(COMMAND "${BIN_DIR}/fep_digits" --data "${OUT}/digits/digits.csv" --seeds 2 --presentations 10
-                  --steps 2 --trials 3 --grid coarse --out "${OUT}/fep_digits"
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  string(REGEX MATCH "\northogonality: data [0-9.]+ deg, attractors (nan|[0-9.]+) deg; attractors [0-9.]+; retrieval -?[0-9.]+; generalization -?[0-9.]+\n$"
-         line "${out}")
-  if(NOT rc EQUAL 0 OR line STREQUAL "")
-    message(FATAL_ERROR "fep_digits (${rc}) did not end with its line:\n${out}\n${err}")
-  endif()
+  expect_last_line("orthogonality: data [0-9.]+ deg, attractors (nan|[0-9.]+) deg; attractors [0-9.]+; retrieval -?[0-9.]+; generalization -?[0-9.]+"
+                   "${BIN_DIR}/fep_digits" --data "${OUT}/digits/digits.csv" --seeds 2 --presentations 10 --steps 2 --trials 3 --grid coarse --out "${OUT}/fep_digits")
   expect_files(fep_digits/maps.png fep_digits/attractors.png)
   expect_error("--eta must be finite and > 0" "${BIN_DIR}/fep_digits" --data "${OUT}/digits/digits.csv" --eta 0
                --out "${OUT}/fep_bad")
-  execute_process(COMMAND "${BIN_DIR}/fep_free_run" --data "${OUT}/digits/digits.csv" --seeds 1 --presentations 10
-                  --steps 2 --free-steps 20 --trials 3 --out "${OUT}/fep_free_run"
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  string(REGEX MATCH "\nJ correlation before/after: -?[0-9.]+\n$" line "${out}")
-  if(NOT rc EQUAL 0 OR line STREQUAL "")
-    message(FATAL_ERROR "fep_free_run (${rc}) did not end with 'J correlation before/after: <r>':\n${out}\n${err}")
-  endif()
+  expect_last_line("J correlation before/after: -?[0-9.]+"
+                   "${BIN_DIR}/fep_free_run" --data "${OUT}/digits/digits.csv" --seeds 1 --presentations 10 --steps 2 --free-steps 20 --trials 3 --out "${OUT}/fep_free_run")
   expect_files(fep_free_run/couplings.png)
 endif()
 
 # Simulation 1 (two bars) and the capacity study need no data file.
 if(EXISTS "${BIN_DIR}/fep_bars")
-  execute_process(COMMAND "${BIN_DIR}/fep_bars" --seeds 2 --presentations 20 --out "${OUT}/fep_bars"
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  string(REGEX MATCH "\ncorrelation: data 0.771, attractors -?[0-9.]+\n$" line "${out}")
-  if(NOT rc EQUAL 0 OR line STREQUAL "")
-    message(FATAL_ERROR "fep_bars (${rc}) did not end with 'correlation: data 0.771, attractors <r>':\n${out}\n${err}")
-  endif()
+  expect_last_line("correlation: data 0.771, attractors -?[0-9.]+"
+                   "${BIN_DIR}/fep_bars" --seeds 2 --presentations 20 --out "${OUT}/fep_bars")
   expect_files(fep_bars/bars.png)
   expect_error("--attractor-beta must be finite and > 0" "${BIN_DIR}/fep_bars" --attractor-beta -1 --out "${OUT}/fep_bad")
-  execute_process(COMMAND "${BIN_DIR}/fep_capacity" --seeds 1 --neurons 20 --patterns 2,4 --presentations 20 --steps 2
-                  --out "${OUT}/fep_capacity" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  string(REGEX MATCH "\nretention: -?[0-9.]+ -?[0-9.]+; reconstruction: -?[0-9.]+ -?[0-9.]+\n$" line "${out}")
-  if(NOT rc EQUAL 0 OR line STREQUAL "")
-    message(FATAL_ERROR "fep_capacity (${rc}) did not end with 'retention: ...; reconstruction: ...':\n${out}\n${err}")
-  endif()
+  expect_last_line("retention: -?[0-9.]+ -?[0-9.]+; reconstruction: -?[0-9.]+ -?[0-9.]+"
+                   "${BIN_DIR}/fep_capacity" --seeds 1 --neurons 20 --patterns 2,4 --presentations 20 --steps 2 --out "${OUT}/fep_capacity")
   expect_files(fep_capacity/capacity.png)
   expect_error("--patterns: every K must be > 0" "${BIN_DIR}/fep_capacity" --patterns 0,4 --out "${OUT}/fep_bad")
 endif()

@@ -173,12 +173,14 @@ TEST_CASE("a model refuses J, b and T that cannot be right, naming itself") {
                        "RecurrentNetwork: field must have 3 values, got 4", std::invalid_argument);
 }
 
-TEST_CASE_TEMPLATE("products of one row (the GEMV path) and of several (GEMM) equal the sums written out", S, float,
+TEST_CASE_TEMPLATE("products of one row (GEMV), of inner size 1 (outer products) and the rest (GEMM) equal the sums written out", S, float,
                    double) {
-  // c = alpha op(A) op(B) + beta c for every pair of transposes, with 1 and 3 rows of c; the
-  // sums of 7 terms of size <= 1 agree with the loop to a few roundings of S.
-  const std::size_t k = 7, n = 5;
+  // c = alpha op(A) op(B) + beta c for every pair of transposes, with 1 and 3 rows of c and
+  // inner sizes 1 (the outer-product path) and 7; sums of up to 7 terms agree with the loop to a
+  // few roundings of S.
+  const std::size_t n = 5;
   nlm::detail::Xoshiro256 rng(12);
+  for (const std::size_t k : {std::size_t(1), std::size_t(7)})
   for (const std::size_t m : {std::size_t(1), std::size_t(3)})
     for (const auto op_a : {nlm::detail::Op::none, nlm::detail::Op::transpose})
       for (const auto op_b : {nlm::detail::Op::none, nlm::detail::Op::transpose}) {

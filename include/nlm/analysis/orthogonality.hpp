@@ -6,8 +6,8 @@
 /// For rows a, b the angle is θ = arccos(a·b / (‖a‖‖b‖)) in degrees, and the measure is the
 /// mean of |90° − θ| over the ordered pairs a ≠ b (each unordered pair counts twice, which
 /// leaves the mean unchanged). Lower is more orthogonal; 0 for mutually orthogonal rows.
-/// Two of the reference's choices are options: `keep_between` keeps only angles strictly
-/// inside (lo, hi) (the reference uses (1°, 179°) for attractors, so that an attractor and its
+/// Two of the reference's choices are options: `keep_above` and `keep_below` keep only angles
+/// strictly between them (the reference uses (1°, 179°) for attractors, so that an attractor and its
 /// negation, or two equal ends, do not count), and `with_diagonal` adds the K diagonal entries of
 /// the K × K angle matrix that the reference leaves at 0° (each a deviation of 90°): the
 /// reference's figure for the data (29.9° for the ten training digits, 23.3° without).

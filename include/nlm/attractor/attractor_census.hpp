@@ -121,8 +121,9 @@ Relaxation<S> relax(const AttractorNetwork<S, Backend>& network, const Matrix<S>
     for (std::size_t c = 0; c < rows; ++c) energy[c] = f[c].free_energy;
   }
   std::size_t open = rows;
+  Matrix<S> before = starts;  // the previous step's states, one buffer for the whole search
   for (std::size_t t = 1; t <= options.max_steps && open > 0; ++t) {
-    const Matrix<S> before = chains.states();
+    before = chains.states();
     net.step(chains, UpdateMode::deterministic);
     const Matrix<S>& x = chains.states();
     std::vector<FreeEnergy> f;

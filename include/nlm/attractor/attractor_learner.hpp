@@ -135,21 +135,6 @@ class AttractorLearner {
       step_ = matrix_type::from_shape({n, n});
       step_.fill(S(0));
     }
-    if constexpr (std::is_same_v<BackendT, BlasProducts>) {
-      if (c == 1) {  // an outer product: one write pass (a GEMM of inner size 1 packs and clears first)
-        const S* e = error_.data();
-        const S* xs = x.data();
-        detail::parallel_rows(n, n, [&](std::size_t r0, std::size_t r1) {
-          for (std::size_t i = r0; i < r1; ++i) {
-            S* gi = signal_.data() + i * n;
-            const S ei = e[i];
-            for (std::size_t j = 0; j < n; ++j) gi[j] = ei * xs[j];
-            gi[i] = S(0);
-          }
-        });
-        return;
-      }
-    }
     model_.parameters().correlate(error_, x, signal_, S(1) / S(c), S(0));
     for (std::size_t i = 0; i < n; ++i) signal_(i, i) = S(0);
   }

@@ -23,11 +23,29 @@ void gemm(const Matrix<S>& a, Op op_a, const Matrix<S>& b, Op op_b, Matrix<S>& c
   assert((op_a == Op::none ? a.shape(1) : a.shape(0)) == (op_b == Op::none ? b.shape(0) : b.shape(1)));
   assert(c.shape(0) == (op_a == Op::none ? a.shape(0) : a.shape(1)));
   assert(c.shape(1) == (op_b == Op::none ? b.shape(1) : b.shape(0)));
+  const std::size_t inner = op_a == Op::none ? a.shape(1) : a.shape(0);
+  if (inner == 1) {
+    // An outer product (one chain's correlate): one pass over C; a GEMM of inner size 1 packs
+    // its operands and clears C first.
+    const std::size_t m = c.shape(0), n = c.shape(1);
+    const S* ap = a.data();  // m × 1 or 1 × m: contiguous either way
+    const S* bp = b.data();  // 1 × n or n × 1: likewise
+    S* cp = c.data();
+    for (std::size_t i = 0; i < m; ++i) {
+      const S ai = alpha * ap[i];
+      S* ci = cp + i * n;
+      if (beta == S(0))
+        for (std::size_t j = 0; j < n; ++j) ci[j] = ai * bp[j];
+      else
+        for (std::size_t j = 0; j < n; ++j) ci[j] = ai * bp[j] + beta * ci[j];
+    }
+    return;
+  }
   if (c.shape(0) == 1) {
     // One row (a single chain): c = α op(B)ᵀ a + β c is a matrix-vector product. As a GEMM of
     // one row, OpenBLAS packs all of B first (a copy of J per step); GEMV reads it once.
     using index = xt::blas_index_t;
-    const std::size_t k = op_a == Op::none ? a.shape(1) : a.shape(0), n = c.shape(1);
+    const std::size_t k = inner, n = c.shape(1);
     // Row-major B (k × n) times a: Bᵀa; B given transposed (n × k): B a.
     if (op_b == Op::none)
       cxxblas::gemv<index>(cxxblas::StorageOrder::RowMajor, cxxblas::Transpose::Trans, index(k), index(n), alpha,
