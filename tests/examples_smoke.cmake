@@ -408,3 +408,22 @@ if(EXISTS "${BIN_DIR}/fep_bars")
   expect_files(fep_capacity/capacity.png)
   expect_error("--patterns: every K must be > 0" "${BIN_DIR}/fep_capacity" --patterns 0,4 --out "${OUT}/fep_bad")
 endif()
+
+# The least-action model: MNIST beside back-propagation at a tiny size, and the completion of the
+# synthetic recording (written as .npy and read back as a user's recording).
+if(EXISTS "${BIN_DIR}/nla_mnist")
+  expect_last_line("accuracy: [0-9.]+ \\(backprop [0-9.]+\\)"
+                   "${BIN_DIR}/nla_mnist" --data "${DATA}" --train 40 --test 20 --epochs 1 --batch 10 --steps 10
+                   --layers 784-20-10 --out "${OUT}/nla_mnist")
+  expect_files(nla_mnist/accuracy.png nla_mnist/weights.png)
+  expect_error("--layers 784-20-9: the output layer must have 10 neurons (the digits)" "${BIN_DIR}/nla_mnist"
+               --data "${DATA}" --layers 784-20-9 --out "${OUT}/nla_bad")
+  expect_last_line("completion r: -?[0-9.]+ \\(linear bound -?[0-9.]+\\)"
+                   "${BIN_DIR}/nla_timeseries" --epochs 1 --train-steps 300 --test-steps 300 --skip 50
+                   --save-recording "${OUT}/recording.npy" --out "${OUT}/nla_timeseries")
+  expect_files(nla_timeseries/traces.png recording.npy)
+  expect_last_line("completion r: -?[0-9.]+ \\(linear bound -?[0-9.]+\\)"
+                   "${BIN_DIR}/nla_timeseries" --data "${OUT}/recording.npy" --network recurrent --epochs 1 --skip 50
+                   --out "${OUT}/nla_user")
+  expect_error("--nudged 56: between 1 and 55" "${BIN_DIR}/nla_timeseries" --nudged 56 --out "${OUT}/nla_bad")
+endif()

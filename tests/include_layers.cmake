@@ -17,12 +17,12 @@
 #   umbrella    the headers users include
 set(NLM_LAYERS base parts state dynamics model learner training extensions umbrella)
 set(NLM_LAYER_base "^(types|errors|version)\\.hpp$;^detail/")
-set(NLM_LAYER_parts "^(hyperparameters|observers|data_moments|force_workspace)\\.hpp$;^io/;^activation/;^noise/;^regularizer/;^backend/;^data/;^attractor/continuous_bernoulli\\.hpp$")
+set(NLM_LAYER_parts "^(hyperparameters|observers|data_moments|force_workspace)\\.hpp$;^io/;^activation/;^noise/;^regularizer/;^backend/;^data/;^attractor/continuous_bernoulli\\.hpp$;^lagrangian/topology\\.hpp$")
 set(NLM_LAYER_state "^(couplings|chains|elementwise|unit_layout)\\.hpp$;^learning/")
 set(NLM_LAYER_dynamics "^sampler/")
-set(NLM_LAYER_model "^(network_model|langevin_model|recurrent_network)\\.hpp$;^attractor/attractor_network\\.hpp$")
-set(NLM_LAYER_learner "^langevin_machine\\.hpp$;^analysis/;^attractor/attractor_learner\\.hpp$;^attractor/attractor_census\\.hpp$")
-set(NLM_LAYER_training "^training/;^attractor/presentations\\.hpp$;^attractor/attractor_checkpoint\\.hpp$")
+set(NLM_LAYER_model "^(network_model|langevin_model|recurrent_network)\\.hpp$;^attractor/attractor_network\\.hpp$;^lagrangian/lagrangian_network\\.hpp$")
+set(NLM_LAYER_learner "^langevin_machine\\.hpp$;^analysis/;^attractor/attractor_learner\\.hpp$;^attractor/attractor_census\\.hpp$;^lagrangian/lagrangian_learner\\.hpp$;^lagrangian/backprop\\.hpp$")
+set(NLM_LAYER_training "^training/;^attractor/presentations\\.hpp$;^attractor/attractor_checkpoint\\.hpp$;^lagrangian/presentations\\.hpp$;^lagrangian/lagrangian_checkpoint\\.hpp$")
 set(NLM_LAYER_extensions "^distributed/")
 set(NLM_LAYER_umbrella "^(nlm|bf16|distributed)\\.hpp$")
 

@@ -14,6 +14,7 @@
 #include "activation/softsign.hpp"
 #include "activation/identity.hpp"
 #include "activation/langevin_activation.hpp"
+#include "activation/rate_functions.hpp"
 
 #include "noise/noise.hpp"
 #include "noise/gaussian_noise.hpp"
@@ -60,3 +61,9 @@
 #include "attractor/attractor_census.hpp"
 #include "attractor/presentations.hpp"
 #include "attractor/attractor_checkpoint.hpp"
+#include "lagrangian/topology.hpp"
+#include "lagrangian/lagrangian_network.hpp"
+#include "lagrangian/lagrangian_learner.hpp"
+#include "lagrangian/backprop.hpp"
+#include "lagrangian/presentations.hpp"
+#include "lagrangian/lagrangian_checkpoint.hpp"

@@ -70,6 +70,34 @@ void gemm(const S* a, Op op_a, const S* b, Op op_b, S* c, std::size_t m, std::si
                        a, index(op_a == Op::none ? k : m), b, index(op_b == Op::none ? n : k), beta, c, index(n));
 }
 
+/// C ← alpha · op(A) · op(B) + beta · C on row-major blocks inside larger matrices: op(A) is
+/// m×k, op(B) is k×n, C is m×n, with leading dimensions lda, ldb, ldc (each block's stored row
+/// length). One row of C goes through GEMV (a one-row GEMM packs all of B first).
+template <Scalar S>
+void gemm_strided(const S* a, std::size_t lda, Op op_a, const S* b, std::size_t ldb, Op op_b, S* c, std::size_t ldc,
+                  std::size_t m, std::size_t n, std::size_t k, S alpha, S beta) {
+  using index = xt::blas_index_t;
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] = beta == S(0) ? S(0) : beta * c[i * ldc + j];
+    return;
+  }
+  if (m == 1 && op_a == Op::none) {
+    // c = α op(B)ᵀ a + β c. Row-major B (k × n): Bᵀa; B given transposed (n × k): B a.
+    if (op_b == Op::none)
+      cxxblas::gemv<index>(cxxblas::StorageOrder::RowMajor, cxxblas::Transpose::Trans, index(k), index(n), alpha, b,
+                           index(ldb), a, index(1), beta, c, index(1));
+    else
+      cxxblas::gemv<index>(cxxblas::StorageOrder::RowMajor, cxxblas::Transpose::NoTrans, index(n), index(k), alpha, b,
+                           index(ldb), a, index(1), beta, c, index(1));
+    return;
+  }
+  const auto trans = [](Op op) { return op == Op::transpose ? cxxblas::Transpose::Trans : cxxblas::Transpose::NoTrans; };
+  cxxblas::gemm<index>(cxxblas::StorageOrder::RowMajor, trans(op_a), trans(op_b), index(m), index(n), index(k), alpha,
+                       a, index(lda), b, index(ldb), beta, c, index(ldc));
+}
+
 /// Gives `m` the shape rows×cols, allocating only when the shape changes.
 template <Scalar S>
 void ensure_shape(Matrix<S>& m, std::size_t rows, std::size_t cols) {

@@ -48,6 +48,8 @@ inline constexpr std::string_view checkpoint_end{"NLMCKEND", 8};
 /// The free-energy attractor network's checkpoints (attractor/attractor_checkpoint.hpp): named
 /// here so that this loader can say what such a file is.
 inline constexpr std::string_view attractor_checkpoint_magic{"NLMATCK1", 8};
+/// The least-action model's checkpoints (lagrangian/lagrangian_checkpoint.hpp), likewise.
+inline constexpr std::string_view lagrangian_checkpoint_magic{"NLMLGCK1", 8};
 // 2: two-word counter-based noise stream; 3: chain_restart (version 2 files read as 0)
 // 4: named sections; the machine's policies and every hyperparameter as text; data identity
 //    and the training curve in the state
@@ -258,6 +260,9 @@ Checkpoint<S> parse_checkpoint(std::string_view bytes, const std::string& name) 
   if (bytes.substr(0, detail::attractor_checkpoint_magic.size()) == detail::attractor_checkpoint_magic)
     throw std::runtime_error(name + ": a checkpoint of the free-energy attractor network (AttractorLearner), not of "
                                     "a LangevinMachine: load it with nlm::load_attractor_checkpoint");
+  if (bytes.substr(0, detail::lagrangian_checkpoint_magic.size()) == detail::lagrangian_checkpoint_magic)
+    throw std::runtime_error(name + ": a checkpoint of the least-action model (LagrangianLearner), not of a "
+                                    "LangevinMachine: load it with nlm::load_lagrangian_checkpoint");
   io::File file(bytes, detail::checkpoint_magic, detail::checkpoint_end, name, "checkpoint");
   Checkpoint<S> c;
   c.version = file.version();
