@@ -82,16 +82,25 @@ struct Digits {
   std::vector<std::uint8_t> label;
 };
 
-Digits take(const nlm::data::labelled_images& d, std::size_t first, std::size_t count) {
-  const std::size_t px = d.images.rows * d.images.cols;
+Digits take(const nlm::data::labelled_images& d, const std::vector<std::size_t>& rows) {
+  const std::size_t px = d.images.rows * d.images.cols, count = rows.size();
   Digits out{nlm::Matrix<S>::from_shape({count, px}), nlm::Matrix<S>::from_shape({count, 10}), {}};
   out.y.fill(S(0));
   for (std::size_t r = 0; r < count; ++r) {
-    for (std::size_t i = 0; i < px; ++i) out.x(r, i) = S(d.images.pixels[(first + r) * px + i]) / S(255);
-    out.y(r, d.labels[first + r]) = S(1);
-    out.label.push_back(d.labels[first + r]);
+    for (std::size_t i = 0; i < px; ++i) out.x(r, i) = S(d.images.pixels[rows[r] * px + i]) / S(255);
+    out.y(r, d.labels[rows[r]]) = S(1);
+    out.label.push_back(d.labels[rows[r]]);
   }
   return out;
+}
+
+/// The file's indices in a fixed random order (files may be sorted by digit).
+std::vector<std::size_t> shuffled(std::size_t count, std::uint64_t seed) {
+  std::vector<std::size_t> idx(count);
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  std::mt19937_64 g(seed);
+  std::shuffle(idx.begin(), idx.end(), g);
+  return idx;
 }
 
 double accuracy(const nlm::Matrix<S>& out, const std::vector<std::uint8_t>& label) {
@@ -115,22 +124,25 @@ int run(const Options& o) {
   if (layers.front() != px)
     throw std::invalid_argument("--layers " + o.layers + ": the input layer must have " + std::to_string(px) +
                                 " neurons (the images' pixels)");
-  // Held-out digits: the t10k file when there is one, else the end of the one file.
+  // Held-out digits: from the t10k file when there is one, else from the rest of the one file;
+  // both drawn in a fixed random order (a file may be sorted by digit).
   Digits train, test;
+  const std::vector<std::size_t> order = shuffled(first.images.count, 20240);
   if (files.size() > 1) {
     const nlm::data::labelled_images second = nlm::data::read_idx_pair(files[1].images, files[1].labels);
     if (o.train > first.images.count || o.test > second.images.count)
       throw std::invalid_argument("--train " + std::to_string(o.train) + " / --test " + std::to_string(o.test) +
                                   ": the files hold " + std::to_string(first.images.count) + " and " +
                                   std::to_string(second.images.count) + " images");
-    train = take(first, 0, o.train);
-    test = take(second, 0, o.test);
+    train = take(first, std::vector<std::size_t>(order.begin(), order.begin() + std::ptrdiff_t(o.train)));
+    const std::vector<std::size_t> held = shuffled(second.images.count, 20241);
+    test = take(second, std::vector<std::size_t>(held.begin(), held.begin() + std::ptrdiff_t(o.test)));
   } else {
     if (o.train + o.test > first.images.count)
       throw std::invalid_argument("--train " + std::to_string(o.train) + " + --test " + std::to_string(o.test) + " exceed the " +
                                   std::to_string(first.images.count) + " images of " + files.front().images.string());
-    train = take(first, 0, o.train);
-    test = take(first, first.images.count - o.test, o.test);
+    train = take(first, std::vector<std::size_t>(order.begin(), order.begin() + std::ptrdiff_t(o.train)));
+    test = take(first, std::vector<std::size_t>(order.end() - std::ptrdiff_t(o.test), order.end()));
   }
   nlm::LagrangianHyperparameters hp;
   hp.batch = o.batch;

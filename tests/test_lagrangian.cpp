@@ -132,7 +132,8 @@ double equation_residual(Learner& l, double h) {
     const auto at = [&](double s, std::vector<double>& v, std::vector<double>& e) {
       std::vector<double> u(n), w(n * n), b(n), target(no), beta(no);
       for (std::size_t i = 0; i < n; ++i) {
-        const double ui = i < ni ? double(st.input(r, i)) : double(st.u(r, i));
+        // The step starts at the previous input and target (NeuronState: they move over the step).
+        const double ui = i < ni ? double(st.input_prev(r, i)) : double(st.u(r, i));
         const double di = i < ni ? (double(st.input(r, i)) - double(st.input_prev(r, i))) / dt : double(st.udot(r, i));
         u[i] = ui + s * di;
         b[i] = double(l.biases()(i)) - (plastic ? s * double(l.field_step()(i)) / dt : 0.0);
@@ -140,7 +141,7 @@ double equation_residual(Learner& l, double h) {
           w[i * n + j] = double(l.weights()(i, j)) - (plastic ? s * double(l.step()(i, j)) / dt : 0.0);
       }
       for (std::size_t o = 0; o < no; ++o) {
-        target[o] = double(st.target(r, o)) + s * (double(st.target(r, o)) - double(st.target_prev(r, o))) / dt;
+        target[o] = double(st.target_prev(r, o)) + s * (double(st.target(r, o)) - double(st.target_prev(r, o))) / dt;
         beta[o] = double(st.beta(o));
       }
       drive_and_error(l.model().rate_function(), t, u, w, b, target, beta, v, e);
@@ -266,6 +267,11 @@ TEST_CASE("the solved u-dot satisfies the defining equation with prospective rat
                                                       nlm::LagrangianSolve::dense, 1, 3, 0.05);
     CHECK(equation_residual(l, h) < tol);
   }
+  SUBCASE("wide layers, batch 2: the plasticity's drive through the batch x batch Gram matrix") {
+    auto l = random_learner<nlm::HardSigmoid, double>(nlm::Topology::layered({20, 16, 3}, {1.0, 0.5}),
+                                                      nlm::LagrangianSolve::layered, 5, 2, 0.05);
+    CHECK(equation_residual(l, h) < tol);
+  }
   SUBCASE("layered with feedback, sigmoid (rho'' != 0), dense solve") {
     auto l = random_learner<nlm::Sigmoid, double>(nlm::Topology::layered_feedback({3, 4, 3}), nlm::LagrangianSolve::automatic,
                                                   2, 2, 0.05);
@@ -303,6 +309,47 @@ TEST_CASE("the layered solve equals the dense one to rounding (double and float)
   fast.update();
   dense.update();
   CHECK(max_abs_diff(fast.state().udot, dense.state().udot) < 1e-4);
+}
+
+TEST_CASE("back-propagation's gradients against central differences of the cost") {
+  // Central differences (h = 1e-6) of the batch cost, away from the hard sigmoid's kinks: exact
+  // up to rounding (the cost is piecewise quadratic in one weight), ~1e-16/h relative.
+  nlm::LagrangianHyperparameters hp;
+  nlm::LagrangianLearner<nlm::HardSigmoid, double> l(nlm::Topology::layered({5, 4, 3, 2}), hp);
+  std::mt19937_64 g(17);
+  randomize(l, g, 0.5, 0.2, 0.6);
+  const Matrix<double> x = uniform_matrix<double>(g, 3, 5, 0.0, 1.0), target = uniform_matrix<double>(g, 3, 2, 0.0, 1.0);
+  Matrix<double> u, gw;
+  Vector<double> gb;
+  nlm::backprop_gradients(l.model(), x, target, u, gw, gb);
+  const double h = 1e-6;
+  const auto cost = [&](const Matrix<double>& w, const Vector<double>& b) {
+    auto net = l.model();
+    net.set_weights(w);
+    net.set_biases(b);
+    Matrix<double> uu, gg;
+    Vector<double> bb;
+    return nlm::backprop_gradients(net, x, target, uu, gg, bb);
+  };
+  const Matrix<double> w = l.weights();
+  const Vector<double> b = l.biases();
+  std::size_t checked = 0;
+  for (std::size_t i = 0; i < l.neurons(); ++i) {
+    for (std::size_t j = 0; j < l.neurons(); ++j) {
+      if (l.topology().factor(i, j) == 0) continue;
+      Matrix<double> wp = w, wm = w;
+      wp(i, j) += h;
+      wm(i, j) -= h;
+      CHECK(gw(i, j) == doctest::Approx((cost(wp, b) - cost(wm, b)) / (2 * h)).epsilon(1e-6).scale(1e-3));
+      ++checked;
+    }
+    if (i < 5) continue;
+    Vector<double> bp = b, bm = b;
+    bp(i) += h;
+    bm(i) -= h;
+    CHECK(gb(i) == doctest::Approx((cost(w, bp) - cost(w, bm)) / (2 * h)).epsilon(1e-6).scale(1e-3));
+  }
+  CHECK(checked == 5 * 4 + 4 * 3 + 3 * 2);
 }
 
 TEST_CASE("the plasticity at small beta is beta times the back-propagation gradient") {

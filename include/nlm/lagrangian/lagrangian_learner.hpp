@@ -21,6 +21,7 @@
 #include <string>
 #include <utility>
 
+#include "../detail/parallel.hpp"
 #include "../detail/random.hpp"
 #include "../errors.hpp"
 #include "../types.hpp"
@@ -198,17 +199,22 @@ class LagrangianLearner {
     double gms = 0;
     const double dt = hp_.dt;
     if (plastic_) {
+      const S k = S(dt * hp_.learning_rate * rate_scale_),
+              kb = hp_.biases ? S(dt * hp_.bias_learning_rate * rate_scale_) : S(0);
       gms = block_mean_square(signal_);
       if (!std::isfinite(gms))
         throw numerical_error(std::string(who) + ": the plasticity is not finite at step " + std::to_string(updates_ + 1) +
                               "; the weights were left unchanged");
-      const S k = S(dt * hp_.learning_rate * rate_scale_),
-              kb = hp_.biases ? S(dt * hp_.bias_learning_rate * rate_scale_) : S(0);
-      for_blocks([&](std::size_t i, std::size_t j) { step_(i, j) = k * signal_(i, j); });
+      for_rows([&](S* step, const S* signal, std::size_t len) {
+#pragma omp simd
+        for (std::size_t j = 0; j < len; ++j) step[j] = k * signal[j];
+      }, step_, signal_);
       for (std::size_t i = 0; i < neurons(); ++i) field_step_(i) = kb * field_signal_(i);
-      model_.velocity(state_, ws_, &step_, &field_step_, S(-1.0 / dt), dt);
+      // step = k G and G = −(1/B) M ⊙ mᵀ r̄ of this step: the model may use the low-rank form.
+      PlasticityTerms<S> p{&step_, &field_step_, S(-1.0 / dt), true, S(-double(k) / double(state_.batch()))};
+      model_.velocity(state_, ws_, p, dt);
     } else {
-      model_.velocity(state_, ws_, nullptr, nullptr, S(0), dt);
+      model_.velocity(state_, ws_, PlasticityTerms<S>{}, dt);
     }
     ++updates_;
     return gms;
@@ -219,7 +225,12 @@ class LagrangianLearner {
   /// W ← W − step, b ← b − bias step (with plasticity), u ← u + dt u̇.
   void apply_step() {
     if (plastic_) {
-      model_.parameters().edit([&](matrix_type& w) { for_blocks([&](std::size_t i, std::size_t j) { w(i, j) -= step_(i, j); }); });
+      model_.parameters().edit([&](matrix_type& w) {
+        for_rows([](S* wi, const S* step, std::size_t len) {
+#pragma omp simd
+          for (std::size_t j = 0; j < len; ++j) wi[j] -= step[j];
+        }, w, step_);
+      });
       model_.parameters().apply_field_step(field_step_);
     }
     model_.advance(state_, hp_.dt);
@@ -243,23 +254,31 @@ class LagrangianLearner {
   void set_updates(std::uint64_t n) noexcept { updates_ = n; }
 
  private:
+  /// f(a's row part, b's row part, length) over each block's rows (contiguous runs of W's
+  /// storage), the rows split over threads.
   template <class F>
-  void for_blocks(F&& f) const {
-    for (const SynapseBlock& b : model_.topology().blocks())
-      for (std::size_t i = b.r0; i < b.r1; ++i)
-        for (std::size_t j = b.c0; j < b.c1; ++j) f(i, j);
+  void for_rows(F&& f, matrix_type& a, const matrix_type& b) const {
+    const std::size_t n = neurons();
+    for (const SynapseBlock& blk : model_.topology().blocks())
+      detail::parallel_rows(blk.r1 - blk.r0, blk.c1 - blk.c0, [&](std::size_t q0, std::size_t q1) {
+        for (std::size_t i = blk.r0 + q0; i < blk.r0 + q1; ++i)
+          f(a.data() + i * n + blk.c0, b.data() + i * n + blk.c0, blk.c1 - blk.c0);
+      });
   }
+  /// mean(G²) over the synapses: each row's sum in S (vector lanes), the rows' in double.
   double block_mean_square(const matrix_type& g) const {
     double acc = 0;
     std::size_t count = 0;
     for (const SynapseBlock& b : model_.topology().blocks()) {
+      const std::size_t len = b.c1 - b.c0;
       for (std::size_t i = b.r0; i < b.r1; ++i) {
-        double row = 0;
-        const S* gi = g.data() + i * neurons();
-        for (std::size_t j = b.c0; j < b.c1; ++j) row += double(gi[j]) * double(gi[j]);
-        acc += row;
+        S row = S(0);
+        const S* gi = g.data() + i * neurons() + b.c0;
+#pragma omp simd reduction(+ : row)
+        for (std::size_t j = 0; j < len; ++j) row += gi[j] * gi[j];
+        acc += double(row);
       }
-      count += (b.r1 - b.r0) * (b.c1 - b.c0);
+      count += (b.r1 - b.r0) * len;
     }
     return count ? acc / double(count) : 0.0;
   }

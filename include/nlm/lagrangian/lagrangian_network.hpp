@@ -8,8 +8,8 @@
 /// ē = D Wᵀ m + β ⊙ (u* − u), have u̇ on both sides. Collecting it, with A = I − W D:
 /// \f[ \big(A^\top A - \mathrm{diag}(\rho'' \odot W^\top m) + \mathrm{diag}\,\beta\big)\,\tau\dot u
 ///     = A^\top(\tau g - m) + \beta \odot (u^* - u + \tau \dot u^*) + \tau D \dot W^\top m, \f]
-/// g = Ẇ r̄ + ḃ + W D ẋ the change of the drive that does not go through u̇ (ẋ, u̇* by backward
-/// differences; the first step sees none). Input neurons are clamped to x (u = x, u̇ = ẋ; no
+/// g = Ẇ r̄ + ḃ + W D ẋ the change of the drive that does not go through u̇ (ẋ, u̇* as the
+/// differences over the step, NeuronState; the first step sees none). Input neurons are clamped to x (u = x, u̇ = ẋ; no
 /// synapses onto them, no bias, no error), so the system is over the free neurons only.
 ///
 /// Two solves: `dense` forms the matrix per sample and factors it (Cholesky; LU when Cholesky
@@ -53,8 +53,14 @@ inline const char* solve_name(LagrangianSolve s) noexcept {
 }
 
 /// The neurons of a batch of samples that advance together: potentials and their rates of
-/// change, the external input x and the output targets u* of this step and of the step before
-/// (for ẋ, u̇*), and the nudging strength of each output neuron.
+/// change, the external input x and the output targets u* at the end of this step and at its start
+/// (the previous step's: *_prev), and the nudging strength of each output neuron.
+///
+/// A step goes from t to t + dt: the inputs sit at x(t) while the step is computed, with
+/// ẋ = (x(t + dt) − x(t)) / dt, and are at x(t + dt) after it; likewise u*. This forward difference
+/// makes the Euler step exact for the moving equilibrium of linear units under inputs that
+/// change linearly within a step (a backward difference would leave the free neurons one step
+/// behind a moving input: a mismatch of W D Δx every step, which the plasticity then learns).
 template <Scalar S>
 struct NeuronState {
   Matrix<S> u, udot;                 ///< B × N
@@ -67,6 +73,19 @@ struct NeuronState {
   std::size_t batch() const noexcept { return u.shape(0); }
 };
 
+/// The plasticity a step's prospective terms see: Ẇ = scale · *weight_step, ḃ = scale · *bias_step.
+/// `low_rank`: the weight step is rank_scale · M ⊙ (mᵀ r̄) of the step's own mismatch and rates
+/// (the learner's rule), so over a full block Ẇ r̄ = scale · rank_scale · f (r̄ r̄ᵀ) m goes
+/// through the batch × batch Gram matrix instead of a pass over the block.
+template <Scalar S>
+struct PlasticityTerms {
+  const Matrix<S>* weight_step = nullptr;
+  const Vector<S>* bias_step = nullptr;
+  S scale = S(0);
+  bool low_rank = false;
+  S rank_scale = S(0);
+};
+
 /// Buffers of one step (reused; no allocation once the batch size is fixed).
 template <Scalar S>
 struct LagrangianWorkspace {
@@ -75,6 +94,7 @@ struct LagrangianWorkspace {
   Matrix<S> drive;                   ///< v, then the right-hand side's pieces
   Matrix<S> c, y, back, tmp;         ///< τg − m; the right-hand side; products with W
   Matrix<S> zbuf;                    ///< layered solve: Z per sample (B·outputs × N)
+  Matrix<S> gram;                    ///< low-rank plasticity: r̄ r̄ᵀ over a block's columns (B × B)
   Matrix<S> a, h;                    ///< dense solve: A and H (free × free)
   std::vector<xt::blas_index_t> pivots, iwork;
   std::vector<S> work;                ///< dense solve: the condition estimate's
@@ -244,82 +264,118 @@ class LagrangianNetwork {
     const std::size_t rows = s.batch(), n = neurons(), ni = inputs();
     shape(ws, rows);
     for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t i = 0; i < ni; ++i) s.u(r, i) = s.input(r, i);
-    for (std::size_t k = 0; k < s.u.size(); ++k) {
-      const S u = s.u.data()[k];
-      ws.rate.data()[k] = rate_.rate(u);
-      ws.slope.data()[k] = rate_.slope(u);
-      ws.curvature.data()[k] = rate_.curvature(u);
+      for (std::size_t i = 0; i < ni; ++i) s.u(r, i) = s.has_previous ? s.input_prev(r, i) : s.input(r, i);
+    {
+      const S* u = s.u.data();
+      S* rate = ws.rate.data();
+      S* slope = ws.slope.data();
+      for (std::size_t k = 0; k < s.u.size(); ++k) {
+        rate[k] = rate_.rate(u[k]);
+        slope[k] = rate_.slope(u[k]);
+      }
+      if constexpr (!RateT::zero_curvature)
+        for (std::size_t k = 0; k < s.u.size(); ++k) ws.curvature.data()[k] = rate_.curvature(u[k]);
     }
     const S* b = biases().data();
     for (std::size_t r = 0; r < rows; ++r) std::copy_n(b, n, ws.drive.data() + r * n);
     drive(weights(), ws.rate, ws.drive, S(1));
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t i = 0; i < n; ++i) ws.mismatch(r, i) = i < ni ? S(0) : s.u(r, i) - ws.drive(r, i);
+    for (std::size_t r = 0; r < rows; ++r) {
+      const S* u = s.u.data() + r * n;
+      const S* v = ws.drive.data() + r * n;
+      S* m = ws.mismatch.data() + r * n;
+      std::fill_n(m, ni, S(0));
+      for (std::size_t i = ni; i < n; ++i) m[i] = u[i] - v[i];
+    }
   }
 
   /// τu̇ from the prepared state: the right-hand side, then the solve, into s.udot (u̇; the
-  /// inputs' u̇ = ẋ). `wdot`, `bdot` (may be null: no plasticity) are Ẇ = wdot_scale · *wdot and
-  /// likewise ḃ. `dt` dates the previous input and target.
+  /// inputs' u̇ = ẋ). `plasticity` gives Ẇ and ḃ (none: W and b fixed). `dt` dates the previous
+  /// input and target.
   /// @throws numerical_error when the system does not solve or gives a non-finite u̇.
-  void velocity(NeuronState<S>& s, LagrangianWorkspace<S>& ws, const Matrix<S>* wdot, const Vector<S>* bdot,
-                S wdot_scale, double dt) const {
+  void velocity(NeuronState<S>& s, LagrangianWorkspace<S>& ws, const PlasticityTerms<S>& plasticity, double dt) const {
+    const Matrix<S>* wdot = plasticity.weight_step;
+    const Vector<S>* bdot = plasticity.bias_step;
+    const S wdot_scale = plasticity.scale;
     const std::size_t rows = s.batch(), n = neurons(), ni = inputs(), no = outputs(), o0 = n - no;
     const S tau = S(tau_), inv_dt = S(1.0 / dt);
     // ẋ and the inputs' prospective rates D ẋ (into tmp's input columns).
     ws.tmp.fill(S(0));
+    bool moving = false;
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t i = 0; i < ni; ++i) {
         const S xdot = s.has_previous ? (s.input(r, i) - s.input_prev(r, i)) * inv_dt : S(0);
         s.udot(r, i) = xdot;
         ws.tmp(r, i) = ws.slope(r, i) * xdot;
+        moving = moving || ws.tmp(r, i) != S(0);
       }
     // g = Ẇ r̄ + ḃ + W D ẋ, then c = τ g − m on the free neurons.
     ws.c.fill(S(0));
-    if (ni > 0) drive(weights(), ws.tmp, ws.c, S(1), 0, ni);
-    if (wdot != nullptr) drive(*wdot, ws.rate, ws.c, wdot_scale);
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t i = 0; i < n; ++i) {
-        if (i < ni) {
-          ws.c(r, i) = S(0);
-          continue;
-        }
-        const S g = ws.c(r, i) + (bdot != nullptr ? wdot_scale * (*bdot)(i) : S(0));
-        ws.c(r, i) = tau * g - ws.mismatch(r, i);
+    if (moving) drive(weights(), ws.tmp, ws.c, S(1), 0, ni);
+    if (wdot != nullptr) {
+      if (plasticity.low_rank)
+        drive_low_rank(*wdot, ws, wdot_scale * plasticity.rank_scale, wdot_scale);
+      else
+        drive(*wdot, ws.rate, ws.c, wdot_scale);
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+      S* c = ws.c.data() + r * n;
+      const S* m = ws.mismatch.data() + r * n;
+      std::fill_n(c, ni, S(0));
+      if (bdot != nullptr) {
+        const S* bd = bdot->data();
+        for (std::size_t i = ni; i < n; ++i) c[i] = tau * (c[i] + wdot_scale * bd[i]) - m[i];
+      } else {
+        for (std::size_t i = ni; i < n; ++i) c[i] = tau * c[i] - m[i];
       }
+    }
     // y = Aᵀc + τ D Ẇᵀ m + β (u* − u + τ u̇*), Aᵀc = c − D ⊙ Wᵀc.
     ws.back.fill(S(0));
     back(weights(), ws.c, ws.back, S(-1), ni);
     if (wdot != nullptr) back(*wdot, ws.mismatch, ws.back, tau * wdot_scale, ni);
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t i = ni; i < n; ++i) ws.y(r, i) = ws.c(r, i) + ws.slope(r, i) * ws.back(r, i);
+    for (std::size_t r = 0; r < rows; ++r) {
+      const S* c = ws.c.data() + r * n;
+      const S* d = ws.slope.data() + r * n;
+      const S* bk = ws.back.data() + r * n;
+      S* y = ws.y.data() + r * n;
+      for (std::size_t i = ni; i < n; ++i) y[i] = c[i] + d[i] * bk[i];
+    }
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t o = 0; o < no; ++o) {
         const S beta = s.beta(o);
         if (beta == S(0)) continue;
         const S tdot = s.has_previous ? (s.target(r, o) - s.target_prev(r, o)) * inv_dt : S(0);
-        ws.y(r, o0 + o) += beta * (s.target(r, o) - s.u(r, o0 + o) + tau * tdot);
+        const S start = s.has_previous ? s.target_prev(r, o) : s.target(r, o);
+        ws.y(r, o0 + o) += beta * (start - s.u(r, o0 + o) + tau * tdot);
       }
     if (solve() == LagrangianSolve::layered)
       solve_layered(s, ws);
     else
       solve_dense(s, ws);
-    for (std::size_t r = 0; r < rows; ++r)
+    const S inv_tau = S(1) / tau;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const S* y = ws.y.data() + r * n;
+      S* ud = s.udot.data() + r * n;
+      bool finite = true;
       for (std::size_t i = ni; i < n; ++i) {
-        const S v = ws.y(r, i) / tau;
-        if (!std::isfinite(v))
-          throw numerical_error(std::string(who) + ": u-dot of neuron " + std::to_string(i) + " (sample " +
-                                std::to_string(r) + ") is not finite; the state was left unchanged");
-        s.udot(r, i) = v;
+        ud[i] = y[i] * inv_tau;
+        finite = finite && std::isfinite(ud[i]);
+      }
+      if (!finite)
+        for (std::size_t i = ni; i < n; ++i)
+          if (!std::isfinite(ud[i]))
+            throw numerical_error(std::string(who) + ": u-dot of neuron " + std::to_string(i) + " (sample " +
+                                  std::to_string(r) + ") is not finite; the potentials were left unchanged");
       }
   }
 
-  /// u ← u + dt u̇ on the free neurons; this step's input and target become the previous ones.
+  /// u ← u + dt u̇ on the free neurons, the inputs to this step's x; x and u* become the previous ones.
   void advance(NeuronState<S>& s, double dt) const {
     const std::size_t rows = s.batch(), n = neurons(), ni = inputs();
     const S h = S(dt);
-    for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t i = 0; i < ni; ++i) s.u(r, i) = s.input(r, i);
       for (std::size_t i = ni; i < n; ++i) s.u(r, i) += h * s.udot(r, i);
+    }
     s.input_prev = s.input;
     s.target_prev = s.target;
     s.has_previous = true;
@@ -361,6 +417,26 @@ class LagrangianNetwork {
     const std::size_t n = neurons();
     for (Matrix<S>* m : {&ws.rate, &ws.slope, &ws.curvature, &ws.mismatch, &ws.drive, &ws.c, &ws.y, &ws.back, &ws.tmp})
       detail::ensure_shape(*m, rows, n);
+  }
+
+  /// ws.c += Ẇ r̄ for Ẇ = alpha · f (mᵀ r̄) on each full block whose Gram product is cheaper than
+  /// a pass over it (B (rows + columns) < rows × columns), and wdot_scale · *wdot r̄ on the others.
+  void drive_low_rank(const Matrix<S>& wstep, LagrangianWorkspace<S>& ws, S alpha, S wdot_scale) const {
+    const std::size_t n = neurons(), rows = ws.rate.shape(0);
+    detail::ensure_shape(ws.gram, rows, rows);
+    for (const SynapseBlock& b : topology_.blocks()) {
+      const std::size_t nr = b.r1 - b.r0, nc = b.c1 - b.c0;
+      if (b.full && rows * (nr + nc) < nr * nc) {
+        // K = R_c R_cᵀ, then c[:, rows] += alpha f K m[:, rows].
+        detail::gemm_strided(ws.rate.data() + b.c0, n, detail::Op::none, ws.rate.data() + b.c0, n, detail::Op::transpose,
+                             ws.gram.data(), rows, rows, rows, nc, S(1), S(0));
+        detail::gemm_strided(ws.gram.data(), rows, detail::Op::none, ws.mismatch.data() + b.r0, n, detail::Op::none,
+                             ws.c.data() + b.r0, n, rows, nr, rows, S(double(alpha) * b.rate), S(1));
+      } else {
+        detail::gemm_strided(ws.rate.data() + b.c0, n, detail::Op::none, wstep.data() + b.r0 * n + b.c0, n,
+                             detail::Op::transpose, ws.c.data() + b.r0, n, rows, nr, nc, wdot_scale, S(1));
+      }
+    }
   }
 
   /// H z = y over the free neurons, H formed and factored per sample; z into ws.y.
@@ -442,8 +518,12 @@ class LagrangianNetwork {
     for (std::size_t l = last; l-- > first;) {
       detail::gemm_strided(ws.y.data() + off(l + 1), n, detail::Op::none, block(l + 1), n, detail::Op::none,
                            ws.tmp.data() + off(l), n, rows, layers[l], layers[l + 1], S(1), S(0));
-      for (std::size_t r = 0; r < rows; ++r)
-        for (std::size_t i = off(l); i < off(l + 1); ++i) ws.y(r, i) += ws.slope(r, i) * ws.tmp(r, i);
+      for (std::size_t r = 0; r < rows; ++r) {
+        S* y = ws.y.data() + r * n;
+        const S* d = ws.slope.data() + r * n;
+        const S* t = ws.tmp.data() + r * n;
+        for (std::size_t i = off(l); i < off(l + 1); ++i) y[i] += d[i] * t[i];
+      }
     }
     // Z = A⁻ᵀ Pᵀ, one row per (sample, output) over the free neurons.
     bool nudged = false;
@@ -456,8 +536,11 @@ class LagrangianNetwork {
       for (std::size_t l = last; l-- > first;) {
         detail::gemm_strided(ws.zbuf.data() + off(l + 1), n, detail::Op::none, block(l + 1), n, detail::Op::none,
                              ws.zbuf.data() + off(l), n, zr, layers[l], layers[l + 1], S(1), S(0));
-        for (std::size_t q = 0; q < zr; ++q)
-          for (std::size_t i = off(l); i < off(l + 1); ++i) ws.zbuf(q, i) *= ws.slope(q / no, i);
+        for (std::size_t q = 0; q < zr; ++q) {
+          S* z = ws.zbuf.data() + q * n;
+          const S* d = ws.slope.data() + (q / no) * n;
+          for (std::size_t i = off(l); i < off(l + 1); ++i) z[i] *= d[i];
+        }
       }
       // Per sample: G = I + B½ Z Zᵀ B½ (outputs × outputs), w = Z t, q = B½ G⁻¹ B½ w, t −= Zᵀ q.
       const std::size_t f0 = off(first), nf = n - f0;
@@ -467,10 +550,14 @@ class LagrangianNetwork {
       S* root = wv + no;
       for (std::size_t o = 0; o < no; ++o) root[o] = S(std::sqrt(double(s.beta(o))));
       for (std::size_t r = 0; r < rows; ++r) {
+        // The outputs × outputs products by hand: BLAS calls this small cost more than they do.
         const S* zb = ws.zbuf.data() + r * no * n + f0;
-        detail::gemm_strided(zb, n, detail::Op::none, zb, n, detail::Op::transpose, g, no, no, no, nf, S(1), S(0));
-        detail::gemm_strided(zb, n, detail::Op::none, ws.y.data() + r * n + f0, 1, detail::Op::none, wv, 1, no, 1, nf,
-                             S(1), S(0));
+        const S* yr = ws.y.data() + r * n + f0;
+        for (std::size_t a = 0; a < no; ++a) {
+          const S* za = zb + a * n;
+          for (std::size_t b = 0; b <= a; ++b) g[a * no + b] = g[b * no + a] = dot(za, zb + b * n, nf);
+          wv[a] = dot(za, yr, nf);
+        }
         for (std::size_t a = 0; a < no; ++a) {
           for (std::size_t b = 0; b < no; ++b) g[a * no + b] *= root[a] * root[b];
           g[a * no + a] += S(1);
@@ -478,17 +565,33 @@ class LagrangianNetwork {
         }
         small_cholesky_solve(g, wv, no);  // G is I + a positive semi-definite matrix: never singular
         for (std::size_t a = 0; a < no; ++a) wv[a] *= root[a];
-        detail::gemm_strided(wv, no, detail::Op::none, zb, n, detail::Op::none, ws.y.data() + r * n + f0, n, 1, nf, no,
-                             S(-1), S(1));
+        S* yw = ws.y.data() + r * n + f0;
+        for (std::size_t a = 0; a < no; ++a) {
+          const S* za = zb + a * n;
+          const S qa = wv[a];
+#pragma omp simd
+          for (std::size_t i = 0; i < nf; ++i) yw[i] -= qa * za[i];
+        }
       }
     }
     // z = A⁻¹ s: z_l = s_l + (D_{l−1} ⊙ z_{l−1}) W_lᵀ.
     for (std::size_t l = first + 1; l <= last; ++l) {
-      for (std::size_t r = 0; r < rows; ++r)
-        for (std::size_t i = off(l - 1); i < off(l); ++i) ws.tmp(r, i) = ws.slope(r, i) * ws.y(r, i);
+      for (std::size_t r = 0; r < rows; ++r) {
+        S* t = ws.tmp.data() + r * n;
+        const S* d = ws.slope.data() + r * n;
+        const S* y = ws.y.data() + r * n;
+        for (std::size_t i = off(l - 1); i < off(l); ++i) t[i] = d[i] * y[i];
+      }
       detail::gemm_strided(ws.tmp.data() + off(l - 1), n, detail::Op::none, block(l), n, detail::Op::transpose,
                            ws.y.data() + off(l), n, rows, layers[l], layers[l - 1], S(1), S(1));
     }
+  }
+
+  static S dot(const S* __restrict a, const S* __restrict b, std::size_t n) noexcept {
+    S acc = S(0);
+#pragma omp simd reduction(+ : acc)
+    for (std::size_t i = 0; i < n; ++i) acc += a[i] * b[i];
+    return acc;
   }
 
   /// Solves G x = v in place (G symmetric positive definite, n × n, overwritten by its factor).
