@@ -290,6 +290,42 @@ TEST_CASE("the solved u-dot satisfies the defining equation with prospective rat
   }
 }
 
+TEST_CASE("a moving input: the free neurons follow it with no lag (the moving equilibrium, exact for linear units)") {
+  // Linear units (every potential inside the hard sigmoid's [0, 1]) at the feed-forward fixed
+  // point, β = 0, no plasticity, the input ramping linearly: the prospective dynamics keep m = 0,
+  // and with x moving over each step (forward differences) the Euler step is exact — the
+  // potentials equal the feed-forward pass of each step's input to rounding. A step that saw the
+  // input one step late would leave m = W D Δx ≈ 1e-3 here.
+  nlm::LagrangianHyperparameters hp;
+  hp.beta = 0.0;
+  nlm::LagrangianLearner<nlm::HardSigmoid, double> l(nlm::Topology::layered({6, 5, 4}), hp);
+  l.set_plasticity(false);
+  std::mt19937_64 g(31);
+  randomize(l, g, 0.1, 0.4, 0.6);
+  Matrix<double> x = uniform_matrix<double>(g, 1, 6, 0.3, 0.7), u;
+  const Matrix<double> v = uniform_matrix<double>(g, 1, 6, -0.004, 0.004);
+  l.model().forward(x, u);
+  const Matrix<double> start = u;
+  l.set_potentials(u);
+  l.set_input(x);
+  l.update();  // the first step: no previous input, nothing moves
+  double worst = 0, moved = 0;
+  for (int k = 0; k < 50; ++k) {
+    x += v;
+    l.set_input(x);
+    l.update();
+    l.model().forward(x, u);
+    for (std::size_t i = 6; i < l.neurons(); ++i) {
+      REQUIRE(u(0, i) > 0.0);
+      REQUIRE(u(0, i) < 1.0);
+      worst = std::max(worst, std::abs(l.potentials()(0, i) - u(0, i)));
+      moved = std::max(moved, std::abs(u(0, i) - start(0, i)));
+    }
+  }
+  CHECK(moved > 1e-3);  // the potentials really moved
+  CHECK(worst < 1e-12);
+}
+
 TEST_CASE("the layered solve equals the dense one to rounding (double and float)") {
   const nlm::Topology t = nlm::Topology::layered({12, 9, 7, 4}, {1.0, 0.2, 0.1});
   for (std::uint64_t seed : {11u, 12u, 13u}) {
