@@ -18,7 +18,7 @@ if "$module_python" -c "import pybind11, numpy" 2>/dev/null; then python_module=
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DNLM_NATIVE=ON -DNLM_BUILD_BENCHMARKS=ON \
       -DNLM_BUILD_TESTS=OFF -DNLM_BUILD_EXAMPLES=OFF -DNLM_PYTHON=$python_module \
       -DPython3_EXECUTABLE="$module_python" >/dev/null
-targets=(nlm_benchmarks nlm_alloc_check nlm_fep_scaling)
+targets=(nlm_benchmarks nlm_alloc_check nlm_fep_scaling nlm_lagrangian_step)
 if [ "$python_module" = ON ]; then targets+=(nlm_python); fi
 cmake --build "$build" --target "${targets[@]}" -j"$(nproc)" >/dev/null
 mkdir -p "$build/results"
@@ -49,5 +49,13 @@ if "$module_python" -c "import numpy" 2>/dev/null; then
   for t in ${THREADS:-1 2}; do
     OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$module_python" benchmarks/peer/fep_scaling.py \
       --nlm "$build/benchmarks/nlm_fep_scaling" --sizes "${FEP_SIZES:-1000,5000,10000,20000}" --rounds 3
+  done
+fi
+# The least-action model's step at the MNIST shapes (layered and dense solves) against NumPy's.
+if "$module_python" -c "import numpy" 2>/dev/null; then
+  for layers in 784-500-10 784-300-100-10; do
+    echo
+    OMP_NUM_THREADS=${THREADS_LAGRANGIAN:-2} OPENBLAS_NUM_THREADS=${THREADS_LAGRANGIAN:-2} "$module_python" \
+      benchmarks/peer/lagrangian_step.py --nlm "$build/benchmarks/nlm_lagrangian_step" --layers "$layers" --rounds 3
   done
 fi

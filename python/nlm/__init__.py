@@ -23,7 +23,9 @@ except ImportError as _e:
         f"{_BUILT_FOR}, or rebuild with cmake -DPython3_EXECUTABLE={_sys.executable} (with NumPy installed "
         f"for that interpreter): {_e}") from _e
 
-from ._nlm import (AttractorLearner32, AttractorLearner64, AttractorModel32, AttractorModel64, Classifier, Machine32, Machine64, MachinePt32, MachinePt64, Model32, Model64, Network32, Network64,
+from ._nlm import (AttractorLearner32, AttractorLearner64, AttractorModel32, AttractorModel64,
+                   LagrangianHardSigmoid32, LagrangianHardSigmoid64, LagrangianRelu32, LagrangianRelu64,
+                   LagrangianSigmoid32, LagrangianSigmoid64, Classifier, Machine32, Machine64, MachinePt32, MachinePt64, Model32, Model64, Network32, Network64,
                    NumericalError, UnitLayout, UpdateStatistics, __version__, adversarial_accuracy, asymmetry,
                    fit_power_law, frechet_distance, has_bf16, hyperparameter_keys, inverted_fraction, load_idx,
                    langevin, load_uci_digits, mixing_summary, moment_errors, orthogonality, parse_layout,
@@ -33,7 +35,7 @@ __all__ = ["Model", "Network", "Machine", "UnitLayout", "parse_layout", "read_mo
            "asymmetry", "split_symmetric", "mixing_summary", "UpdateStatistics", "fit_power_law", "frechet_distance",
            "pca_frechet_distance", "adversarial_accuracy", "moment_errors", "inverted_fraction", "Classifier",
            "NumericalError", "has_bf16", "set_threads", "threads", "__version__",
-           "AttractorModel", "AttractorLearner", "langevin", "orthogonality", "load_uci_digits", "uci_digit_patterns"]
+           "AttractorModel", "AttractorLearner", "LagrangianLearner", "langevin", "orthogonality", "load_uci_digits", "uci_digit_patterns"]
 
 _PRECISIONS = ("float32", "float64", "bf16")
 
@@ -122,3 +124,34 @@ def AttractorLearner(neurons, *, beta=1.0, learning_rate=1e-3, chains=1, mode="s
     'float32'."""
     cls = {"float32": AttractorLearner32, "float64": AttractorLearner64}[_dtype_name(dtype)]
     return cls(neurons, beta, learning_rate, chains, mode, field_in_rule, step_rule, seed)
+
+
+_RATES = {"hard_sigmoid": "HardSigmoid", "sigmoid": "Sigmoid", "relu": "Relu"}
+
+
+def LagrangianLearner(layers, *, architecture="layered", rates=(), inputs=None, mask=None, rate="hard_sigmoid",
+                      batch=1, tau=10.0, dt=1.0, beta=0.1, learning_rate=1e-4, bias_learning_rate=None, biases=True,
+                      init_std=0.1, init_clip=0.3, seed=0, solve="automatic", dtype="float32"):
+    """The least-action model (Senn et al., eLife 2024) with its real-time plasticity.
+
+    layers: sizes, input layer first for 'layered' (e.g. [784, 500, 10]); 'layered_feedback' adds
+    the transpose (no inputs unless inputs=True); 'all_to_all': [hidden, outputs]; 'custom':
+    [outputs] with `mask` (N, N) of learning-rate factors and `inputs` the number of input neurons.
+    rates: a learning-rate factor per projection. rate: 'hard_sigmoid', 'sigmoid' or 'relu'.
+    solve: 'automatic' (layered where it applies), 'dense' or 'layered'. Methods: learn_supervised,
+    predict, learn_trace, run_trace, step, set_nudging, backprop_gradients, save_checkpoint /
+    load_checkpoint (resume bit for bit); W, b are read-only views.
+    """
+    if rate not in _RATES:
+        raise ValueError(f"rate: {rate!r} is not one of {sorted(_RATES)}")
+    name = "Lagrangian" + _RATES[rate] + {"float32": "32", "float64": "64"}[_dtype_name(dtype)]
+    from . import _nlm
+    cls = getattr(_nlm, name)
+    if architecture == "custom":
+        has_inputs, n_inputs = False, int(inputs or 0)
+    else:
+        has_inputs = (architecture == "layered") if inputs is None else bool(inputs)
+        n_inputs = 0
+    return cls(architecture, [int(v) for v in layers], [float(r) for r in rates], has_inputs, mask, n_inputs, batch,
+               tau, dt, beta, learning_rate, learning_rate if bias_learning_rate is None else bias_learning_rate,
+               biases, init_std, init_clip, seed, solve)

@@ -211,5 +211,6 @@ void bind_models(py::module_& m);
 void bind_machines(py::module_& m);
 void bind_analysis(py::module_& m);
 void bind_attractor(py::module_& m);
+void bind_lagrangian(py::module_& m);
 
 }  // namespace nlm_python

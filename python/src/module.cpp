@@ -2,7 +2,7 @@
 //
 // The parts (common.hpp lists them): models.cpp (Model, Network, UnitLayout), machines.cpp
 // (Machine), analysis.cpp (AIS, census, metrics, statistics, files), attractor.cpp (the
-// free-energy attractor network). Arrays are converted in
+// free-energy attractor network), lagrangian.cpp (the least-action model). Arrays are converted in
 // (any real dtype, copied) and returned as ordinary numpy.ndarray: copies, except J, b and
 // the persistent chains, which are read-only views kept alive by their owner. Long work
 // (sampling, training, AIS, censuses) runs without the GIL; Ctrl-C during training saves the
@@ -56,4 +56,5 @@ PYBIND11_MODULE(_nlm, m) {
   nlm_python::bind_machines(m);
   nlm_python::bind_analysis(m);
   nlm_python::bind_attractor(m);
+  nlm_python::bind_lagrangian(m);
 }

@@ -42,7 +42,10 @@ io::Configuration lagrangian_configuration(const Learner& l) {
     return o.str();
   };
   std::string rates;
-  for (double r : l.topology().rates()) rates += (rates.empty() ? "" : ",") + number(r);
+  for (double r : l.topology().rates()) {
+    if (!rates.empty()) rates += ",";
+    rates += number(r);
+  }
   std::uint64_t mask = 0;
   if (l.topology().architecture() == Architecture::custom) {
     const Matrix<double> m = l.topology().template mask<double>();

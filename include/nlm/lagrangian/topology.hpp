@@ -87,7 +87,11 @@ class Topology {
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t j = 0; j < n; ++j) {
         const double v = mask(i, j);
-        const std::string at = "(" + std::to_string(i) + ", " + std::to_string(j) + ")";
+        std::string at = "(";
+        at += std::to_string(i);
+        at += ", ";
+        at += std::to_string(j);
+        at += ")";
         if (!std::isfinite(v) || v < 0)
           throw std::invalid_argument("Topology: mask entry " + at + " must be finite and >= 0, got " + std::to_string(v));
         if (v > 0 && i == j) throw std::invalid_argument("Topology: the mask has a self-loop at neuron " + std::to_string(i));
