@@ -51,6 +51,8 @@ set(small_fep_digits --seeds 1 --presentations 10 --steps 2 --trials 3 --grid no
 set(small_fep_sequence --seeds 1 --presentations 30 --frames 12)
 set(small_fep_free_run --seeds 1 --presentations 10 --steps 2 --free-steps 20 --trials 3)
 set(small_fep_capacity --seeds 1 --neurons 20 --patterns 2,4 --presentations 20 --steps 2)
+set(small_nla_mnist --train 40 --test 20 --epochs 1 --batch 10 --steps 10 --layers 784-20-10)
+set(small_nla_timeseries --epochs 1 --train-steps 300 --test-steps 300 --skip 50)
 
 set(count 0)
 foreach(doc IN ITEMS docs/examples.md README.md)

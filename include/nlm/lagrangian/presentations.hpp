@@ -73,6 +73,33 @@ void present_step(Learner& l, const Matrix<S>& x, const Matrix<S>* t, std::size_
   }
 }
 
+/// The loop both learning entry points share: `options`' epochs of `per_epoch` steps from
+/// `state`, the plasticity on and the learner's β on every output, `next_step(state)` setting the
+/// step's input and target before each step; the learner's plasticity switch and rate scale are
+/// restored at the end.
+template <class Learner, class NextStep, class... Callbacks>
+TrainingState lagrangian_loop(Learner& learner, std::size_t per_epoch, const TrainingOptions& options, TrainingState state,
+                              NextStep&& next_step, Callbacks&... callbacks) {
+  const std::uint64_t by_epochs =
+      options.epochs >= std::uint64_t(-1) / per_epoch ? ~std::uint64_t{0} : std::uint64_t(options.epochs) * per_epoch;
+  state.planned_updates = options.max_updates == 0 ? by_epochs : std::min<std::uint64_t>(by_epochs, options.max_updates);
+  const bool plastic = learner.plasticity();
+  learner.set_plasticity(true);
+  learner.set_nudging(learner.hyperparameters().beta);
+  SignalGuard guard(options.handle_signals);
+  (call_on_begin(callbacks, learner, state), ...);
+  while (state.updates < state.planned_updates && state.epoch < options.epochs) {
+    next_step(state);
+    learner.set_learning_rate_scale(options.learning_rate_scale(state.updates + 1, state.planned_updates));
+    learner.compute_signal();
+    if (finish_update(learner, state, options.handle_signals, "learning", callbacks...)) break;
+  }
+  learner.set_learning_rate_scale(1.0);
+  learner.set_plasticity(plastic);
+  (call_on_end(callbacks, learner, state), ...);
+  return state;
+}
+
 }  // namespace detail
 
 /// Supervised learning: rows of `inputs` (K × inputs) with their `targets` (K × outputs), each
@@ -114,43 +141,24 @@ TrainingState learn_supervised(Learner& learner, const Matrix<typename Learner::
     state.data_images = k;
     state.data_checksum = checksum;
   }
-  const std::uint64_t by_epochs =
-      options.epochs >= std::uint64_t(-1) / per_epoch ? ~std::uint64_t{0} : std::uint64_t(options.epochs) * per_epoch;
-  state.planned_updates = options.max_updates == 0 ? by_epochs : std::min<std::uint64_t>(by_epochs, options.max_updates);
-
   Matrix<S> x = Matrix<S>::from_shape({b, t.inputs()}), y = Matrix<S>::from_shape({b, t.outputs()}), xs, ts;
-  const auto gather = [&] {
-    const std::uint32_t* rows = state.order.data() + (state.batch / steps) * b;
+  return detail::lagrangian_loop(learner, per_epoch, options, std::move(state), [&](TrainingState& st) {
+    if (!st.started || st.batch == 0) {  // a new epoch: a fresh permutation
+      if (!st.started) {
+        st.order.resize(k);
+        st.started = true;
+      }
+      std::iota(st.order.begin(), st.order.end(), std::uint32_t{0});
+      for (std::size_t i = k - 1; i > 0; --i) std::swap(st.order[i], st.order[std::size_t(st.shuffle() % (i + 1))]);
+      st.epoch_signal_sum = 0;
+    }
+    const std::uint32_t* rows = st.order.data() + (st.batch / steps) * b;
     for (std::size_t r = 0; r < b; ++r) {
       std::copy_n(inputs.data() + std::size_t(rows[r]) * inputs.shape(1), inputs.shape(1), x.data() + r * x.shape(1));
       std::copy_n(targets.data() + std::size_t(rows[r]) * targets.shape(1), targets.shape(1), y.data() + r * y.shape(1));
     }
-  };
-  const bool plastic = learner.plasticity();
-  learner.set_plasticity(true);
-  learner.set_nudging(learner.hyperparameters().beta);
-  detail::SignalGuard guard(options.handle_signals);
-  (detail::call_on_begin(callbacks, learner, state), ...);
-  while (state.updates < state.planned_updates && state.epoch < options.epochs) {
-    if (!state.started || state.batch == 0) {
-      if (!state.started) {
-        state.order.resize(k);
-        state.started = true;
-      }
-      std::iota(state.order.begin(), state.order.end(), std::uint32_t{0});
-      for (std::size_t i = k - 1; i > 0; --i) std::swap(state.order[i], state.order[std::size_t(state.shuffle() % (i + 1))]);
-      state.epoch_signal_sum = 0;
-    }
-    gather();
-    detail::present_step(learner, x, &y, state.batch % steps, present, xs, ts);
-    learner.set_learning_rate_scale(options.learning_rate_scale(state.updates + 1, state.planned_updates));
-    learner.compute_signal();
-    if (detail::finish_update(learner, state, options.handle_signals, "learning", callbacks...)) break;
-  }
-  learner.set_learning_rate_scale(1.0);
-  learner.set_plasticity(plastic);
-  (detail::call_on_end(callbacks, learner, state), ...);
-  return state;
+    detail::present_step(learner, x, &y, st.batch % steps, present, xs, ts);
+  }, callbacks...);
 }
 
 /// The output potentials after presenting each row of `inputs` (K × inputs) for `present.steps`
@@ -227,31 +235,16 @@ TrainingState learn_trace(Learner& learner, const Matrix<typename Learner::scala
     state.data_images = steps;
     state.data_checksum = checksum;
   }
-  const std::uint64_t by_epochs =
-      options.epochs >= std::uint64_t(-1) / steps ? ~std::uint64_t{0} : std::uint64_t(options.epochs) * steps;
-  state.planned_updates = options.max_updates == 0 ? by_epochs : std::min<std::uint64_t>(by_epochs, options.max_updates);
   Matrix<S> x = Matrix<S>::from_shape({1, t.inputs()}), y = Matrix<S>::from_shape({1, t.outputs()});
-  const bool plastic = learner.plasticity();
-  learner.set_plasticity(true);
-  learner.set_nudging(learner.hyperparameters().beta);
-  detail::SignalGuard guard(options.handle_signals);
-  (detail::call_on_begin(callbacks, learner, state), ...);
-  while (state.updates < state.planned_updates && state.epoch < options.epochs) {
-    if (state.batch == 0) state.epoch_signal_sum = 0;
-    std::copy_n(targets.data() + state.batch * t.outputs(), t.outputs(), y.data());
+  return detail::lagrangian_loop(learner, steps, options, std::move(state), [&](TrainingState& st) {
+    if (st.batch == 0) st.epoch_signal_sum = 0;
+    std::copy_n(targets.data() + st.batch * t.outputs(), t.outputs(), y.data());
     if (t.inputs() > 0) {
-      std::copy_n(inputs.data() + state.batch * t.inputs(), t.inputs(), x.data());
+      std::copy_n(inputs.data() + st.batch * t.inputs(), t.inputs(), x.data());
       learner.set_input(x);
     }
     learner.set_target(y);
-    learner.set_learning_rate_scale(options.learning_rate_scale(state.updates + 1, state.planned_updates));
-    learner.compute_signal();
-    if (detail::finish_update(learner, state, options.handle_signals, "learning", callbacks...)) break;
-  }
-  learner.set_learning_rate_scale(1.0);
-  learner.set_plasticity(plastic);
-  (detail::call_on_end(callbacks, learner, state), ...);
-  return state;
+  }, callbacks...);
 }
 
 /// Runs a recording with the plasticity off and the given nudging per output (0: free), returning
