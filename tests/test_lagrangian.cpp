@@ -560,6 +560,15 @@ TEST_CASE("presentations: the cross-fade, prediction without plasticity, and the
   l.model().forward(x, u);
   for (std::size_t r = 0; r < 5; ++r)
     for (std::size_t o = 0; o < 2; ++o) CHECK(out(r, o) == doctest::Approx(u(r, 7 + o)).epsilon(1e-9));
+  // The NLM's callbacks apply through the learning seam: update statistics see every step.
+  nlm::UpdateStatistics stats;
+  nlm::LagrangianPresentation q;
+  q.steps = 5;
+  const Matrix<double> y = uniform_matrix<double>(g, 5, 2, 0.0, 1.0);
+  nlm::learn_supervised(l, x, y, nlm::test::quiet(12), q, nlm::TrainingState(), stats);
+  REQUIRE(stats.step_windows().size() == 2);  // updates 1-9 and 10-12
+  CHECK(stats.step_windows()[0].updates == 9);
+  CHECK(stats.step_windows()[1].updates == 3);
   Matrix<double> bad = uniform_matrix<double>(g, 5, 2, 0.0, 1.0);
   CHECK_THROWS_WITH(nlm::learn_supervised(l, x, bad.shape(0) == 5 ? Matrix<double>::from_shape({4, 2}) : bad,
                                           nlm::test::quiet(1), p, nlm::TrainingState()),
