@@ -40,8 +40,8 @@ using Learner = nlm::LagrangianLearner<nlm::HardSigmoid, S>;
 
 struct Options {
   std::string data = "data/mnist", out = "out/nla_mnist", layers = "784-500-10", rates;
-  std::size_t train = 10000, test = 2000, epochs = 5, batch = 32, steps = 100;
-  double beta = 0.1, eta = 1e-3, tau = 10, dt = 1;
+  std::size_t train = 8000, test = 2000, epochs = 10, batch = 32, steps = 100;
+  double beta = 0.1, eta = 0.01, tau = 10, dt = 1, bp_rate = 0;
   std::uint64_t seed = 0;
   int threads = 0;
 };
@@ -155,7 +155,7 @@ int run(const Options& o) {
   const nlm::Topology topology = nlm::Topology::layered(layers, parse_rates(o.rates, layers.size() - 1));
   Learner learner(topology, hp);
   auto bp = learner.model();  // back-propagation: the same network and initial weights
-  const double bp_rate = double(o.steps) * o.dt * o.eta * o.beta;
+  const double bp_rate = o.bp_rate > 0 ? o.bp_rate : double(o.steps) * o.dt * o.eta * o.beta;
   nlm::LagrangianPresentation present;
   present.steps = o.steps;
   std::size_t synapses = 0;
@@ -166,7 +166,8 @@ int run(const Options& o) {
   std::printf("least action: batches of %zu presented %zu steps (dt %g, tau %g) with the cross-fade, beta %g while "
               "training, eta %g (factors %s)\n",
               o.batch, o.steps, o.dt, o.tau, o.beta, o.eta, o.rates.empty() ? "reference" : o.rates.c_str());
-  std::printf("backprop: the same batches in the same order, gradient descent at %g (= steps x dt x eta x beta)\n\n", bp_rate);
+  std::printf("backprop: the same batches in the same order, gradient descent at %g%s\n\n", bp_rate,
+              o.bp_rate > 0 ? " (--bp-rate)" : " (= steps x dt x eta x beta)");
   const fs::path out(o.out);
   fs::create_directories(out);
   std::vector<double> epochs{0}, acc_la, acc_bp;
@@ -245,6 +246,7 @@ int main(int argc, char** argv) try {
   app.add_option("--steps", o.steps, "steps per presentation")->capture_default_str()->transform(ex::count(true));
   app.add_option("--beta", o.beta, "nudging of the outputs while training")->capture_default_str();
   app.add_option("--eta", o.eta, "learning rate of weights and biases")->capture_default_str();
+  app.add_option("--bp-rate", o.bp_rate, "back-propagation's learning rate (default: steps x dt x eta x beta)");
   app.add_option("--tau", o.tau, "membrane time constant (ms)")->capture_default_str();
   app.add_option("--dt", o.dt, "Euler step (ms)")->capture_default_str();
   ex::add_seed_option(app, o.seed, "seed of the initial weights and the batches' order");
