@@ -54,7 +54,8 @@ struct Options {
 
 /// T × C recording: `sources` latent signals (5 oscillators at 4–23 Hz with slow amplitude
 /// drift, 3 AR(1) noises of 20, 50, 100 ms) mixed by a fixed random matrix, plus smooth channel
-/// noise (AR(1), 10 ms, SD 0.1 of the mixed signal's); each channel then scaled to mean 0.5, SD 0.25.
+/// noise (AR(1), 10 ms, SD 0.1 of the mixed signal's); each channel is then scaled to mean 0.5, SD 0.25
+/// over the training segment (standardise).
 nlm::Matrix<S> synthetic(std::size_t steps, std::size_t channels, std::uint64_t seed) {
   std::mt19937_64 g(seed);
   std::normal_distribution<double> n01(0.0, 1.0);
@@ -86,12 +87,13 @@ nlm::Matrix<S> synthetic(std::size_t steps, std::size_t channels, std::uint64_t 
   return x;
 }
 
-/// Each channel to mean 0.5 and SD 0.25 over the whole recording (the sigmoid's working range).
-void standardise(nlm::Matrix<S>& x) {
+/// Each channel to mean 0.5 and SD 0.25 (the sigmoid's working range) by the mean and SD of its
+/// first `fit` steps (the training segment: the test segment's statistics stay unseen).
+void standardise(nlm::Matrix<S>& x, std::size_t fit) {
   for (std::size_t c = 0; c < x.shape(1); ++c) {
     double m = 0, v = 0;
-    for (std::size_t t = 0; t < x.shape(0); ++t) m += x(t, c) / double(x.shape(0));
-    for (std::size_t t = 0; t < x.shape(0); ++t) v += (x(t, c) - m) * (x(t, c) - m) / double(x.shape(0));
+    for (std::size_t t = 0; t < fit; ++t) m += x(t, c) / double(fit);
+    for (std::size_t t = 0; t < fit; ++t) v += (x(t, c) - m) * (x(t, c) - m) / double(fit);
     const double sd = v > 0 ? std::sqrt(v) : 1.0;
     for (std::size_t t = 0; t < x.shape(0); ++t) x(t, c) = 0.5 + 0.25 * (x(t, c) - m) / sd;
   }
@@ -199,7 +201,10 @@ int run(const Options& o) {
     std::printf("data: %s, %zu channels x %zu steps; the first %zu steps to train on, the other %zu to test on\n",
                 o.data.c_str(), recording.shape(1), recording.shape(0), train_steps, test_steps);
   }
-  standardise(recording);
+  if (test_steps <= o.skip)
+    throw std::invalid_argument("--test-steps " + std::to_string(test_steps) + " must exceed --skip " + std::to_string(o.skip) +
+                                " (the unscored transient)");
+  standardise(recording, train_steps);
   const std::size_t channels = recording.shape(1);
   if (o.nudged == 0 || o.nudged >= channels)
     throw std::invalid_argument("--nudged " + std::to_string(o.nudged) + ": between 1 and " + std::to_string(channels - 1));

@@ -456,8 +456,16 @@ TEST_CASE("bad inputs are refused with a sentence naming the problem") {
                     "LagrangianNetwork: weight (0, 4) is 0.500000 where layered 3-2 has no synapse");
   CHECK_THROWS_WITH(
       (nlm::LagrangianNetwork<nlm::Sigmoid, double>(nlm::Topology::layered({3, 2}), 10.0, {}, nlm::LagrangianSolve::layered)),
-      "LagrangianNetwork: the layered solve needs a layered network (layered 3-2 is not) and a rate function with rho'' = 0 "
-      "(Sigmoid has not)");
+      "LagrangianNetwork: the layered solve needs a rate function with rho'' = 0, and Sigmoid has not");
+  CHECK_THROWS_WITH(
+      (nlm::LagrangianNetwork<nlm::HardSigmoid, double>(nlm::Topology::all_to_all(3, 2), 10.0, {}, nlm::LagrangianSolve::layered)),
+      "LagrangianNetwork: the layered solve needs a layered network, and all_to_all 3+2 is not one");
+  CHECK_THROWS_WITH(nlm::Topology::layered({3, 2}, {0.0}),
+                    "Topology::layered: learning-rate factors must be finite and > 0 (a factor marks a synapse; to freeze a "
+                    "projection, give it a tiny factor), got 0.000000");
+  Matrix<double> u_ff;
+  CHECK_THROWS_WITH(l.model().forward(Matrix<double>::from_shape({1, 2}), u_ff),
+                    "LagrangianNetwork: forward got inputs of 2 columns, the network has 3 input neurons");
   SUBCASE("a system that does not solve is reported, nothing is changed") {
     // Two neurons coupled by W = [[0, 1], [1, 0]] with ρ' = 1: A = I − W is singular, and with
     // β = 0 so is AᵀA: whether Cholesky stops or LU finds a zero pivot, the condition estimate says so.
@@ -486,7 +494,7 @@ TEST_CASE("bad inputs are refused with a sentence naming the problem") {
     }
     // The estimate itself is rounding (≈ 1e-17 here); the sentence around it is fixed.
     CHECK(what.starts_with("LagrangianNetwork: the system for u-dot is singular for sample 0 (reciprocal condition number "));
-    CHECK(what.ends_with(" of 2 x 2); the state was left unchanged"));
+    CHECK(what.ends_with(" of 2 x 2); the potentials and weights were left unchanged"));
     CHECK(s.potentials()(0, 0) == 0.3);
     CHECK(s.weights()(0, 1) == 1.0);
   }

@@ -43,6 +43,16 @@ nlm::Topology to_topology(const std::string& architecture, const std::vector<std
                         "' is not one of 'layered', 'layered_feedback', 'all_to_all', 'custom'");
 }
 
+/// Keeps the training state when Ctrl-C ends a run (the loop saves it through on_interrupt), so
+/// that resume=True goes on from where the run stopped.
+struct KeepOnInterrupt {
+  nlm::TrainingState* into;
+  template <class M>
+  void on_interrupt(const M&, const nlm::TrainingState& s) {
+    *into = s;
+  }
+};
+
 template <class F>
 auto value_errors(F&& f) {
   try {
@@ -76,7 +86,11 @@ dW = eta M * <(u - W r - b) r^T>. Use nlm.LagrangianLearner(...) to construct.)"
              hp.seed = seed;
              hp.solve = to_solve(solve);
              nlm::Topology t = to_topology(architecture, layers, rates, inputs, mask, n_inputs);
-             return value_errors([&] { return H{nlm::LagrangianLearner<R, S>(std::move(t), hp), nlm::TrainingState()}; });
+             return value_errors([&] {
+               nlm::LagrangianLearner<R, S> l(std::move(t), hp);
+               nlm::TrainingState st = nlm::initial_training_state(l);
+               return H{std::move(l), std::move(st)};
+             });
            }),
            py::arg("architecture"), py::arg("layers"), py::arg("rates"), py::arg("inputs"), py::arg("mask"),
            py::arg("n_inputs"), py::arg("batch"), py::arg("tau"), py::arg("dt"), py::arg("beta"),
@@ -136,7 +150,7 @@ off, the nudging as set (set_nudging). Returns the mean square of the plasticity
             nlm::TrainingOptions o = nlm::TrainingOptions::for_epochs((resume ? h.state.epoch : 0) + epochs);
             nlm::TrainingState from = resume ? h.state : nlm::initial_training_state(h.learner);
             py::gil_scoped_release release;
-            h.state = value_errors([&] { return nlm::learn_supervised(h.learner, x, y, o, p, from); });
+            h.state = value_errors([&] { return nlm::learn_supervised(h.learner, x, y, o, p, from, KeepOnInterrupt{&h.state}); });
             return h.state.updates;
           },
           py::arg("inputs"), py::arg("targets"), py::arg("epochs") = 1, py::arg("steps") = 100, py::arg("cross_fade") = true,
@@ -168,7 +182,7 @@ from the last call or a loaded checkpoint). Returns the step count. Ctrl-C raise
             nlm::TrainingOptions o = nlm::TrainingOptions::for_epochs((resume ? h.state.epoch : 0) + epochs);
             nlm::TrainingState from = resume ? h.state : nlm::initial_training_state(h.learner);
             py::gil_scoped_release release;
-            h.state = value_errors([&] { return nlm::learn_trace(h.learner, x, y, o, from); });
+            h.state = value_errors([&] { return nlm::learn_trace(h.learner, x, y, o, from, KeepOnInterrupt{&h.state}); });
             return h.state.updates;
           },
           py::arg("targets"), py::arg("inputs") = py::none(), py::arg("epochs") = 1, py::arg("resume") = false,

@@ -66,7 +66,7 @@ def test_a_recording_and_the_errors_that_name_the_problem():
     assert out.shape == (200, 4) and np.all(np.isfinite(out))
     with pytest.raises(ValueError, match="dt = 10.000000 must be smaller than tau = 10.000000"):
         nlm.LagrangianLearner([3, 2], dt=10.0)
-    with pytest.raises(ValueError, match="the layered solve needs a layered network"):
+    with pytest.raises(ValueError, match="the layered solve needs a rate function with rho'' = 0, and Sigmoid has not"):
         nlm.LagrangianLearner([3, 2], rate="sigmoid", solve="layered")
     with pytest.raises(ValueError, match="the input has a non-finite value at row 0, column 1"):
         nlm.LagrangianLearner([3, 2]).step(np.array([[0.5, np.nan, 0.5]]))

@@ -3,7 +3,8 @@
 /// needs (W, b, the neurons' state — potentials, the inputs and targets of this step and the one
 /// before, where the cross-fade started, the nudging — the step count, the plasticity switch, the
 /// training state) and everything that refuses one that would not be exact (scalar type, rate
-/// function, topology, every setting but the seed), in the section codec of io/sections.hpp,
+/// function, topology, the settings of the dynamics and the plasticity; not the seed and the
+/// initialisation, which only drew the first weights), in the section codec of io/sections.hpp,
 /// written atomically with a checksum, under a magic of its own (`NLMLGCK1`): the NLM's and the
 /// attractor network's loaders name this file instead of misreading it, and this one theirs.
 ///
@@ -54,6 +55,7 @@ io::Configuration lagrangian_configuration(const Learner& l) {
   return {{"scalar", scalar_name<typename Learner::scalar_type>()},
           {"rate_function", l.model().rate_function().describe()},
           {"topology", l.topology().describe()},
+          {"inputs", std::to_string(l.topology().inputs())},
           {"layer_rates", rates},
           {"mask_checksum", std::to_string(mask)},
           {"batch", std::to_string(hp.batch)},
@@ -174,6 +176,7 @@ TrainingState load_lagrangian_checkpoint(const std::filesystem::path& path, Lear
   const auto fits = [&](const Matrix<S>& m, std::size_t cols) { return m.shape(0) == rows && m.shape(1) == cols; };
   if (w.shape(0) != n || w.shape(1) != n || b.shape(0) != n || rows == 0 || !fits(st.udot, n) || !fits(st.u, n) ||
       !fits(st.input, ni) || !fits(st.input_prev, ni) || !fits(st.target, no) || !fits(st.target_prev, no) ||
+      !(st.fade_input.size() == 0 || fits(st.fade_input, ni)) || !(st.fade_target.size() == 0 || fits(st.fade_target, no)) ||
       st.beta.shape(0) != no)
     throw std::runtime_error(name + ": the arrays' shapes do not match " + std::to_string(n) + " neurons (" +
                              std::to_string(ni) + " inputs, " + std::to_string(no) + " outputs)");
@@ -181,6 +184,9 @@ TrainingState load_lagrangian_checkpoint(const std::filesystem::path& path, Lear
   auto probe = learner.model();
   probe.set_weights(w);
   probe.set_biases(b);
+  for (std::size_t o = 0; o < no; ++o)
+    if (!(std::isfinite(st.beta(o)) && st.beta(o) >= 0))
+      throw std::runtime_error(name + ": the nudging of output " + std::to_string(o) + " is not finite and >= 0");
   learner.model().set_weights(std::move(w));
   learner.model().set_biases(std::move(b));
   learner.state() = std::move(st);

@@ -10,7 +10,8 @@
 /// clamps the inputs and forms G = −M ⊙ ⟨m r̄ᵀ⟩ (so Ẇ = −η G), `compute_step()` refuses a
 /// non-finite signal, forms the step dt·η·G and solves the dynamics for u̇ with that Ẇ (the
 /// prospective terms see it), `apply_step()` moves W, b and u. `train`'s callbacks (on_signal,
-/// on_step, on_update, update statistics) apply unchanged; `present` (lagrangian/presentations.hpp)
+/// on_step, on_update, update statistics) apply unchanged; they may read the signal, not edit it
+/// (the prospective terms use the rule's own Ẇ of this step); `present` (lagrangian/presentations.hpp)
 /// is the loop that feeds inputs and targets. With plasticity off (testing), the step is u's alone.
 #pragma once
 
@@ -265,7 +266,8 @@ class LagrangianLearner {
           f(a.data() + i * n + blk.c0, b.data() + i * n + blk.c0, blk.c1 - blk.c0);
       });
   }
-  /// mean(G²) over the synapses: each row's sum in S (vector lanes), the rows' in double.
+  /// mean(G²) over the blocks' entries (a block's mask holes count as zeros): each row's sum in S
+  /// (vector lanes), the rows' in double.
   double block_mean_square(const matrix_type& g) const {
     double acc = 0;
     std::size_t count = 0;

@@ -98,7 +98,7 @@ struct LagrangianWorkspace {
   Matrix<S> a, h;                    ///< dense solve: A and H (free × free)
   std::vector<xt::blas_index_t> pivots, iwork;
   std::vector<S> work;                ///< dense solve: the condition estimate's
-  std::vector<S> small;              ///< layered solve: the outputs × outputs systems
+  std::vector<S> small;              ///< layered solve: the outputs × outputs systems; dense: the right-hand side
 };
 
 template <class RateT = HardSigmoid, Scalar S = float, class BackendT = BlasProducts>
@@ -147,10 +147,14 @@ class LagrangianNetwork {
   }
   bool layered_applies() const noexcept { return topology_.feed_forward_chain() && RateT::zero_curvature; }
   void set_solve(LagrangianSolve s) {
-    if (s == LagrangianSolve::layered && !layered_applies())
-      throw std::invalid_argument(std::string(who) + ": the layered solve needs a layered network (" +
-                                  topology_.describe() + " is not) and a rate function with rho'' = 0 (" +
-                                  rate_.describe() + (RateT::zero_curvature ? " has it)" : " has not)"));
+    if (s == LagrangianSolve::layered && !layered_applies()) {
+      std::string why;
+      if (!topology_.feed_forward_chain()) why = "a layered network, and " + topology_.describe() + " is not one";
+      if (!RateT::zero_curvature)
+        why += std::string(why.empty() ? "" : "; and ") + "a rate function with rho'' = 0, and " + rate_.describe() +
+               " has not";
+      throw std::invalid_argument(std::string(who) + ": the layered solve needs " + why);
+    }
     solve_ = s;
   }
 
@@ -204,7 +208,6 @@ class LagrangianNetwork {
       throw std::invalid_argument(std::string(who) + ": initialisation needs finite mean, std >= 0 and clip >= 0");
     const std::size_t n = neurons();
     Matrix<S> w = zeros(n);
-    std::vector<S> z(n);
     const auto draw = [&](S& into) {
       S v;
       detail::fill_normal<S>(engine, std::span<S>(&v, 1));
@@ -389,6 +392,9 @@ class LagrangianNetwork {
       throw std::invalid_argument(std::string(who) + ": forward needs a layered network with inputs, not " +
                                   topology_.describe());
     const std::size_t rows = x.shape(0), n = neurons();
+    if (x.shape(1) != inputs())
+      throw std::invalid_argument(std::string(who) + ": forward got inputs of " + std::to_string(x.shape(1)) +
+                                  " columns, the network has " + std::to_string(inputs()) + " input neurons");
     detail::ensure_shape(u, rows, n);
     Matrix<S> r = Matrix<S>::from_shape({rows, n});
     r.fill(S(0));
@@ -454,7 +460,8 @@ class LagrangianNetwork {
       back(weights(), ws.mismatch, ws.back, S(1), ni);
     }
     const Matrix<S>& w = weights();
-    std::vector<S> z(nf);
+    ws.small.resize(nf);
+    S* z = ws.small.data();
     for (std::size_t r = 0; r < rows; ++r) {
       for (std::size_t i = 0; i < nf; ++i)
         for (std::size_t j = 0; j < nf; ++j)
@@ -481,15 +488,14 @@ class LagrangianNetwork {
       if (info == 0) {
         cxxlapack::pocon<index>('L', index(nf), ws.h.data(), index(nf), norm, rcond, ws.work.data(), ws.iwork.data());
         if (rcond >= std::numeric_limits<S>::epsilon())
-          info = cxxlapack::potrs<index>('L', index(nf), 1, ws.h.data(), index(nf), z.data(), index(nf));
+          info = cxxlapack::potrs<index>('L', index(nf), 1, ws.h.data(), index(nf), z, index(nf));
       } else {
         form();
         info = cxxlapack::getrf<index>(index(nf), index(nf), ws.h.data(), index(nf), ws.pivots.data());
         if (info == 0) {
           cxxlapack::gecon<index>('1', index(nf), ws.h.data(), index(nf), norm, rcond, ws.work.data(), ws.iwork.data());
           if (rcond >= std::numeric_limits<S>::epsilon())
-            info = cxxlapack::getrs<index>('N', index(nf), 1, ws.h.data(), index(nf), ws.pivots.data(), z.data(),
-                                           index(nf));
+            info = cxxlapack::getrs<index>('N', index(nf), 1, ws.h.data(), index(nf), ws.pivots.data(), z, index(nf));
         }
       }
       if (info > 0 || rcond < std::numeric_limits<S>::epsilon()) {
@@ -497,7 +503,7 @@ class LagrangianNetwork {
         why << std::setprecision(3) << rcond;
         throw numerical_error(std::string(who) + ": the system for u-dot is singular for sample " + std::to_string(r) +
                               " (reciprocal condition number " + why.str() + " of " + std::to_string(nf) +
-                              " x " + std::to_string(nf) + "); the state was left unchanged");
+                              " x " + std::to_string(nf) + "); the potentials and weights were left unchanged");
       }
       if (info != 0)
         throw numerical_error(std::string(who) + ": LAPACK refused the system for u-dot of sample " + std::to_string(r) +

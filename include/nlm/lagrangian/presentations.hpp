@@ -41,6 +41,24 @@ inline double cross_fade_weight(std::size_t k, std::size_t steps) noexcept {
   return 1.0 / (1.0 + std::exp(-s / 4.0));
 }
 
+/// Puts the learner's plasticity switch and nudging back, and its rate scale to 1, when a loop
+/// ends — also by an exception (Ctrl-C, a numerical error).
+template <class Learner>
+struct KeepLearnerSettings {
+  explicit KeepLearnerSettings(Learner& learner)
+      : l(learner), plastic(learner.plasticity()), beta(learner.state().beta) {}
+  ~KeepLearnerSettings() {
+    l.set_plasticity(plastic);
+    l.state().beta = beta;
+    l.set_learning_rate_scale(1.0);
+  }
+  KeepLearnerSettings(const KeepLearnerSettings&) = delete;
+  KeepLearnerSettings& operator=(const KeepLearnerSettings&) = delete;
+  Learner& l;
+  bool plastic;
+  Vector<typename Learner::scalar_type> beta;
+};
+
 template <class S>
 void require_finite_rows(const Matrix<S>& m, const char* who, const char* what) {
   for (std::size_t k = 0; k < m.size(); ++k)
@@ -75,15 +93,15 @@ void present_step(Learner& l, const Matrix<S>& x, const Matrix<S>* t, std::size_
 
 /// The loop both learning entry points share: `options`' epochs of `per_epoch` steps from
 /// `state`, the plasticity on and the learner's β on every output, `next_step(state)` setting the
-/// step's input and target before each step; the learner's plasticity switch and rate scale are
-/// restored at the end.
+/// step's input and target before each step; the learner's plasticity switch and nudging are
+/// restored and its rate scale reset to 1 at the end, also when an exception ends the loop.
 template <class Learner, class NextStep, class... Callbacks>
 TrainingState lagrangian_loop(Learner& learner, std::size_t per_epoch, const TrainingOptions& options, TrainingState state,
                               NextStep&& next_step, Callbacks&... callbacks) {
   const std::uint64_t by_epochs =
       options.epochs >= std::uint64_t(-1) / per_epoch ? ~std::uint64_t{0} : std::uint64_t(options.epochs) * per_epoch;
   state.planned_updates = options.max_updates == 0 ? by_epochs : std::min<std::uint64_t>(by_epochs, options.max_updates);
-  const bool plastic = learner.plasticity();
+  KeepLearnerSettings keep(learner);
   learner.set_plasticity(true);
   learner.set_nudging(learner.hyperparameters().beta);
   SignalGuard guard(options.handle_signals);
@@ -95,7 +113,6 @@ TrainingState lagrangian_loop(Learner& learner, std::size_t per_epoch, const Tra
     if (finish_update(learner, state, options.handle_signals, "learning", callbacks...)) break;
   }
   learner.set_learning_rate_scale(1.0);
-  learner.set_plasticity(plastic);
   (call_on_end(callbacks, learner, state), ...);
   return state;
 }
@@ -163,8 +180,8 @@ TrainingState learn_supervised(Learner& learner, const Matrix<typename Learner::
 
 /// The output potentials after presenting each row of `inputs` (K × inputs) for `present.steps`
 /// steps, in batches of the learner's batch size (the last one smaller), plasticity off and
-/// β = 0; the learner's settings are restored afterwards (its potentials are not: the network
-/// runs on, as the reference's does). K × outputs.
+/// β = 0; the learner's plasticity switch and nudging are restored afterwards (its potentials are
+/// not: the network runs on, as the reference's does). K × outputs.
 template <class Learner>
 Matrix<typename Learner::scalar_type> predict(Learner& learner, const Matrix<typename Learner::scalar_type>& inputs,
                                               const LagrangianPresentation& present = {}) {
@@ -176,8 +193,7 @@ Matrix<typename Learner::scalar_type> predict(Learner& learner, const Matrix<typ
                                 " columns, the network has " + std::to_string(t.inputs()) + " input neurons");
   if (present.steps == 0) throw std::invalid_argument("predict: steps per presentation must be > 0");
   detail::require_finite_rows(inputs, "predict", "inputs");
-  const bool plastic = learner.plasticity();
-  const Vector<S> beta = learner.state().beta;
+  detail::KeepLearnerSettings keep(learner);
   learner.set_plasticity(false);
   learner.set_nudging(0.0);
   Matrix<S> out = Matrix<S>::from_shape({k, t.outputs()}), x, xs, ts;
@@ -192,8 +208,6 @@ Matrix<typename Learner::scalar_type> predict(Learner& learner, const Matrix<typ
     const Matrix<S> o = learner.output_potentials();
     std::copy_n(o.data(), o.size(), out.data() + r0 * t.outputs());
   }
-  learner.set_plasticity(plastic);
-  learner.set_nudging(beta);
   return out;
 }
 
@@ -265,10 +279,9 @@ Matrix<typename Learner::scalar_type> run_trace(Learner& learner, const Matrix<t
   if (t.inputs() > 0 && (inputs.shape(0) != steps || inputs.shape(1) != t.inputs()))
     throw std::invalid_argument("run_trace: the inputs must be " + std::to_string(steps) + " x " + std::to_string(t.inputs()));
   detail::require_finite_rows(targets, "run_trace", "targets");
-  const bool plastic = learner.plasticity();
-  const Vector<S> beta = learner.state().beta;
+  detail::KeepLearnerSettings keep(learner);
+  learner.set_nudging(nudging);  // checked before anything changes
   learner.set_plasticity(false);
-  learner.set_nudging(nudging);
   Matrix<S> out = Matrix<S>::from_shape({steps, t.outputs()});
   Matrix<S> x = Matrix<S>::from_shape({1, t.inputs()}), y = Matrix<S>::from_shape({1, t.outputs()});
   const std::size_t o0 = t.neurons() - t.outputs();
@@ -282,8 +295,6 @@ Matrix<typename Learner::scalar_type> run_trace(Learner& learner, const Matrix<t
     learner.update();
     for (std::size_t o = 0; o < t.outputs(); ++o) out(s, o) = learner.potentials()(0, o0 + o);
   }
-  learner.set_plasticity(plastic);
-  learner.set_nudging(beta);
   return out;
 }
 

@@ -169,8 +169,9 @@ class Topology {
                                   std::to_string(layers.size() - 1) + " learning-rate factors (one per projection), got " +
                                   std::to_string(rates.size()));
     for (double r : rates)
-      if (!(std::isfinite(r) && r >= 0))
-        throw std::invalid_argument(who + ": learning-rate factors must be finite and >= 0, got " + std::to_string(r));
+      if (!(std::isfinite(r) && r > 0))
+        throw std::invalid_argument(who + ": learning-rate factors must be finite and > 0 (a factor marks a synapse; to "
+                                          "freeze a projection, give it a tiny factor), got " + std::to_string(r));
     Topology t;
     t.architecture_ = a;
     t.name_ = name;
