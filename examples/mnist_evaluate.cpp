@@ -13,7 +13,10 @@
 //   classifier training (the rest, at most --classifier-images): softmax regression on the
 //             pixels, also trained on copies with salt-and-pepper noise (--flip-noise) like
 //             that of pictures sampled at T = 1 (see nlm/analysis/classifier.hpp for why).
-// Each metric is printed for the samples and for the baseline; the Fréchet ratio is
+// Each metric is printed for the samples and for the baseline; the confident fraction, the class
+// shares and the balance entropy also with a 95 % interval for the samples (--level;
+// nlm/analysis/intervals.hpp: Wilson intervals, the shares jointly, the entropy's range over
+// them), which takes the samples as independent draws (one per chain). The Fréchet ratio is
 // FD(samples, held-out) / FD(baseline, held-out) with both sets of the same size, because the
 // Fréchet estimate is biased upwards by an amount that depends on the sample sizes.
 #include <algorithm>
@@ -41,18 +44,20 @@ struct Options : ex::ModelFiles {
   std::string samples, digits = "1,3,6", csv, picture;
   ex::DataSource data;
   std::size_t held_out = 1000, components = 20, classifier_images = 2000, border = 2;
-  double confidence = 0.9, l2 = nlm::ClassifierOptions{}.l2, flip_noise = 0.35;
+  double confidence = 0.9, l2 = nlm::ClassifierOptions{}.l2, flip_noise = 0.35, level = 0.95;
   std::uint64_t seed = 1;
 };
 
-/// One line of the table: a value for the samples and one for the real baseline (NaN: none).
+constexpr double none = std::numeric_limits<double>::quiet_NaN();
+
+/// One line of the table: a value for the samples and one for the real baseline (NaN: none),
+/// and an interval for the samples' value where there is one.
 struct Row {
   std::string metric;
   double samples;
   double real;
+  nlm::Interval interval{none, none};
 };
-
-constexpr double none = std::numeric_limits<double>::quiet_NaN();
 
 nlm::Matrix<float> rows_of(const nlm::Matrix<float>& x, std::span<const std::size_t> index) {
   nlm::Matrix<float> out = nlm::Matrix<float>::from_shape({index.size(), x.shape(1)});
@@ -209,29 +214,54 @@ int run(const Options& o) {
                    classifier.accuracy(held, held_labels)});
   const auto as_samples = classifier.assign(samples, o.confidence);
   const auto as_real = classifier.assign(baseline, o.confidence);
+  const nlm::AssignmentIntervals iv = nlm::assignment_intervals(as_samples, o.level);
   std::ostringstream conf;
   conf << "confidently classified (max p >= " << o.confidence << ")";
-  table.push_back({conf.str(), as_samples.confident_fraction, as_real.confident_fraction});
+  table.push_back({conf.str(), as_samples.confident_fraction, as_real.confident_fraction, iv.confident_fraction});
   for (std::size_t k = 0; k < as_samples.classes.size(); ++k)
     table.push_back({"  share of digit " + std::to_string(as_samples.classes[k]) + " among them",
-                     as_samples.class_fractions[k], as_real.class_fractions[k]});
+                     as_samples.class_fractions[k], as_real.class_fractions[k], iv.class_fractions[k]});
   table.push_back({"  class balance max/min count", as_samples.balance_ratio, as_real.balance_ratio});
   table.push_back({"  class balance entropy / log C (1 ideal)", as_samples.balance_entropy,
-                   as_real.balance_entropy});
+                   as_real.balance_entropy, iv.balance_entropy});
 
   std::size_t label_width = 0;
   for (const Row& r : table) label_width = std::max(label_width, r.metric.size());
-  std::printf("\n%-*s %12s %12s\n", int(label_width), "metric", "samples", "real");
-  for (const Row& r : table)
-    std::printf("%-*s %12s %12s\n", int(label_width), r.metric.c_str(), format(r.samples).c_str(),
-                format(r.real).c_str());
+  char level_name[32];
+  std::snprintf(level_name, sizeof level_name, "%g %% interval", 100.0 * o.level);
+  std::printf("\n%-*s %12s %18s %12s\n", int(label_width), "metric", "samples", level_name, "real");
+  for (const Row& r : table) {
+    std::string range = "";
+    if (!std::isnan(r.interval.lower)) {
+      range = "[";
+      range += format(r.interval.lower);
+      range += ", ";
+      range += format(r.interval.upper);
+      range += "]";
+    }
+    std::printf("%-*s %12s %18s %12s\n", int(label_width), r.metric.c_str(), format(r.samples).c_str(),
+                range.c_str(), format(r.real).c_str());
+  }
+  std::printf("(intervals: Wilson for the fraction; the shares jointly, each at 1 - %g/%zu; the entropy's range "
+              "over those shares; they take the %zu samples as independent draws, one per chain)\n",
+              1.0 - o.level, as_samples.classes.size(), n);
+  // How far apart two runs' figures must be before the difference means something.
+  const double half = iv.confident_fraction.half_width();
+  if (half > 0.03) {
+    const double z = nlm::detail::two_sided_normal_quantile(o.level);
+    const double p = std::clamp(as_samples.confident_fraction, 0.1, 0.9);
+    const auto needed = std::size_t(std::ceil(z * z * p * (1.0 - p) / (0.03 * 0.03)));
+    std::printf("note: with %zu samples the confident fraction is known to about ±%.0f points and the balance "
+                "entropy to [%.2f, %.2f]: differences between runs smaller than that are noise; about %zu samples "
+                "give ±3 points\n", n, 100.0 * half, iv.balance_entropy.lower, iv.balance_entropy.upper, needed);
+  }
   if (!classifier.converged())
     std::printf("note: the classifier stopped after %zu iterations before reaching its tolerance\n",
                 classifier.iterations());
 
   if (!o.csv.empty()) {
     nlm::io::write_atomically(o.csv, [&](std::ostream& out) {
-      out << "metric,samples,real\n";
+      out << "metric,samples,real,samples_lower,samples_upper\n";
       out.precision(9);
       const auto cell = [&](double v) {
         if (!std::isnan(v)) out << v;
@@ -244,6 +274,10 @@ int run(const Options& o) {
         cell(r.samples);
         out << ',';
         cell(r.real);
+        out << ',';
+        cell(r.interval.lower);
+        out << ',';
+        cell(r.interval.upper);
         out << '\n';
       }
     });
@@ -269,6 +303,9 @@ int main(int argc, char** argv) try {
   app.add_option("--pca-components", o.components, "PCA components of the Frechet distance")->capture_default_str()->transform(ex::count(true));
   app.add_option("--classifier-images", o.classifier_images, "real digits to train the classifier on, at most")->capture_default_str()->transform(ex::count());
   app.add_option("--confidence", o.confidence, "probability a classification must reach to count")->capture_default_str();
+  app.add_option("--level", o.level, "probability of the intervals of the confident fraction, shares and balance")
+      ->capture_default_str()
+      ->check(CLI::Range(0.5, 0.9999));
   app.add_option("--l2", o.l2, "L2 penalty of the classifier")->capture_default_str();
   app.add_option("--flip-noise", o.flip_noise,
                  "classifier also trains on copies of its digits with up to this fraction of "

@@ -5,9 +5,14 @@
 //   mnist_likelihood --couplings J_cupy1.npy     # the paper authors' trained couplings (from their code release)
 //
 // log p(x) = −E(x)/T − log Z, in nats per image. AIS (nlm/analysis/ais.hpp) anneals particles
-// from N(0, σ₀² I) to exp(−E/T) with MALA; Ẑ is unbiased, so log Ẑ is biased low and the
-// log-likelihoods it gives are biased high by the same amount (the standard error and the
-// spread of independent runs bound it). A model with label or latent units h (mnist_train
+// from N(0, σ₀² I) to exp(−E/T) with MALA; Ẑ is unbiased, so log Ẑ is a stochastic lower bound
+// and the log-likelihoods it gives are biased high by the same amount. Its ± is the larger of the
+// particles' standard error and the independent runs' spread / √runs, with warnings in words
+// when the weights' ESS or the runs' agreement say not to trust it. Then (unless --reverse-burn-in
+// 0) the forward particles, after --reverse-burn-in more MALA steps at the model, anneal back to
+// the base: a stochastic upper bound, if those particles are draws of the model. The two give
+// an interval for log Z (--level, Markov's inequality on each side; bidirectional Monte Carlo)
+// and so for the log-likelihood. A model with label or latent units h (mnist_train
 // --labels, --latent) has the image's density p(v) = Z(v)/Z, Z(v) = ∫ exp(−E(v, h)/T) dh: a
 // second, per-image AIS over h with the image clamped (conditional_annealed_importance_sampling)
 // gives log Z(v) for the first --images held-out digits (default 30); both logs are biased low, so
@@ -39,7 +44,8 @@ namespace {
 struct Options : ex::GenerationOptions {
   std::string out = "out/likelihood", digits = "1,3,6", layout;
   ex::DataSource data;
-  std::size_t held_out = 100, images = 0, marginal_temperatures = 5000;
+  std::size_t held_out = 100, images = 0, marginal_temperatures = 5000, reverse_burn_in = 2000;
+  double level = 0.95;
   nlm::AisOptions ais;
   Options() {
     dt = 0.03;  // the settings of docs/quality.md's K = 20 000 rows (about 80 s for a quick model)
@@ -163,7 +169,9 @@ int run(const Options& o) {
   const nlm::Matrix<float> train(split.train.x), held(split.held.x);
   std::printf("model: %s, N = %zu (%zu image, %zu label, %zu latent units), T = %g, field %s\n", o.source().c_str(),
               neurons, layout.visible, layout.labels(), layout.latent, temperature,
-              o.field.empty() ? "none" : o.field.c_str());
+              !model.parameters().has_field() ? "none"
+              : o.field.empty()                 ? "from the model file"
+                                                : o.field.c_str());
   std::printf("digits %s: %zu held-out digits scored (from the last %zu of each class, class by class), %zu for "
               "the baselines\n", digits.c_str(), held.shape(0), layout.held_out > 0 ? layout.held_out : o.held_out,
               train.shape(0));
@@ -182,12 +190,46 @@ int run(const Options& o) {
   std::printf("AIS: %zu runs x %zu particles, K = %zu distributions (beta_k = (k/K)^%g), %zu MALA step(s) each, "
               "dt = %g, base N(0, %g^2 I)\n",
               a.runs, a.particles, a.temperatures, a.schedule_power, a.steps_per_temperature, a.time_step, a.base_sd);
-  const nlm::AisResult z = nlm::annealed_importance_sampling(model, a);
-  std::printf("  MALA acceptance %.3f, ESS of the weights %.1f of %zu\n", z.acceptance, z.ess, z.particles());
-  std::printf("  each run's log Z:");
-  for (double v : z.run_log_z) std::printf(" %.2f", v);
-  std::printf(" (spread %.2f)\n", z.run_spread);
-  std::printf("log Z: %.2f ± %.2f (AIS is unbiased for Z, so log Z is biased low)\n", z.log_z, z.standard_error);
+  const bool both_ways = o.reverse_burn_in > 0;
+  nlm::BidirectionalAis bi;
+  if (both_ways)
+    bi = nlm::bidirectional_annealed_importance_sampling(model, a, o.reverse_burn_in, o.level);
+  else
+    bi.forward = nlm::annealed_importance_sampling(model, a);
+  const nlm::AisResult& z = bi.forward;
+  const auto describe = [&](const nlm::AisResult& r, const char* what) {
+    std::printf("  %s: MALA acceptance %.3f (%.3f nearest the model), ESS of the weights %.1f of %zu (%.0f %%); "
+                "each run's log Z:", what, r.acceptance, r.model_end_acceptance, r.ess, r.particles(),
+                100.0 * r.ess_fraction());
+    for (std::size_t i = 0; i < r.run_log_z.size(); ++i)
+      std::printf("%s %.2f ± %.2f (ESS %.1f)", i ? "," : "", r.run_log_z[i], r.run_standard_error[i], r.run_ess[i]);
+    std::printf("\n");
+    for (const std::string& w : nlm::ais_warnings(r, a)) std::printf("  warning (%s): %s\n", what, w.c_str());
+  };
+  describe(z, "forward");
+  std::printf("log Z: %.2f ± %.2f (the larger of the particles' SE %.2f and the runs' spread / sqrt(%zu) %.2f; a "
+              "stochastic lower bound: Z-hat is unbiased)\n",
+              z.log_z, z.uncertainty, z.standard_error, z.run_log_z.size(),
+              z.run_log_z.size() > 1 ? z.run_spread / std::sqrt(double(z.run_log_z.size())) : 0.0);
+  if (both_ways) {
+    std::printf("reverse AIS (model to base) from the forward particles after %zu more MALA steps at T (acceptance "
+                "%.3f):\n", bi.burn_in, bi.burn_in_acceptance);
+    if (bi.burn_in_acceptance < 0.2)
+      std::printf("  warning (reverse): the burn-in accepted %.1f %% of its moves: the reverse particles start "
+                  "about where the forward ones ended, so the upper end is only as good as the forward path's end; "
+                  "lower --dt\n", 100.0 * bi.burn_in_acceptance);
+    describe(bi.reverse, "reverse");
+    std::printf("log Z from above: %.2f ± %.2f (a stochastic upper bound if the particles were draws of the model)\n",
+                bi.reverse.log_z, bi.reverse.uncertainty);
+    std::printf("log Z interval (%.0f %%): [%.2f, %.2f], gap between the two estimates %.2f nats (the forward "
+                "estimate - %.2f, the reverse + %.2f, by Markov's inequality on each side; the upper end assumes "
+                "the burnt-in particles are draws of the model)\n",
+                100.0 * bi.interval.level, bi.interval.lower, bi.interval.upper, bi.interval.gap,
+                std::log(2.0 / (1.0 - o.level)), std::log(2.0 / (1.0 - o.level)));
+  } else {
+    std::printf("log Z >= %.2f with probability >= %.0f %% (Markov's inequality); no upper end without "
+                "--reverse-burn-in\n", z.bound(o.level), 100.0 * o.level);
+  }
 
   // The model on the held-out digits: −E(v)/T − log Z, or log Z(v) − log Z with hidden units.
   std::vector<double> ll(held.shape(0));
@@ -253,7 +295,17 @@ int run(const Options& o) {
   ex::write_captioned_grid(out / "likelihood.png", tiles.data(), 2 * show, held.shape(1), captions, show, 3,
                            "held-out digits by NLM log-likelihood (nats)");
   std::printf("wrote %s\n", (out / "likelihood.png").c_str());
-  std::printf("test log-likelihood: %.1f nats/image\n", model_ll);
+  // The mean log-likelihood moves with log Z one for one: its interval is log Z's, mirrored.
+  char range[160] = "";
+  if (both_ways)
+    std::snprintf(range, sizeof range, " (%.0f %% interval from log Z's: [%.1f, %.1f]%s)", 100.0 * o.level,
+                  model_ll + z.log_z - bi.interval.upper, model_ll + z.log_z - bi.interval.lower,
+                  hidden > 0 ? "; log Z(v) adds its own error" : "");
+  else
+    std::snprintf(range, sizeof range, " (at most %.1f with probability >= %.0f %%%s)",
+                  model_ll + z.log_z - z.bound(o.level), 100.0 * o.level,
+                  hidden > 0 ? "; log Z(v) adds its own error" : "");
+  std::printf("test log-likelihood: %.1f nats/image%s\n", model_ll, range);
   return 0;
 }
 
@@ -281,6 +333,14 @@ int main(int argc, char** argv) try {
       ->transform(ex::count(true));
   app.add_option("--base-sd", o.ais.base_sd, "sd of the Gaussian the path starts from")->capture_default_str();
   app.add_option("--schedule-power", o.ais.schedule_power, "beta_k = (k/K)^power")->capture_default_str();
+  app.add_option("--reverse-burn-in", o.reverse_burn_in,
+                 "MALA steps at the model for the forward particles before they anneal back to the base (the "
+                 "reverse AIS, an upper end for log Z); 0: forward only")
+      ->capture_default_str()
+      ->transform(ex::count());
+  app.add_option("--level", o.level, "probability of the interval for log Z")
+      ->capture_default_str()
+      ->check(CLI::Range(0.5, 0.9999));
   app.add_option("--images", o.images,
                  "held-out digits scored, taken class by class (0: all of them, or 30 for a model with label or "
                  "latent units, where each needs its own AIS over those units)")

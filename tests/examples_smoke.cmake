@@ -84,16 +84,46 @@ run("${BIN_DIR}/mnist_evaluate" --samples "${OUT}/gen_field/samples.npy" --data 
     --classifier-images 30 --pca-components 3 --csv "${OUT}/gen_field/metrics.csv"
     --picture "${OUT}/gen_field/first.png")
 expect_files(gen_field/samples.png gen_field/metrics.csv gen_field/first.png)
+# The counts carry their 95 % intervals (issue 35), in the table and in the CSV; 4 samples are
+# far too few, and the program says so.
+execute_process(COMMAND "${BIN_DIR}/mnist_evaluate" --samples "${OUT}/gen_field/samples.npy" --data "${DATA}"
+                --held-out 20 --classifier-images 30 --pca-components 3 --csv "${OUT}/gen_field/metrics.csv"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REGEX MATCH "confidently classified \\(max p >= 0.9\\) +[0-9.]+ +\\[[0-9.]+, [0-9.]+\\]" cline "${out}")
+string(REGEX MATCH "class balance entropy / log C \\(1 ideal\\) +[-0-9.na]+ +\\[[0-9.]+, [0-9.]+\\]" eline "${out}")
+string(REGEX MATCH "note: with 4 samples the confident fraction is known to about ±[0-9]+ points" nline "${out}")
+file(READ "${OUT}/gen_field/metrics.csv" csv)
+string(FIND "${csv}" "metric,samples,real,samples_lower,samples_upper" header)
+if(NOT rc EQUAL 0 OR cline STREQUAL "" OR eline STREQUAL "" OR nline STREQUAL "" OR header LESS 0)
+  message(FATAL_ERROR "mnist_evaluate (${rc}) printed no intervals, no small-sample note or no interval columns "
+                      "in its CSV:\n${out}\n${err}\n${csv}")
+endif()
 
 # Likelihood (issue 14): AIS's log Z and the held-out log-likelihood lines, the picture.
 execute_process(COMMAND "${BIN_DIR}/mnist_likelihood" --couplings "${OUT}/quick/J.npy" --field "${OUT}/quick/field.npy"
                 --data "${DATA}" --held-out 3 -K 20 --particles 4 --runs 2 --out "${OUT}/likelihood"
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-string(REGEX MATCH "log Z: -?[0-9.]+ ± [0-9.]+" zline "${out}")
-string(REGEX MATCH "test log-likelihood: -?[0-9.]+ nats/image\n$" lline "${out}")
-if(NOT rc EQUAL 0 OR zline STREQUAL "" OR lline STREQUAL "")
-  message(FATAL_ERROR "mnist_likelihood (${rc}) did not print 'log Z: <v> ± <se>' and end with "
-                      "'test log-likelihood: <v> nats/image':\n${out}\n${err}")
+# Issue 35: the forward ± (never below the runs' spread), each run's SE and ESS, the reverse
+# path and the interval.
+string(REGEX MATCH "log Z: -?[0-9.]+ ± [0-9.]+ \\(the larger of the particles' SE" zline "${out}")
+string(REGEX MATCH "log Z interval \\(95 %\\): \\[-?[0-9.]+, -?[0-9.]+\\]" iline "${out}")
+string(REGEX MATCH "forward: MALA acceptance [0-9.]+ \\([0-9.]+ nearest the model\\), ESS of the weights [0-9.]+ of 8 \\([0-9]+ %\\); each run's log Z: -?[0-9.]+ ± [0-9.]+ \\(ESS [0-9.]+\\), -?[0-9.]+ ± [0-9.]+ \\(ESS [0-9.]+\\)"
+       wline "${out}")
+string(REGEX MATCH "test log-likelihood: -?[0-9.]+ nats/image \\(95 % interval from log Z's: \\[-?[0-9.]+, -?[0-9.]+\\]\\)\n$"
+       lline "${out}")
+if(NOT rc EQUAL 0 OR zline STREQUAL "" OR iline STREQUAL "" OR wline STREQUAL "" OR lline STREQUAL "")
+  message(FATAL_ERROR "mnist_likelihood (${rc}) did not print 'log Z: <v> ± <u> (the larger of ...', the "
+                      "interval, each run's SE and ESS, and end with 'test log-likelihood: <v> nats/image (95 % "
+                      "interval from log Z's: [<lo>, <hi>])':\n${out}\n${err}")
+endif()
+execute_process(COMMAND "${BIN_DIR}/mnist_likelihood" --couplings "${OUT}/quick/J.npy" --field "${OUT}/quick/field.npy"
+                --data "${DATA}" --held-out 3 -K 20 --particles 4 --runs 2 --reverse-burn-in 0 --out "${OUT}/likelihood"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(REGEX MATCH "log Z >= -?[0-9.]+ with probability >= 95 %" bline "${out}")
+string(REGEX MATCH "test log-likelihood: -?[0-9.]+ nats/image \\(at most -?[0-9.]+ with probability >= 95 %\\)\n$"
+       lline "${out}")
+if(NOT rc EQUAL 0 OR bline STREQUAL "" OR lline STREQUAL "")
+  message(FATAL_ERROR "mnist_likelihood --reverse-burn-in 0 (${rc}) did not give the one-sided bound:\n${out}\n${err}")
 endif()
 expect_files(likelihood/likelihood.png)
 expect_error("AisOptions: particles must be >= 2" "${BIN_DIR}/mnist_likelihood" --couplings "${OUT}/quick/J.npy"
@@ -279,7 +309,8 @@ execute_process(COMMAND "${BIN_DIR}/mnist_likelihood" --couplings "${OUT}/latent
                 --images 6 --marginal-temperatures 10 --out "${OUT}/likelihood_latent"
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 string(REGEX MATCH "per-image AIS over the 12 label and latent units, image clamped: 6 digits" aline "${out}")
-string(REGEX MATCH "test log-likelihood: -?[0-9.]+ nats/image\n$" lline "${out}")
+string(REGEX MATCH "test log-likelihood: -?[0-9.]+ nats/image \\(95 % interval from log Z's: [^\n]*; log Z\\(v\\) adds its own error\\)\n$"
+       lline "${out}")
 if(NOT rc EQUAL 0 OR aline STREQUAL "" OR lline STREQUAL "")
   message(FATAL_ERROR "mnist_likelihood on a label and latent model (${rc}) ran no per-image AIS over its 12 "
                       "hidden units or printed no test log-likelihood:\n${out}\n${err}")

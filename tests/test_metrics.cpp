@@ -508,3 +508,122 @@ TEST_CASE("metrics on real MNIST digits 1, 3, 6") {
 }
 
 }  // TEST_SUITE
+
+// ---- intervals (nlm/analysis/intervals.hpp) ----
+//
+// The Wilson interval's coverage at a given p is a finite sum, Σ_k C(n,k) p^k (1−p)^(n−k) over
+// the k whose interval holds p: computed exactly here, no simulation. It oscillates with p
+// (the counts are discrete): averaged over p it is the nominal 95 %, at single p it dips to
+// about 0.90 near p = 0 or 1 for n = 36 (0.92 for n = 100); the test asserts both.
+// The entropy range is checked by simulation: 1 000 multinomial draws per case, fixed seed; a
+// method with coverage exactly 95 % would show ≥ 0.95 − 3·√(0.95·0.05/1000) = 0.929 with
+// probability 99.9 %.
+
+namespace {
+
+double binomial_log_pmf(std::size_t k, std::size_t n, double p) {
+  return std::lgamma(double(n) + 1) - std::lgamma(double(k) + 1) - std::lgamma(double(n - k) + 1) +
+         double(k) * std::log(p) + double(n - k) * std::log1p(-p);
+}
+
+double wilson_coverage(std::size_t n, double p) {
+  double c = 0;
+  for (std::size_t k = 0; k <= n; ++k)
+    if (nlm::wilson_interval(k, n).contains(p)) c += std::exp(binomial_log_pmf(k, n, p));
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("Wilson interval: values by hand, exact ends at 0 and n, exact coverage near 95 %") {
+  // 27 of 36 at 95 %: z = 1.959964, centre (p + z²/2n)/(1 + z²/n), half-width z√(p(1−p)/n + z²/4n²)/(1 + z²/n)
+  const nlm::Interval a = nlm::wilson_interval(27, 36);
+  CHECK(a.lower == doctest::Approx(0.5892954623).epsilon(1e-8));
+  CHECK(a.upper == doctest::Approx(0.8624952234).epsilon(1e-8));
+  CHECK(nlm::wilson_interval(0, 36).lower == 0.0);
+  CHECK(nlm::wilson_interval(0, 36).upper == doctest::Approx(0.0964186286).epsilon(1e-8));
+  CHECK(nlm::wilson_interval(36, 36).upper == 1.0);
+  CHECK(nlm::wilson_interval(36, 36).lower == doctest::Approx(0.9035813714).epsilon(1e-8));
+  for (const std::size_t n : {36, 100}) {
+    double sum = 0, lowest = 1;
+    std::size_t count = 0;
+    for (double p = 0.05; p <= 0.95 + 1e-9; p += 0.005, ++count) {
+      const double c = wilson_coverage(n, p);
+      sum += c;
+      lowest = std::min(lowest, c);
+    }
+    INFO("n = " << n << ": mean coverage " << sum / double(count) << ", lowest " << lowest);
+    CHECK(std::abs(sum / double(count) - 0.95) < 0.01);
+    CHECK(lowest > 0.90);
+  }
+  CHECK_THROWS_WITH_AS(nlm::wilson_interval(3, 2), "wilson_interval: 3 successes in 2 trials", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(nlm::wilson_interval(0, 0), "wilson_interval: no trials (n = 0)", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(nlm::wilson_interval(1, 2, 1.0), "wilson_interval: level must be in (0, 1), got 1.000000",
+                       std::invalid_argument);
+}
+
+TEST_CASE("entropy range: exact on boxes worked by hand, and covers the true balance entropy") {
+  // a point box gives the point's entropy
+  const double third = 1.0 / 3.0;
+  const nlm::Interval point = nlm::entropy_range({{third, third}, {third, third}, {third, third}});
+  CHECK(point.lower == doctest::Approx(1.0));
+  CHECK(point.upper == doctest::Approx(1.0));
+  // f₁ ∈ [0.5, 0.7], f₂, f₃ ∈ [0, 0.5]: largest at (0.5, 0.25, 0.25), smallest at (0.7, 0.3, 0) or (0.7, 0, 0.3)
+  const nlm::Interval r = nlm::entropy_range({{0.5, 0.7}, {0.0, 0.5}, {0.0, 0.5}});
+  const auto h = [](std::vector<double> f) {
+    double s = 0;
+    for (double v : f)
+      if (v > 0) s -= v * std::log(v);
+    return s / std::log(3.0);
+  };
+  CHECK(r.upper == doctest::Approx(h({0.5, 0.25, 0.25})).epsilon(1e-9));
+  CHECK(r.lower == doctest::Approx(h({0.7, 0.3, 0.0})).epsilon(1e-9));
+  CHECK_THROWS_WITH_AS(nlm::entropy_range({{0.6, 0.7}, {0.5, 0.6}}),
+                       "entropy_range: the intervals allow no shares that sum to 1", std::invalid_argument);
+
+  // coverage of assignment_intervals' balance entropy (and of its shares jointly)
+  struct Case {
+    std::vector<double> p;  // not confident, then the class shares' weights
+    std::size_t n;
+  };
+  const std::vector<Case> cases = {{{0.25, 0.27, 0.255, 0.225}, 36},  {{0.0, 1.0, 1.0, 1.0}, 100},
+                                   {{0.1, 0.7, 0.117, 0.083}, 300},   {{0.2, 0.712, 0.0, 0.088}, 100},
+                                   {{0.05, 0.57, 0.285, 0.095}, 270}};
+  nlm::detail::Xoshiro256 engine(61);
+  for (const Case& c : cases) {
+    double total = 0;
+    for (double v : c.p) total += v;
+    std::vector<double> shares(c.p.begin() + 1, c.p.end());
+    double share_total = 0;
+    for (double v : shares) share_total += v;
+    for (double& v : shares) v /= share_total;
+    double truth = 0;
+    for (double v : shares)
+      if (v > 0) truth -= v * std::log(v);
+    truth /= std::log(3.0);
+    std::size_t covered = 0, jointly = 0;
+    const std::size_t draws = 1000;
+    for (std::size_t d = 0; d < draws; ++d) {
+      nlm::ClassAssignment a;
+      a.classes = {1, 3, 6};
+      a.count = c.n;
+      a.class_counts.assign(3, 0);
+      for (std::size_t i = 0; i < c.n; ++i) {  // one categorical draw per sample
+        double u = nlm::detail::uniform_open0<double>(engine()) * total;
+        std::size_t k = 0;
+        while (k + 1 < c.p.size() && u > c.p[k]) u -= c.p[k++];
+        if (k > 0) ++a.confident, ++a.class_counts[k - 1];
+      }
+      if (a.confident == 0) continue;
+      const nlm::AssignmentIntervals iv = nlm::assignment_intervals(a);
+      covered += iv.balance_entropy.contains(truth);
+      bool all = true;
+      for (std::size_t k = 0; k < 3; ++k) all = all && iv.class_fractions[k].contains(shares[k]);
+      jointly += all;
+    }
+    INFO("n = " << c.n << ", true balance entropy " << truth << ": covered " << covered << ", shares jointly "
+                << jointly << " of " << draws);
+    CHECK(double(covered) / double(draws) >= 0.929);
+    CHECK(double(jointly) / double(draws) >= 0.929);
+  }
+}

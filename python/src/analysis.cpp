@@ -17,14 +17,20 @@
 
 namespace nlm_python {
 
-py::dict ais_result_dict(const nlm::AisResult& r) {
+py::dict ais_result_dict(const nlm::AisResult& r, const nlm::AisOptions& o) {
   py::dict d;
   d["log_z"] = r.log_z;
   d["standard_error"] = r.standard_error;
+  d["uncertainty"] = r.uncertainty;
   d["ess"] = r.ess;
   d["run_log_z"] = r.run_log_z;
+  d["run_standard_error"] = r.run_standard_error;
+  d["run_ess"] = r.run_ess;
   d["run_spread"] = r.run_spread;
   d["acceptance"] = r.acceptance;
+  d["model_end_acceptance"] = r.model_end_acceptance;
+  d["reverse"] = r.reverse;
+  d["warnings"] = nlm::ais_warnings(r, o);
   d["log_weights"] = py::array_t<double>(py::ssize_t(r.log_weights.size()), r.log_weights.data());
   return d;
 }

@@ -203,7 +203,7 @@ inline nlm::AisOptions ais_options(std::size_t temperatures, std::size_t particl
   return o;
 }
 
-py::dict ais_result_dict(const nlm::AisResult& r);
+py::dict ais_result_dict(const nlm::AisResult& r, const nlm::AisOptions& o);
 /// The census as a dict (analysis.cpp).
 py::dict census_dict(const nlm::FixedPointCensus& c, std::size_t neurons);
 

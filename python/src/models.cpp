@@ -104,23 +104,55 @@ acceptance rate or parallel tempering's swap rates.)")
       .def("log_z",
            [](const Model& s, std::size_t temperatures, std::size_t particles, std::size_t runs,
               std::size_t steps_per_temperature, double time_step, double base_sd, double schedule_power,
-              std::uint64_t seed) {
+              std::uint64_t seed, std::size_t reverse_burn_in, double level, const py::object& reverse_from) {
              const nlm::AisOptions o = ais_options(temperatures, particles, runs, steps_per_temperature, time_step, base_sd,
                                                   schedule_power, seed);
-             nlm::AisResult r;
+             if (!reverse_from.is_none()) {
+               const nlm::Matrix<S> start = to_matrix<S>(reverse_from, "reverse_from", s.neurons());
+               nlm::AisResult r;
+               {
+                 py::gil_scoped_release release;
+                 r = nlm::reverse_annealed_importance_sampling(s, start, o);
+               }
+               return ais_result_dict(r, o);
+             }
+             if (reverse_burn_in == 0) {
+               nlm::AisResult r;
+               {
+                 py::gil_scoped_release release;
+                 r = nlm::annealed_importance_sampling(s, o);
+               }
+               return ais_result_dict(r, o);
+             }
+             nlm::BidirectionalAis b;
              {
                py::gil_scoped_release release;
-               r = nlm::annealed_importance_sampling(s, o);
+               b = nlm::bidirectional_annealed_importance_sampling(s, o, reverse_burn_in, level);
              }
-             return ais_result_dict(r);
+             py::dict d = ais_result_dict(b.forward, o);
+             d["reverse"] = ais_result_dict(b.reverse, o);
+             d["interval"] = py::make_tuple(b.interval.lower, b.interval.upper);
+             d["gap"] = b.interval.gap;
+             d["level"] = b.interval.level;
+             d["burn_in_acceptance"] = b.burn_in_acceptance;
+             return d;
            },
            py::arg("temperatures") = 1000, py::arg("particles") = 64, py::arg("runs") = 4,
            py::arg("steps_per_temperature") = 1, py::arg("time_step") = 0.01, py::arg("base_sd") = 1.0,
-           py::arg("schedule_power") = 4.0, py::arg("seed") = 0,
+           py::arg("schedule_power") = 4.0, py::arg("seed") = 0, py::arg("reverse_burn_in") = 0,
+           py::arg("level") = 0.95, py::arg("reverse_from") = py::none(),
            R"(log Z of the model by annealed importance sampling from N(0, base_sd^2 I): `temperatures`
 distributions beta_k = (k/K)^schedule_power, MALA steps of `time_step`, `runs` runs of
-`particles` particles. Returns a dict: log_z, standard_error, ess, run_log_z, run_spread,
-acceptance, log_weights.)")
+`particles` particles. Returns a dict: log_z (a stochastic lower bound), standard_error (the
+particles' delta method), uncertainty (the ± to report: the larger of standard_error and the
+runs' spread / sqrt(runs)), ess, run_log_z, run_standard_error, run_ess, run_spread, acceptance,
+model_end_acceptance, reverse, warnings (in words, with what to change), log_weights.
+reverse_burn_in > 0: also anneal back from the forward particles after that many MALA steps at
+the model; the dict then has reverse (the same keys; a stochastic upper bound if those particles
+are draws of the model), interval (lower, upper) holding log Z with probability >= level
+(Markov's inequality on each side), gap and burn_in_acceptance.
+reverse_from: draws of the model (particles * runs rows): runs only the reverse path from them
+and returns its dict.)")
       .def("conditional_log_z",
            [](const Model& s, const py::object& clamp_mask, const py::object& clamp_values, std::size_t temperatures,
               std::size_t particles, std::size_t runs, std::size_t steps_per_temperature, double time_step,
@@ -145,7 +177,7 @@ acceptance, log_weights.)")
              d["ess"] = py::array_t<double>(py::ssize_t(ess.size()), ess.data());
              d["acceptance"] = r.empty() ? 0.0 : r.front().acceptance;
              py::list each;
-             for (const nlm::AisResult& g : r) each.append(ais_result_dict(g));
+             for (const nlm::AisResult& g : r) each.append(ais_result_dict(g, o));
              d["conditions"] = each;
              return d;
            },

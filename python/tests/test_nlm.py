@@ -354,6 +354,25 @@ def test_ais_log_z_of_a_gaussian_energy_is_its_closed_form():
     assert len(z["run_log_z"]) == 2 and z["log_weights"].shape == (64,)
 
 
+def test_ais_interval_brackets_a_gaussian_log_z_from_both_sides():
+    # The same closed form; from exact draws (x = b + sqrt(T) z) the reverse path is a stochastic
+    # upper bound, and the bidirectional interval (Markov's inequality on each side, 95 %) holds.
+    N, T = 3, 1.3
+    b = np.array([0.5, -0.2, 0.1])
+    model = nlm.Model(np.zeros((N, N)), b, T=T, seed=1, dtype="float64")
+    exact = N / 2 * np.log(2 * np.pi * T)
+    draws = b + np.sqrt(T) * np.random.default_rng(5).standard_normal((64, N))
+    r = model.log_z(temperatures=200, particles=32, runs=2, time_step=0.05, seed=4, reverse_from=draws)
+    assert r["reverse"] and abs(r["log_z"] - exact) < 5 * r["standard_error"] + 0.01, (r["log_z"], exact)
+    z = model.log_z(temperatures=200, particles=32, runs=2, time_step=0.05, seed=4, reverse_burn_in=100)
+    lower, upper = z["interval"]
+    assert lower <= exact <= upper and not z["reverse"]["warnings"] and z["reverse"]["reverse"]
+    assert z["uncertainty"] >= max(z["standard_error"], z["run_spread"] / np.sqrt(2)) - 1e-12
+    assert z["log_z"] == model.log_z(temperatures=200, particles=32, runs=2, time_step=0.05, seed=4)["log_z"]
+    with pytest.raises(ValueError, match="reverse_from"):
+        model.log_z(reverse_from=np.zeros((4, 2)))
+
+
 def test_fixed_points_of_an_uncoupled_network_are_its_field():
     # J = 0: f(x) = -x + b has the single fixed point x* = b, with A = -I (all eigenvalues -1).
     b = np.array([0.4, -0.3, 0.2, 0.0])

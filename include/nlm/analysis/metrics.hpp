@@ -8,7 +8,8 @@
 /// - moments.hpp: errors of the first and second moments, and mean energies under a machine;
 /// - inverted_background.hpp: fraction of images with a light (inverted) background;
 /// - classifier.hpp: a softmax classifier trained on real images, reporting how many samples
-///   it confidently assigns to the trained classes and how balanced those classes are.
+///   it confidently assigns to the trained classes and how balanced those classes are;
+/// - intervals.hpp: confidence intervals for those counts (Wilson) and the balance entropy.
 ///
 /// examples/mnist_evaluate.cpp puts them together for MNIST digits.
 #pragma once
@@ -16,6 +17,7 @@
 #include "adversarial_accuracy.hpp"
 #include "classifier.hpp"
 #include "frechet.hpp"
+#include "intervals.hpp"
 #include "inverted_background.hpp"
 #include "moments.hpp"
 #include "pca.hpp"
