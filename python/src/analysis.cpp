@@ -117,6 +117,16 @@ py::dict assignment_dict(const nlm::ClassAssignment& a) {
   d["class_fractions"] = a.class_fractions;
   d["balance_ratio"] = a.balance_ratio;
   d["balance_entropy"] = a.balance_entropy;
+  // 95 % intervals (nlm/analysis/intervals.hpp): Wilson; the shares jointly; the entropy's range
+  if (a.count > 0) {
+    const nlm::AssignmentIntervals iv = nlm::assignment_intervals(a);
+    const auto pair = [](const nlm::Interval& i) { return py::make_tuple(i.lower, i.upper); };
+    d["confident_fraction_interval"] = pair(iv.confident_fraction);
+    py::list shares;
+    for (const nlm::Interval& i : iv.class_fractions) shares.append(pair(i));
+    d["class_fraction_intervals"] = shares;
+    d["balance_entropy_interval"] = pair(iv.balance_entropy);
+  }
   return d;
 }
 
@@ -298,7 +308,9 @@ the classes, and how balanced they are.)")
              return assignment_dict(c.assign(to_matrix<double>(x, "x"), confidence));
            }, py::arg("x"), py::arg("confidence") = 0.9,
            "a dict: count, confident (max p >= confidence), confident_fraction, class_counts and class_fractions "
-           "of the confident ones, balance_ratio (max/min count), balance_entropy (entropy / log C, 1 ideal)");
+           "of the confident ones, balance_ratio (max/min count), balance_entropy (entropy / log C, 1 ideal), and "
+           "95 % intervals: confident_fraction_interval (Wilson), class_fraction_intervals (jointly), "
+           "balance_entropy_interval (its range over those shares); samples taken as independent draws");
 
   // ---- files ----------------------------------------------------------------------------
   m.def("read_model", [](const std::string& path) {

@@ -676,6 +676,9 @@ def test_adversarial_accuracy_inverted_backgrounds_and_the_classifier():
     np.testing.assert_array_equal(c.predict(x[[0, 150]]), [3, 7])
     a = c.assign(x)
     assert a["confident_fraction"] == 1.0 and a["class_fractions"] == [0.5, 0.5] and a["balance_entropy"] == 1.0
+    # 95 % intervals: all samples confident, so the Wilson interval's upper end is exactly 1
+    assert a["confident_fraction_interval"][1] == 1.0 and a["confident_fraction_interval"][0] < 1.0
+    assert len(a["class_fraction_intervals"]) == 2 and a["balance_entropy_interval"][1] == pytest.approx(1.0)
     np.testing.assert_allclose(c.probabilities(x).sum(1), 1.0, rtol=1e-12)
 
 

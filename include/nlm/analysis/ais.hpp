@@ -279,8 +279,10 @@ inline std::vector<std::string> ais_warnings(const AisResult& r, const AisOption
     std::string w = "the weights' ESS is " + detail::fixed(r.ess, 1) + " of " + std::to_string(r.particles()) +
                     " particles (" + detail::fixed(100.0 * r.ess_fraction(), 0) + " %, below " +
                     detail::fixed(100.0 * min_ess_fraction, 0) + " %): a few particles carry the estimate, so its " +
-                    "standard error is unreliable and log Z is probably too low; ";
+                    "standard error is unreliable and log Z is probably too " + std::string(r.reverse ? "high" : "low") + "; ";
     w += slower;
+    w += "; more particles (now " + std::to_string(o.particles) + " per run) alone do not help while a few carry "
+         "the weights";
     out.push_back(std::move(w));
   }
   const std::size_t runs = r.run_log_z.size();
