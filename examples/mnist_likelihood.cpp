@@ -48,7 +48,7 @@ struct Options : ex::GenerationOptions {
   double level = 0.95;
   nlm::AisOptions ais;
   Options() {
-    dt = 0.03;  // the settings of docs/quality.md's K = 20 000 rows (about 80 s for a quick model)
+    dt = 0.03;  // docs/quality.md's settings (about 80 s each way for a quick model, 2 threads)
     ais.temperatures = 20000;
     ais.particles = 16;
     ais.runs = 2;
@@ -221,13 +221,18 @@ int run(const Options& o) {
     describe(bi.reverse, "reverse");
     std::printf("log Z from above: %.2f ± %.2f (a stochastic upper bound if the particles were draws of the model)\n",
                 bi.reverse.log_z, bi.reverse.uncertainty);
-    std::printf("log Z interval (%.0f %%): [%.2f, %.2f], gap between the two estimates %.2f nats (the forward "
+    std::printf("log Z interval (%g %%): [%.2f, %.2f], gap between the two estimates %.2f nats (the forward "
                 "estimate - %.2f, the reverse + %.2f, by Markov's inequality on each side; the upper end assumes "
                 "the burnt-in particles are draws of the model)\n",
                 100.0 * bi.interval.level, bi.interval.lower, bi.interval.upper, bi.interval.gap,
                 std::log(2.0 / (1.0 - o.level)), std::log(2.0 / (1.0 - o.level)));
+    if (!bi.interval.consistent)
+      std::printf("warning: the reverse estimate lies more than %.2f nats below the forward one: its particles "
+                  "were not draws of the model (or this is a draw of probability < %g %%); do not use this "
+                  "interval: raise --reverse-burn-in and K\n", std::log(2.0 / (1.0 - o.level)),
+                  50.0 * (1.0 - o.level));
   } else {
-    std::printf("log Z >= %.2f with probability >= %.0f %% (Markov's inequality); no upper end without "
+    std::printf("log Z >= %.2f with probability >= %g %% (Markov's inequality); no upper end without "
                 "--reverse-burn-in\n", z.bound(o.level), 100.0 * o.level);
   }
 
@@ -298,11 +303,11 @@ int run(const Options& o) {
   // The mean log-likelihood moves with log Z one for one: its interval is log Z's, mirrored.
   char range[160] = "";
   if (both_ways)
-    std::snprintf(range, sizeof range, " (%.0f %% interval from log Z's: [%.1f, %.1f]%s)", 100.0 * o.level,
+    std::snprintf(range, sizeof range, " (%g %% interval from log Z's: [%.1f, %.1f]%s)", 100.0 * o.level,
                   model_ll + z.log_z - bi.interval.upper, model_ll + z.log_z - bi.interval.lower,
                   hidden > 0 ? "; log Z(v) adds its own error" : "");
   else
-    std::snprintf(range, sizeof range, " (at most %.1f with probability >= %.0f %%%s)",
+    std::snprintf(range, sizeof range, " (at most %.1f with probability >= %g %%%s)",
                   model_ll + z.log_z - z.bound(o.level), 100.0 * o.level,
                   hidden > 0 ? "; log Z(v) adds its own error" : "");
   std::printf("test log-likelihood: %.1f nats/image%s\n", model_ll, range);

@@ -503,6 +503,7 @@ TEST_CASE("independent wells, N = 200: the forward estimate falls short, the bid
                  << " (ESS " << forward.ess << "), reverse " << reverse.log_z << " +- " << reverse.uncertainty
                  << " (ESS " << reverse.ess << "), interval [" << i.lower << ", " << i.upper << "]");
     CHECK(i.upper - i.lower == doctest::Approx(i.gap + 2 * std::log(40.0)));
+    CHECK(i.consistent);
     inside += i.lower <= wells.log_z && wells.log_z <= i.upper;
     forward_below += forward.log_z < wells.log_z;
     forward_short += forward.log_z + 3 * forward.uncertainty < wells.log_z;
@@ -565,7 +566,7 @@ TEST_CASE("the reported uncertainty is never below the runs' spread, and the war
                 "its standard error is unreliable and log Z is probably too low; anneal more slowly: raise K "
                 "(temperatures, now 20000) or the MALA steps per distribution (now 1); more particles (now 64 per run) alone do "
                 "not help while a few carry the weights");
-  CHECK(w[1] == "the runs' log Z differ by up to 17.38 nats, 12.9 times their standard errors: each run's SE "
+  CHECK(w[1] == "two runs' log Z differ by 17.38 nats, 12.9 times their standard errors: each run's SE "
                 "understates its error (the ± reported is the larger of the SE and the runs' spread / sqrt(runs)); "
                 "anneal more slowly: raise K (temperatures, now 20000) or the MALA steps per distribution (now 1)");
   CHECK(w[2] == "MALA accepted 44 % of its proposals, 0.1 % in the tenth of the path nearest the model: lower the time "
@@ -592,6 +593,13 @@ TEST_CASE("the reported uncertainty is never below the runs' spread, and the war
   CHECK(a.uncertainty == std::max(a.standard_error, a.run_spread / 2.0));
   CHECK(a.uncertainty >= a.run_spread / 2.0);
   CHECK(a.bound(0.95) == doctest::Approx(a.log_z - std::log(20.0)));
+  // a reverse estimate far below the forward one: the interval says it is not to be used
+  nlm::AisResult low = a;
+  low.reverse = true;
+  low.log_z = a.log_z - 5.0;
+  CHECK_FALSE(nlm::ais_interval(a, low).consistent);
+  low.log_z = a.log_z - 3.0;  // within a = ln 40 = 3.69
+  CHECK(nlm::ais_interval(a, low).consistent);
   CHECK_THROWS_WITH_AS(nlm::ais_interval(a, a), "ais_interval: needs a forward result (first) and a reverse result (second)",
                        std::invalid_argument);
 }

@@ -580,6 +580,14 @@ TEST_CASE("entropy range: exact on boxes worked by hand, and covers the true bal
   CHECK(r.lower == doctest::Approx(h({0.7, 0.3, 0.0})).epsilon(1e-9));
   CHECK_THROWS_WITH_AS(nlm::entropy_range({{0.6, 0.7}, {0.5, 0.6}}),
                        "entropy_range: the intervals allow no shares that sum to 1", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(nlm::entropy_range({{0.6, 0.5}, {0.0, 0.6}}),
+                       "entropy_range: class 0's interval [0.600000, 0.500000] is not a sub-interval of [0, 1]",
+                       std::invalid_argument);
+  // above 12 classes: the min-entropy bound −log max u / log C, here with every share in [0.01, 0.1]
+  const std::vector<nlm::Interval> many(26, nlm::Interval{0.01, 0.1});
+  const nlm::Interval wide = nlm::entropy_range(many);
+  CHECK(wide.upper == doctest::Approx(1.0));
+  CHECK(wide.lower == doctest::Approx(std::log(10.0) / std::log(26.0)));
 
   // coverage of assignment_intervals' balance entropy (and of its shares jointly)
   struct Case {

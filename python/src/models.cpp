@@ -108,6 +108,9 @@ acceptance rate or parallel tempering's swap rates.)")
              const nlm::AisOptions o = ais_options(temperatures, particles, runs, steps_per_temperature, time_step, base_sd,
                                                   schedule_power, seed);
              if (!reverse_from.is_none()) {
+               if (reverse_burn_in > 0)
+                 throw py::value_error("log_z: reverse_from and reverse_burn_in exclude each other (reverse_from runs "
+                                       "only the reverse path, from the given draws)");
                const nlm::Matrix<S> start = to_matrix<S>(reverse_from, "reverse_from", s.neurons());
                nlm::AisResult r;
                {
@@ -130,8 +133,9 @@ acceptance rate or parallel tempering's swap rates.)")
                b = nlm::bidirectional_annealed_importance_sampling(s, o, reverse_burn_in, level);
              }
              py::dict d = ais_result_dict(b.forward, o);
-             d["reverse"] = ais_result_dict(b.reverse, o);
+             d["reverse_result"] = ais_result_dict(b.reverse, o);
              d["interval"] = py::make_tuple(b.interval.lower, b.interval.upper);
+             d["consistent"] = b.interval.consistent;
              d["gap"] = b.interval.gap;
              d["level"] = b.interval.level;
              d["burn_in_acceptance"] = b.burn_in_acceptance;
@@ -148,11 +152,13 @@ particles' delta method), uncertainty (the ± to report: the larger of standard_
 runs' spread / sqrt(runs)), ess, run_log_z, run_standard_error, run_ess, run_spread, acceptance,
 model_end_acceptance, reverse, warnings (in words, with what to change), log_weights.
 reverse_burn_in > 0: also anneal back from the forward particles after that many MALA steps at
-the model; the dict then has reverse (the same keys; a stochastic upper bound if those particles
-are draws of the model), interval (lower, upper) holding log Z with probability >= level
-(Markov's inequality on each side), gap and burn_in_acceptance.
+the model; the dict then has reverse_result (the same keys; a stochastic upper bound if those
+particles are draws of the model), interval (lower, upper) holding log Z with probability >= level
+(Markov's inequality on each side), gap, consistent (False: the reverse estimate lies too far
+below the forward one; do not use the interval) and burn_in_acceptance (a low one means the
+reverse particles start where the forward ones ended).
 reverse_from: draws of the model (particles * runs rows): runs only the reverse path from them
-and returns its dict.)")
+and returns its dict (not with reverse_burn_in).)")
       .def("conditional_log_z",
            [](const Model& s, const py::object& clamp_mask, const py::object& clamp_values, std::size_t temperatures,
               std::size_t particles, std::size_t runs, std::size_t steps_per_temperature, double time_step,

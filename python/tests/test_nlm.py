@@ -366,11 +366,14 @@ def test_ais_interval_brackets_a_gaussian_log_z_from_both_sides():
     assert r["reverse"] and abs(r["log_z"] - exact) < 5 * r["standard_error"] + 0.01, (r["log_z"], exact)
     z = model.log_z(temperatures=200, particles=32, runs=2, time_step=0.05, seed=4, reverse_burn_in=100)
     lower, upper = z["interval"]
-    assert lower <= exact <= upper and not z["reverse"]["warnings"] and z["reverse"]["reverse"]
+    assert lower <= exact <= upper and z["consistent"] and not z["reverse_result"]["warnings"]
+    assert z["reverse_result"]["reverse"] and not z["reverse"]
     assert z["uncertainty"] >= max(z["standard_error"], z["run_spread"] / np.sqrt(2)) - 1e-12
     assert z["log_z"] == model.log_z(temperatures=200, particles=32, runs=2, time_step=0.05, seed=4)["log_z"]
     with pytest.raises(ValueError, match="reverse_from"):
         model.log_z(reverse_from=np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="exclude each other"):
+        model.log_z(reverse_from=draws, reverse_burn_in=10)
 
 
 def test_fixed_points_of_an_uncoupled_network_are_its_field():

@@ -200,8 +200,8 @@ struct AisResult {
   double run_spread = 0;
   std::vector<double> log_weights;
   double acceptance = 0;
-  /// MALA's acceptance over the tenth of the path nearest the model (β ≥ 0.9 or so: the
-  /// distributions k > 0.9 K forward, k ≤ 0.1 K reverse). Far below `acceptance` when Δt suits
+  /// MALA's acceptance over the tenth of the path nearest the model (the distributions
+  /// k ≥ 0.9 K forward, k ≤ 0.1 K reverse: β ≥ 0.9^power). Far below `acceptance` when Δt suits
   /// the broad early distributions but not the model, where the particles then barely move.
   double model_end_acceptance = 0;
   bool reverse = false;  ///< from the reverse path: log_z is an upper, not a lower, estimate
@@ -225,8 +225,14 @@ struct AisResult {
 /// with probability ≥ `level` — with no assumption on how well the particles mix, except that
 /// the reverse particles started from the model's distribution. `gap` = reverse − forward
 /// estimate: near 0 when both paths are converged, large when the annealing is too fast.
+///
+/// `consistent` is false when the reverse estimate lies more than a below the forward one
+/// (gap < −a): then the forward estimate falls outside the interval, and lower > upper once the
+/// gap passes −2a — either a draw of probability below (1 − level)/2, or reverse particles that
+/// were not draws of the model. Do not use such an interval.
 struct AisInterval {
   double lower = 0, upper = 0, level = 0, gap = 0;
+  bool consistent = true;
 };
 
 inline AisInterval ais_interval(const AisResult& forward, const AisResult& reverse, double level = 0.95) {
@@ -234,8 +240,8 @@ inline AisInterval ais_interval(const AisResult& forward, const AisResult& rever
     throw std::invalid_argument("ais_interval: needs a forward result (first) and a reverse result (second)");
   if (!(level > 0.0 && level < 1.0))
     throw std::invalid_argument("ais_interval: level must be in (0, 1), got " + std::to_string(level));
-  const double slack = std::log(2.0 / (1.0 - level));
-  return {forward.log_z - slack, reverse.log_z + slack, level, reverse.log_z - forward.log_z};
+  const double slack = std::log(2.0 / (1.0 - level)), gap = reverse.log_z - forward.log_z;
+  return {forward.log_z - slack, reverse.log_z + slack, level, gap, gap >= -slack};
 }
 
 namespace detail {
@@ -285,7 +291,7 @@ inline std::vector<std::string> ais_warnings(const AisResult& r, const AisOption
          "the weights";
     out.push_back(std::move(w));
   }
-  const std::size_t runs = r.run_log_z.size();
+  const std::size_t runs = std::min(r.run_log_z.size(), r.run_standard_error.size());
   if (runs >= 2) {
     double worst = 0, apart = 0;
     for (std::size_t a = 0; a < runs; ++a)
@@ -296,17 +302,17 @@ inline std::vector<std::string> ais_warnings(const AisResult& r, const AisOption
         if (z > worst) worst = z, apart = d;
       }
     if (worst > 3.0) {
-      std::string w = "the runs' log Z differ by up to " + detail::fixed(apart, 2) + " nats, " +
+      std::string w = "two runs' log Z differ by " + detail::fixed(apart, 2) + " nats, " +
                       (std::isfinite(worst) ? detail::fixed(worst, 1) + " times" : std::string("far beyond")) +
                       " their standard errors: each run's SE understates its error (the ± reported is the larger "
                       "of the SE and the runs' spread / sqrt(runs)); ";
       w += slower;
       out.push_back(std::move(w));
     }
-  } else if (runs == 1) {
+  } else if (r.run_log_z.size() == 1) {
     out.push_back("one run: nothing checks the particles' standard error against independent runs; use runs >= 2");
   }
-  if (r.acceptance < 0.5 || r.model_end_acceptance < 0.2)
+  if (o.temperatures > 1 && (r.acceptance < 0.5 || r.model_end_acceptance < 0.2))  // K = 1: no MALA step
     out.push_back("MALA accepted " + detail::fixed(100.0 * r.acceptance, 0) + " % of its proposals, " +
                   detail::fixed(100.0 * r.model_end_acceptance, 1) + " % in the tenth of the path nearest the model: "
                   "lower the time step (now " + detail::fixed(o.time_step, 4) + ") so the particles keep up with the path");

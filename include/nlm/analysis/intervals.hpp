@@ -86,10 +86,18 @@ inline Interval wilson_interval(std::size_t k, std::size_t n, double level = 0.9
 }
 
 /// The range of H(f)/log C over the share vectors f with `box[c].lower ≤ f_c ≤ box[c].upper`
-/// and Σ f = 1 (see the file's comment). @throws std::invalid_argument when no such f exists.
+/// and Σ f = 1 (see the file's comment). Above 12 classes the vertex search (2^(C−1) per class)
+/// gives way to a bound that is safe but not tight: H ≥ −log max_c u_c (Shannon entropy is at
+/// least the min-entropy). @throws std::invalid_argument when a bound is not in [0, 1], a lower
+/// end exceeds its upper end, or no such f exists.
 inline Interval entropy_range(const std::vector<Interval>& box) {
   const std::size_t c = box.size();
   if (c == 0) throw std::invalid_argument("entropy_range: no classes");
+  for (std::size_t k = 0; k < c; ++k)
+    if (!(box[k].lower >= 0.0 && box[k].lower <= box[k].upper && box[k].upper <= 1.0))
+      throw std::invalid_argument("entropy_range: class " + std::to_string(k) + "'s interval [" +
+                                  std::to_string(box[k].lower) + ", " + std::to_string(box[k].upper) +
+                                  "] is not a sub-interval of [0, 1]");
   double low_sum = 0, high_sum = 0;
   for (const Interval& b : box) low_sum += b.lower, high_sum += b.upper;
   if (low_sum > 1.0 + 1e-12 || high_sum < 1.0 - 1e-12)
@@ -106,8 +114,12 @@ inline Interval entropy_range(const std::vector<Interval>& box) {
   }
   for (std::size_t k = 0; k < c; ++k) f[k] = std::clamp(0.5 * (lo + hi), box[k].lower, box[k].upper);
   const double largest = detail::normalized_entropy(f);
+  if (c > 12) {  // the min-entropy bound
+    double top = 0;
+    for (const Interval& b : box) top = std::max(top, b.upper);
+    return {std::min(largest, -std::log(std::min(1.0, top)) / std::log(double(c))), largest};
+  }
   // smallest: over the vertices, C − 1 shares at a bound and the last one what is left
-  if (c > 20) throw std::invalid_argument("entropy_range: more than 20 classes (the vertex search is 2^(C-1) per class)");
   double smallest = largest;
   for (std::size_t free = 0; free < c; ++free)
     for (std::size_t bits = 0; bits < (std::size_t(1) << (c - 1)); ++bits) {
