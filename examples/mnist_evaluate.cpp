@@ -188,15 +188,23 @@ int run(const Options& o) {
     ex::LoadedModel loaded = ex::load_model(o);
     std::printf("model: %s\n", loaded.description.c_str());
     // only its energy is used
-    const nlm::LangevinModel<> model(std::move(loaded.couplings), std::move(loaded.field), /*temperature=*/1.0);
-    if (model.neurons() != width)
-      throw std::invalid_argument(o.source() + ": couplings for " + std::to_string(model.neurons()) +
-                                  " neurons, the samples have " + std::to_string(width) + " values");
-    const auto as_pictures = nlm::compare_energies(model, samples, baseline);
-    table.push_back({"mean energy E(v), v the pictures (data: x=2p-1)", as_pictures.samples.mean,
-                     as_pictures.data.mean});
-    table.push_back({"mean energy of chain states E(atanh v) (chain output only)",
-                     nlm::energy_statistics(model, chain_states(samples)).mean, none});
+    const std::size_t neurons = loaded.couplings.shape(0);
+    if (loaded.layout && loaded.layout->visible == width && neurons > width) {
+      // Label or latent units: E of the image alone needs them integrated out (mnist_likelihood does).
+      std::printf("note: the model has %zu units beyond the %zu image units (labels or latent units); the "
+                  "energy rows need those integrated out and are left out (mnist_likelihood gives the image's density)\n",
+                  neurons - width, width);
+    } else {
+      const nlm::LangevinModel<> model(std::move(loaded.couplings), std::move(loaded.field), /*temperature=*/1.0);
+      if (model.neurons() != width)
+        throw std::invalid_argument(o.source() + ": couplings for " + std::to_string(model.neurons()) +
+                                    " neurons, the samples have " + std::to_string(width) + " values");
+      const auto as_pictures = nlm::compare_energies(model, samples, baseline);
+      table.push_back({"mean energy E(v), v the pictures (data: x=2p-1)", as_pictures.samples.mean,
+                       as_pictures.data.mean});
+      table.push_back({"mean energy of chain states E(atanh v) (chain output only)",
+                       nlm::energy_statistics(model, chain_states(samples)).mean, none});
+    }
   }
 
   const nlm::BorderRule rule{o.border, 0.0};

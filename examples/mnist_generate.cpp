@@ -30,13 +30,16 @@ namespace ex = nlm::examples;
 namespace {
 
 struct Options : ex::GenerationOptions {
-  std::string out = "out/generate", samples_npy, layout, cls;
+  std::string out = "out/generate", samples_npy, quenched_npy, layout, cls;
   ex::DataSource data;
   ex::SamplingOptions sampling;
   std::string digits = "1,3,6";
   std::size_t snapshot_start = 10000, snapshot_every = 1500;
   bool diagnostics = false;
   std::size_t diagnostics_every = 10;
+  double anneal_from = 0;              // annealed generation from this temperature (0: none)
+  std::size_t anneal_steps = 10000;    // of the --steps
+  std::size_t quench = 0;              // steps at T = 0 after the run
 };
 
 /// --diagnostics: every `every` steps of the second half of the run, each chain's energy, its
@@ -107,6 +110,11 @@ int run(const Options& o) {
   const ex::fs::path out(o.out);
   ex::require_output_dir(out);
   if (!o.samples_npy.empty()) ex::require_output_file(o.samples_npy);
+  if (!o.quenched_npy.empty()) ex::require_output_file(o.quenched_npy);
+  if (!o.quenched_npy.empty() && o.quench == 0) throw std::invalid_argument("--quenched-npy needs --quench STEPS > 0");
+  if (o.anneal_from > 0 && o.anneal_steps > o.steps)
+    throw std::invalid_argument("--anneal-steps " + std::to_string(o.anneal_steps) + " is more than --steps " +
+                                std::to_string(o.steps));
   auto generator = ex::make_generator<SamplerT, Backend>(o, o.sampling.make_sampler<SamplerT>());
   const nlm::UnitLayout layout = ex::model_layout(o, generator.neurons(), o.layout);
   const auto tiles = ex::TileShape::of(layout.image_shape());
@@ -156,13 +164,38 @@ int run(const Options& o) {
     if (diag) diag->record(generator, step, states);
   };
   nlm::Observe observe(snapshots, progress, diagnose);
-  generator.sample(chains, o.steps, observe);
+  if (o.anneal_from > 0) {
+    if constexpr (requires { generator.sampler().swap_rates(); })
+      throw std::invalid_argument("--anneal-from: parallel tempering sets the chains' temperatures itself; use --sampler em or mala");
+    else
+      generator.sample_annealed(chains, o.steps, o.anneal_from, o.anneal_steps, observe);
+  } else {
+    generator.sample(chains, o.steps, observe);
+  }
   if (diag) diag->report();
   const nlm::Matrix<float>& x = chains.states();
   ex::require_finite_states(x);
   const auto image_units = [&](const nlm::Matrix<float>& states) {
     return nlm::Matrix<float>(xt::view(states, xt::all(), xt::range(0, v)));
   };
+  if (o.quench > 0) {  // the same chains, then descent on E without noise: the T = 0 dynamics
+    nlm::Chains<float> quenched{nlm::Matrix<float>(x)};
+    if (!wanted.empty()) {
+      const auto clamp = layout.label_clamp<float>(wanted);
+      quenched.clamp(clamp.mask, clamp.values);
+    }
+    ex::descend(generator, quenched, o.quench);
+    ex::require_finite_states(quenched.states());
+    const nlm::Matrix<float> q = xt::tanh(image_units(quenched.states()));
+    const std::size_t cols = std::size_t(std::ceil(std::sqrt(double(std::min<std::size_t>(total, 36)))));
+    const nlm::Matrix<float> first = xt::view(q, xt::range(0, std::min<std::size_t>(total, 36)), xt::all());
+    const nlm::Matrix<float> first_pixels = (first + 1.0f) * 0.5f;
+    ex::write_image_grid(out / "quenched.png", first_pixels, (first.shape(0) + cols - 1) / cols, cols, 3,
+                         "the same chains after " + std::to_string(o.quench) + " steps at T = 0", tiles);
+    if (!o.quenched_npy.empty()) nlm::io::save_npy(o.quenched_npy, q);
+    std::printf("quenched: %zu steps of descent at T = 0 from the final states: %s%s\n", o.quench,
+                (out / "quenched.png").c_str(), o.quenched_npy.empty() ? "" : (", " + o.quenched_npy).c_str());
+  }
   if constexpr (std::is_same_v<SamplerT, nlm::Mala>) {
     // Below 1 % the chains have hardly left their N(0, I) start: what would be written as
     // samples is noise.
@@ -254,6 +287,15 @@ int main(int argc, char** argv) try {
   app.add_option("--snapshot-every", o.snapshot_every, "steps between snapshots")->capture_default_str()->transform(ex::count(true));
   ex::add_output_option(app, o.out);
   app.add_option("--samples-npy", o.samples_npy, "write tanh(x) of every chain's image units here (float32, chains x pixels)");
+  app.add_option("--anneal-from", o.anneal_from,
+                 "annealed generation: start the chains at this temperature and cool them geometrically to --T "
+                 "over --anneal-steps (0: none; em and mala)")->check(CLI::NonNegativeNumber);
+  app.add_option("--anneal-steps", o.anneal_steps, "steps of the cooling, counted in --steps")
+      ->capture_default_str()->transform(ex::count(true));
+  app.add_option("--quench", o.quench,
+                 "after the run, this many steps of descent at T = 0 from the final states (no noise); "
+                 "draws quenched.png beside samples.png (0: none)")->capture_default_str()->transform(ex::count());
+  app.add_option("--quenched-npy", o.quenched_npy, "write tanh(x) of the quenched image units here (with --quench)");
   ex::add_layout_option(app, o.layout);
   app.add_option("--class", o.cls,
                  "clamp the label units to this digit's code (a model from mnist_train --labels; 'all': each "

@@ -16,6 +16,7 @@
 
 #include "common/generation.hpp"
 #include "common/mnist_common.hpp"
+#include "common/model_files.hpp"
 
 namespace ex = nlm::examples;
 
@@ -44,13 +45,16 @@ int main(int argc, char** argv) try {
   // first N_image1 / d of each of the d digits gives the same basis on the official files and
   // a sensible one on the sorted ones.
   const auto data = ex::first_of_each_digit(ex::load_digits(data_source, digits, 0), images);
-  if (const auto n = ex::couplings_neurons(g); n != data.x.shape(1))
-    throw std::invalid_argument(g.source() + ": couplings for " + std::to_string(n) +
-                                " neurons, the images have " + std::to_string(data.x.shape(1)) + " pixels");
+  // A model with label or latent units: its image units (the layout's first `visible`) are projected.
+  const std::size_t neurons = ex::couplings_neurons(g), visible = ex::model_layout(g, neurons).visible;
+  if (visible != data.x.shape(1))
+    throw std::invalid_argument(g.source() + ": couplings for " + std::to_string(neurons) + " neurons (" +
+                                std::to_string(visible) + " image units), the images have " +
+                                std::to_string(data.x.shape(1)) + " pixels");
   const nlm::Pca<float> pca(data.x, 3);
   nlm::ChainTrajectory<float> trajectory(t.chain, t.from, g.steps, t.every);
   ex::generate(g, trajectory);
-  const nlm::Matrix<float> states = xt::tanh(trajectory.states());
+  const nlm::Matrix<float> states = xt::tanh(xt::view(trajectory.states(), xt::all(), xt::range(0, visible)));
   const nlm::Matrix<float> projected = pca.transform(states);
   const nlm::Matrix<float> points = pca.transform(data.x);
 

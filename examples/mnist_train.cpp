@@ -54,6 +54,8 @@ int main(int argc, char** argv) try {
   CLI11_PARSE(app, argc, argv);
 
   ex::Preset p = cl.resolve(app);
+  if (p.data_restart > 0 && full_batch)
+    throw std::invalid_argument("--full-batch: not with --data-restart (restarts draw from the mini-batches)");
   if (latent > 0 && full_batch) throw std::invalid_argument("--full-batch: not with --latent (the data phase samples)");
   if (full_batch && cl.resume) throw std::invalid_argument("--full-batch: cannot --resume (this mode writes no checkpoint)");
   if (latent > 0 && cl.resume && latent_start == "persistent")
@@ -93,6 +95,9 @@ int main(int argc, char** argv) try {
                 hp.chain_restart > 0 ? (" (chain restarts " + std::to_string(hp.chain_restart) + ")").c_str() : "",
                 p.anneal > 0 ? (" (k annealed over the last " + std::to_string(int(100 * p.anneal + 0.5)) + "%)").c_str() : "");
 
+    if (p.data_restart > 0)
+      std::printf("restarts from data: %g of the persistent chains per update from a random training image + N(0, %g^2) noise\n",
+                  p.data_restart, p.data_restart_noise);
     if (latent)
       std::printf("latent units: %zu (data phase: %zu steps per batch, %s starts)\n", latent,
                   latent_steps ? latent_steps : hp.langevin_steps, latent_start.c_str());
@@ -132,9 +137,12 @@ int main(int argc, char** argv) try {
         std::fprintf(stderr, "\n");
         ex::fs::remove(checkpoint);  // one from an earlier run does not belong to this J
       } else {
+        // After a latent data phase (given as `more`), so a restart copies the batch's sampled latent units too.
+        nlm::DataRestarts<float> restarts({p.data_restart, p.data_restart_noise, hp.seed});
         const auto run = [&](auto&&... more) {
           return nlm::train(machine, train_x, options, state, nlm::ProgressBar(std::cerr, 30, 10),
-                            nlm::StopOnNonFinite(50), nlm::PeriodicCheckpoint(checkpoint, cl.checkpoint_every), more...);
+                            nlm::StopOnNonFinite(50), nlm::PeriodicCheckpoint(checkpoint, cl.checkpoint_every), more...,
+                            restarts);
         };
         if (latent > 0) {
           nlm::LatentPhaseOptions lo;

@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
       return code;  // every process parses the same arguments: all leave here alike
     }
     ex::Preset p = cl.resolve(app);
+    if (p.data_restart > 0)
+      throw std::invalid_argument("--data-restart: not in the MPI trainer (mnist_train has it)");
     ex::set_blas_threads(cl.threads);
     const ex::fs::path out(cl.out_dir), checkpoint = out / "checkpoint.nlm";
     if (comm.is_root()) ex::require_output_dir(out);

@@ -256,6 +256,43 @@ math(EXPR expected_class_npy "128 + 9 * 784 * 4")  # 3 chains x 3 digits, image 
 if(NOT class_npy EQUAL expected_class_npy)
   message(FATAL_ERROR "--class samples.npy has ${class_npy} bytes, expected ${expected_class_npy}")
 endif()
+# Issue 34: labels free, annealed from T = 2 and quenched to T = 0 (raw and quenched samples,
+# image units only); mnist_evaluate and mnist_pca take the label model (its image units);
+# restarts from data in training.
+run("${BIN_DIR}/mnist_generate" --model "${OUT}/labels/model.nlm" --chains 4 --steps 30 --anneal-from 2
+    --anneal-steps 20 --quench 5 --snapshot-start 100 --out "${OUT}/gen_free" --samples-npy "${OUT}/gen_free/samples.npy"
+    --quenched-npy "${OUT}/gen_free/quenched.npy")
+expect_files(gen_free/samples.png gen_free/quenched.png gen_free/samples.npy gen_free/quenched.npy)
+file(SIZE "${OUT}/gen_free/quenched.npy" quenched_npy)
+math(EXPR expected_quenched_npy "128 + 4 * 784 * 4")
+if(NOT quenched_npy EQUAL expected_quenched_npy)
+  message(FATAL_ERROR "quenched.npy has ${quenched_npy} bytes, expected ${expected_quenched_npy}")
+endif()
+execute_process(COMMAND "${BIN_DIR}/mnist_evaluate" --samples "${OUT}/gen_free/quenched.npy" --model "${OUT}/labels/model.nlm"
+                --data "${DATA}" --held-out 20 --classifier-images 30 --pca-components 3
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(FIND "${out}" "note: the model has 30 units beyond the 784 image units (labels or latent units)" at)
+if(NOT rc EQUAL 0 OR at EQUAL -1)
+  message(FATAL_ERROR "mnist_evaluate on a label model (${rc}) did not leave the energy rows out with a note:\n${out}\n${err}")
+endif()
+run("${BIN_DIR}/mnist_pca" --model "${OUT}/labels/model.nlm" --data "${DATA}" --N_image1 30 --chains 2 --chain 1
+    --steps 30 --from 0 --every 5 --out "${OUT}/pca_labels")
+expect_files(pca_labels/pca.png)
+expect_error("--anneal-steps 50 is more than --steps 30" "${BIN_DIR}/mnist_generate" --model "${OUT}/labels/model.nlm"
+             --chains 2 --steps 30 --anneal-from 2 --anneal-steps 50 --out "${OUT}/gen_free")
+expect_error("--quenched-npy needs --quench STEPS > 0" "${BIN_DIR}/mnist_generate" --model "${OUT}/labels/model.nlm"
+             --chains 2 --steps 30 --quenched-npy "${OUT}/gen_free/q.npy" --out "${OUT}/gen_free")
+expect_error("parallel tempering sets the chains' temperatures itself" "${BIN_DIR}/mnist_generate"
+             --model "${OUT}/labels/model.nlm" --chains 2 --steps 30 --anneal-from 2 --anneal-steps 20 --sampler pt
+             --out "${OUT}/gen_free")
+execute_process(COMMAND ${labels_train} --out "${OUT}/labels_dr" --data-restart 0.5 --data-restart-noise 0.3
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(FIND "${out}" "restarts from data: 0.5 of the persistent chains per update from a random training image + N(0, 0.3^2) noise" at)
+if(NOT rc EQUAL 0 OR at EQUAL -1)
+  message(FATAL_ERROR "mnist_train --data-restart (${rc}) did not say what it restarts:\n${out}\n${err}")
+endif()
+expect_error("--full-batch: not with --data-restart" ${labels_train} --out "${OUT}/labels_dr" --data-restart 0.5 --full-batch)
+
 foreach(mask IN ITEMS bottom right centre random:0.5)
   execute_process(COMMAND "${BIN_DIR}/mnist_complete" ${LJ} --data "${DATA}" --images 4
                   --completions 2 --steps 20 --quench 5 --mask ${mask} --out "${OUT}/complete"

@@ -179,6 +179,14 @@ class Generator {
     nlm::detail::require_columns(chains.states(), neurons(), "Generator", "chains");
     sampler_.advance(model_, chains, steps, std::forward<Observer>(observer));
   }
+  /// Annealed generation (nlm/sampler/annealed.hpp): the first `anneal_steps` of `steps` cool
+  /// the chains geometrically from `t_start` to the model's T.
+  template <class Observer = NoObserver>
+  void sample_annealed(Chains<float>& chains, std::size_t steps, double t_start, std::size_t anneal_steps,
+                       Observer&& observer = {}) {
+    nlm::detail::require_columns(chains.states(), neurons(), "Generator", "chains");
+    nlm::advance_annealed(sampler_, model_, chains, steps, {t_start, anneal_steps, 50}, std::forward<Observer>(observer));
+  }
   /// E(x) for every row of `x`.
   Vector<float> energy(const Matrix<float>& x) const { return model_.energy(x); }
 

@@ -22,6 +22,8 @@ struct Preset {
   std::uint64_t updates = 0;   // stop after this many updates (0: run all epochs)
   double anneal = 0;           // TrainingOptions::anneal_fraction
   bool field = false;          // learn a field b (not in the paper)
+  double data_restart = 0;     // nlm::DataRestarts: each persistent chain's restart probability per update
+  double data_restart_noise = 0.5;  // and the noise on the training image it restarts from
 };
 
 inline Preset preset(const std::string& name) {
@@ -76,6 +78,12 @@ class PresetOptions {
     app.add_option("--anneal", cli_.anneal,
                    "anneal k linearly to 0 over this last fraction of the updates (0: constant k, "
                    "as the paper; quick: 1/3)");
+    app.add_option("--data-restart", cli_.data_restart,
+                   "fraction of the persistent chains restarted, before each update, from a noisy copy of a random "
+                   "training image (0: none)")->check(CLI::Range(0.0, 1.0));
+    app.add_option("--data-restart-noise", cli_.data_restart_noise,
+                   "standard deviation of the Gaussian noise on the image a --data-restart chain starts from")
+        ->check(CLI::NonNegativeNumber);
   }
   PresetOptions(const PresetOptions&) = delete;
   PresetOptions& operator=(const PresetOptions&) = delete;
@@ -95,6 +103,8 @@ class PresetOptions {
     if (given("--updates")) p.updates = cli_.updates;
     if (given("--lambda")) p.lambda = cli_.lambda;
     if (given("--anneal")) p.anneal = cli_.anneal;
+    if (given("--data-restart")) p.data_restart = cli_.data_restart;
+    if (given("--data-restart-noise")) p.data_restart_noise = cli_.data_restart_noise;
     if (field_flag_->count() > 0) p.field = field_;
     p.hp.learn_field = p.field;
     return p;

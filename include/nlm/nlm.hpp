@@ -29,6 +29,7 @@
 #include "sampler/euler_maruyama.hpp"
 #include "sampler/mala.hpp"
 #include "sampler/parallel_tempering.hpp"
+#include "sampler/annealed.hpp"
 
 #include "network_model.hpp"
 #include "langevin_model.hpp"

@@ -8,6 +8,7 @@
 #include "callbacks/progress_bar.hpp"
 #include "callbacks/stop_on_non_finite.hpp"
 #include "callbacks/time_limit.hpp"
+#include "callbacks/data_restarts.hpp"
 #include "callbacks/latent_data_phase.hpp"
 #include "callbacks/training_curve.hpp"
 #include "callbacks/update_statistics.hpp"
