@@ -17,19 +17,22 @@ namespace {
 template <class S, class M>
 void run_sampler(M& model, nlm::Chains<S>& chains, std::size_t steps, const std::string& name, double dt,
                  std::uint64_t seed, std::size_t replicas, double t_max, std::size_t swap_every,
-                 double* acceptance, std::vector<double>* swap_rates) {
+                 double* acceptance, std::vector<double>* swap_rates, const nlm::AnnealSchedule* anneal = nullptr) {
+  // Annealed: the first anneal->steps cool the chains from anneal->t_start to T (nlm/sampler/annealed.hpp).
+  const auto advance = [&](auto& sampler) {
+    py::gil_scoped_release release;
+    if (anneal) nlm::advance_annealed(sampler, model, chains, steps, *anneal);
+    else sampler.advance(model, chains, steps);
+  };
   if (name == "em") {
     nlm::EulerMaruyama sampler(dt);
-    py::gil_scoped_release release;
-    sampler.advance(model, chains, steps);
+    advance(sampler);
   } else if (name == "mala") {
     nlm::Mala sampler(nlm::detail::derive_seed(seed, std::uint64_t(nlm::Stream::sampler)), dt);
-    {
-      py::gil_scoped_release release;
-      sampler.advance(model, chains, steps);
-    }
+    advance(sampler);
     *acceptance = sampler.acceptance_rate();
   } else if (name == "pt") {
+    if (anneal) throw py::value_error("anneal_from: parallel tempering sets the chains' temperatures itself; use 'em' or 'mala'");
     nlm::ParallelTempering<nlm::EulerMaruyama, S> sampler(replicas, t_max, swap_every);
     sampler.set_time_step(dt);
     sampler.seed(nlm::detail::derive_seed(seed, std::uint64_t(nlm::Stream::sampler)));
@@ -77,12 +80,17 @@ E(x) = ½‖x − J tanh(x) − b‖² at temperature T, and its Langevin dynami
            [](Model& s, const py::object& x, std::size_t steps, double dt, const std::string& sampler,
               std::uint64_t seed, const py::object& clamp_mask, const py::object& clamp_values,
               const py::object& temperatures, std::size_t replicas, double t_max, std::size_t swap_every,
-              bool info) -> py::object {
+              bool info, double anneal_from, std::size_t anneal_steps) -> py::object {
              nlm::Chains<S> chains(starting_states<S>(x, s.neurons(), seed));
              configure_chains(chains, clamp_mask, clamp_values, temperatures);
+             if (anneal_from > 0 && !temperatures.is_none())
+               throw py::value_error("sample: anneal_from and temperatures exclude each other (annealing sets every "
+                                     "chain's temperature)");
+             const nlm::AnnealSchedule schedule{anneal_from, anneal_steps, 50};
              double acceptance = -1;
              std::vector<double> swap_rates;
-             run_sampler<S>(s, chains, steps, sampler, dt, seed, replicas, t_max, swap_every, &acceptance, &swap_rates);
+             run_sampler<S>(s, chains, steps, sampler, dt, seed, replicas, t_max, swap_every, &acceptance, &swap_rates,
+                            anneal_from > 0 ? &schedule : nullptr);
              py::array_t<S> out = to_numpy(chains.states());
              if (!info) return out;
              py::dict d;
@@ -93,14 +101,17 @@ E(x) = ½‖x − J tanh(x) − b‖² at temperature T, and its Langevin dynami
            py::arg("x"), py::arg("steps"), py::arg("dt") = 0.01, py::arg("sampler") = "em", py::arg("seed") = 0,
            py::arg("clamp_mask") = py::none(), py::arg("clamp_values") = py::none(),
            py::arg("temperatures") = py::none(), py::arg("replicas") = 4, py::arg("t_max") = 1.5,
-           py::arg("swap_every") = 10, py::arg("info") = false,
+           py::arg("swap_every") = 10, py::arg("info") = false, py::arg("anneal_from") = 0.0,
+           py::arg("anneal_steps") = 0,
            R"(Runs chains for `steps` steps and returns their final states x (tanh(x) are the samples).
 x: the starting states (B, N), or a number of chains started from N(0, I) (drawn from `seed`).
 sampler: 'em' (Euler–Maruyama, the paper's), 'mala' or 'pt' (parallel tempering over
 Euler–Maruyama: `replicas` on a geometric ladder T..t_max, swaps every `swap_every` steps).
 clamp_mask, clamp_values: units held fixed (mask != 0) at the values; one row per chain or one
 shared row. temperatures: one T per chain. info=True also returns a dict with MALA's
-acceptance rate or parallel tempering's swap rates.)")
+acceptance rate or parallel tempering's swap rates. anneal_from > 0: annealed sampling, the
+first `anneal_steps` of the steps cool every chain geometrically from anneal_from to T ('em' or
+'mala'; docs/quality.md, "Balance": from 2 over 10 000 steps balances a label model's digits).)")
       .def("log_z",
            [](const Model& s, std::size_t temperatures, std::size_t particles, std::size_t runs,
               std::size_t steps_per_temperature, double time_step, double base_sd, double schedule_power,

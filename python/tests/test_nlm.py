@@ -66,6 +66,35 @@ def test_euler_maruyama_stationary_variance_of_the_quadratic_energy():
     assert np.all(np.abs(x.mean(axis=0)) < 4 * np.sqrt(exact / n))
 
 
+def test_annealed_sampling_follows_its_schedule_and_from_t_is_plain_sampling():
+    # J = 0: Euler-Maruyama is x' = (1 - dt) x + sqrt(2 T_n dt) xi, so from x = 0 the variance
+    # follows v' = (1 - dt)^2 v + 2 T_n dt exactly, T_n the schedule's temperature: 110 annealing
+    # steps in blocks of 50 from 4 to T = 1 are 50 steps at 4^(2/3), 50 at 4^(1/3), 10 at 1.
+    # 20 000 chains x 2 units: relative standard error sqrt(2 / (n - 1)) of the sample variance
+    # per unit; 4 of them allowed.
+    T, dt, n = 1.0, 0.1, 20000
+    model = nlm.Model(np.zeros((2, 2)), T=T, seed=7)
+    x = model.sample(np.zeros((n, 2)), steps=110, dt=dt, seed=8, anneal_from=4.0, anneal_steps=110)
+    v = 0.0
+    for t in [4 ** (2 / 3)] * 50 + [4 ** (1 / 3)] * 50 + [1.0] * 10:
+        v = (1 - dt) ** 2 * v + 2 * t * dt
+    var = x.var(axis=0, ddof=1)
+    assert np.all(np.abs(var / v - 1) < 4 * np.sqrt(2 / (n - 1))), (var, v)
+    # The schedule shows: 10 steps at T after the 4^(1/3) block leave v 7 % above the T = 1
+    # stationary 2/(2 - dt), beyond the 4 % the check allows.
+    assert v / (2 * T / (2 - dt)) > 1.06
+    plain, _, _ = random_model(dtype="float32")
+    same, _, _ = random_model(dtype="float32")
+    np.testing.assert_array_equal(plain.sample(8, steps=60, seed=3),
+                                  same.sample(8, steps=60, seed=3, anneal_from=plain.T, anneal_steps=40))
+    with pytest.raises(ValueError, match="advance_annealed: 80 annealing steps in a run of 60"):
+        plain.sample(8, steps=60, anneal_from=2.0, anneal_steps=80)
+    with pytest.raises(ValueError, match="parallel tempering sets the chains' temperatures itself"):
+        plain.sample(8, steps=60, sampler="pt", anneal_from=2.0, anneal_steps=20)
+    with pytest.raises(ValueError, match="anneal_from and temperatures exclude each other"):
+        plain.sample(8, steps=60, anneal_from=2.0, anneal_steps=20, temperatures=np.ones(8))
+
+
 def test_the_same_seed_gives_the_same_bits_and_another_seed_other_bits():
     model, _, _ = random_model(dtype="float32")
     a = model.sample(8, steps=50, seed=11)
