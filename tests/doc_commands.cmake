@@ -36,7 +36,7 @@ endif()
 
 set(small_mnist_train --N_image 60 --b_size 10 --N_model 10 --n_t 2 --updates 3 --held-out 4)
 set(small_mnist_train_mpi --N_image 60 --b_size 10 --N_model 10 --n_t 2 --updates 3 --held-out 4)
-set(small_mnist_generate --chains 4 --steps 20 --snapshot-start 5 --snapshot-every 5 --replicas 2
+set(small_mnist_generate --chains 4 --steps 20 --anneal-steps 10 --snapshot-start 5 --snapshot-every 5 --replicas 2
                          --diagnostics-every 2)
 set(small_mnist_evaluate --held-out 20 --classifier-images 30 --pca-components 3)
 set(small_mnist_pca --N_image1 30 --chains 2 --chain 1 --steps 40 --from 10 --every 2)
