@@ -94,6 +94,8 @@ int main(int argc, char** argv) try {
   app.add_option("--kind", kind, "the samples the picture shows: samples (raw) or quenched")->capture_default_str();
   app.add_option("--aim-confident", aim_confident, "the aim's confident fraction")->capture_default_str();
   app.add_option("--aim-balance", aim_balance, "the aim's balance entropy")->capture_default_str();
+  bool markdown = false;
+  app.add_flag("--markdown", markdown, "also print the table as Markdown (docs/quality.md)");
   CLI11_PARSE(app, argc, argv);
 
   const auto rows = read_rows(rows_path);
@@ -107,6 +109,9 @@ int main(int argc, char** argv) try {
   for (const auto& m : metrics) std::printf(" %27s", m.c_str());
   std::printf("\n");
   std::vector<ex::Series> series;
+  std::string md =
+      "| configuration | samples | train (s) | confident | balance entropy | 1 / 3 / 6 share (mean) | FD ratio | AAI |\n"
+      "|---|---|---:|---:|---:|---:|---:|---:|\n";
   std::size_t colour = 0;
   for (const auto& [config, k] : groups) {
     std::map<std::string, std::vector<double>> values;
@@ -126,6 +131,17 @@ int main(int argc, char** argv) try {
       std::printf(" %27s", cell);
     }
     std::printf("\n");
+    const auto cell = [&](const std::string& m, const char* f) {
+      char c[96];
+      std::snprintf(c, sizeof c, f, s[m].mean, s[m].sd, s[m].min, s[m].max);
+      return std::string(c);
+    };
+    char shares[64];
+    std::snprintf(shares, sizeof shares, "%.0f / %.0f / %.0f %%", 100 * s["share_1"].mean, 100 * s["share_3"].mean,
+                  100 * s["share_6"].mean);
+    md += "| " + config + " | " + k + " | " + cell("train_s", "%.0f") + " | " +
+          cell("confident", "%.3f ± %.3f [%.3f, %.3f]") + " | " + cell("balance_entropy", "%.3f ± %.3f [%.3f, %.3f]") +
+          " | " + shares + " | " + cell("fd_ratio", "%.1f ± %.1f") + " | " + cell("aai", "%.3f") + " |\n";
     if (k != kind || s["confident"].n == 0) continue;
     const ex::Colour c = ex::tab10(colour++);
     const auto& x = s["balance_entropy"];
@@ -134,6 +150,7 @@ int main(int argc, char** argv) try {
     series.push_back({"", {x.mean, x.mean}, {y.min, y.max}, c, false, 1.5});
     series.push_back({config + " (" + std::to_string(y.n) + " seeds)", {x.mean}, {y.mean}, c, true, 3.0});
   }
+  if (markdown) std::printf("\n%s", md.c_str());
   if (!picture.empty()) {
     if (series.empty()) throw std::runtime_error("no rows of kind '" + kind + "' to draw");
     series.push_back({"aim", {aim_balance, aim_balance, 1.0}, {1.0, aim_confident, aim_confident}, ex::ink, false, 1.0});
