@@ -28,13 +28,9 @@ configs=(
   "labels-data-restart|labels-data-restart|--labels --data-restart 0.01|"
   "data-restart|data-restart|--data-restart 0.01|"
   "labels-anneal-gen|labels|--labels|--anneal-from 2 --anneal-steps 10000"
-  "quick-anneal-gen|quick||--anneal-from 2 --anneal-steps 10000"
   "labels-pt|labels-pt|--labels --model-phase pt --replicas 4 --t-max 1.3 --updates 1000|"
-  "labels-pt-no-restart|labels-pt-no-restart|--labels --model-phase pt --replicas 4 --t-max 1.3 --updates 1000 --chain-restart 0|"
   "labels-anneal-gen-20k|labels|--labels|--anneal-from 2 --anneal-steps 20000"
   "labels-anneal-gen-t3|labels|--labels|--anneal-from 3 --anneal-steps 20000"
-  "labels-pt-anneal-gen|labels-pt|--labels --model-phase pt --replicas 4 --t-max 1.3 --updates 1000|--anneal-from 2 --anneal-steps 10000"
-  "labels-5000-anneal-gen|labels-5000|--labels --updates 5000|--anneal-from 2 --anneal-steps 10000"
 )
 
 metric() {  # metric PATTERN CSV [COLUMN]: a column (default 2: the samples') of the first metric named PATTERN...
